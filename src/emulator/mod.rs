@@ -1,0 +1,2 @@
+//! The ARM emulator (placeholder until the emulator lands).
+pub mod cli;

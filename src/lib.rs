@@ -1,0 +1,9 @@
+//! vmssid: change the managed identities of Azure VM scale sets without ever losing one.
+//!
+//! The crate is layered so that the part that decides *what* to send is pure and testable:
+//! - [`identity`]: resource ids, identity state, both ARM wire formats and the planner (no I/O);
+//! - [`emulator`]: an ARM emulator with its own, independent implementation of ARM's semantics;
+//! - the ARM client, the safe primitives and the Rhai script host build on `identity`.
+
+pub mod emulator;
+pub mod identity;
