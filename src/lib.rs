@@ -6,4 +6,13 @@
 //! - the ARM client, the safe primitives and the Rhai script host build on `identity`.
 
 pub mod emulator;
+pub mod arm;
+pub mod cli;
+pub mod commands;
+pub mod connect;
+pub mod docs;
+pub mod host;
 pub mod identity;
+pub mod interrupt;
+pub mod logging;
+pub mod ops;

@@ -1,1 +1,19 @@
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+use vmssid::cli::{Cli, Command};
+use vmssid::commands;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    vmssid::logging::init(cli.verbose);
+    let result = match cli.command {
+        Command::Run(args) => commands::run::run(args),
+        Command::Emulator(args) => vmssid::emulator::cli::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Docs(args) => commands::docs::run(args),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {e:#}");
+        ExitCode::from(commands::exit::FAILED)
+    })
+}

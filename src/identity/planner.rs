@@ -13,7 +13,7 @@
 
 use thiserror::Error;
 
-use super::model::{Identity, IdentityShape, IdentityType};
+use super::model::{Identity, IdentityShape, IdentityType, SystemIdentity, UserIdentity};
 use super::resource_id::{ResourceId, USER_IDENTITY_TYPE};
 use super::wire::{IdentityPatch, UserChange, WireFamily};
 
@@ -50,20 +50,23 @@ impl Intent {
     /// The state the scale set must be in once the intent holds, given the state before.
     /// Verification compares what ARM reports after the write with this.
     pub fn outcome(&self, before: &Identity) -> IdentityShape {
-        let mut shape = before.shape();
+        self.predict(before).shape()
+    }
+
+    /// `before` with the intent applied: what a dry run reports. Ids ARM has not assigned yet
+    /// (a new system principal, a new user identity's client id) are unknown.
+    pub fn predict(&self, before: &Identity) -> Identity {
+        let mut after = before.clone();
         match self {
-            Self::EnableSystem => shape.system = true,
-            Self::DisableSystem => shape.system = false,
-            Self::AddUser(id) => {
-                if !shape.users.contains(id) {
-                    shape.users.push(id.clone());
-                    shape.users.sort();
-                }
+            Self::EnableSystem => {
+                after.system.get_or_insert_with(SystemIdentity::default);
             }
-            Self::RemoveUser(id) => shape.users.retain(|u| u != id),
-            Self::RemoveAllUser => shape.users.clear(),
+            Self::DisableSystem => after.system = None,
+            Self::AddUser(id) => after.insert_user(UserIdentity::new(id.clone())),
+            Self::RemoveUser(id) => after.users.retain(|u| &u.id != id),
+            Self::RemoveAllUser => after.users.clear(),
         }
-        shape
+        after
     }
 }
 

@@ -1,0 +1,441 @@
+//! The HTTP side of ARM: authentication, retries, throttling, long-running operations.
+//!
+//! It knows nothing about identities; the primitives build on it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode, Url};
+use serde_json::Value;
+
+use super::auth::TokenProvider;
+use super::error::{ArmError, CloudError, RequestIds};
+use super::retry::{Failure, RetryPolicy, parse_retry_after};
+use super::throttle::Throttle;
+use crate::interrupt::Interrupt;
+
+/// How the client talks to ARM.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    pub endpoint: Url,
+    pub subscription: String,
+    pub retry: RetryPolicy,
+    /// Limit for one HTTP exchange.
+    pub request_timeout: Duration,
+    /// Limit for waiting on one long-running operation.
+    pub operation_timeout: Duration,
+    /// Wait between status polls when ARM sends no `Retry-After`.
+    pub poll_interval: Duration,
+    /// Extra trusted root certificate (PEM), e.g. the emulator's `--cert-out`.
+    pub ca_cert_pem: Option<Vec<u8>>,
+}
+
+impl ClientConfig {
+    /// Defaults for `endpoint` and `subscription`.
+    pub fn new(endpoint: Url, subscription: String) -> Self {
+        Self {
+            endpoint,
+            subscription,
+            retry: RetryPolicy::default(),
+            request_timeout: Duration::from_secs(60),
+            operation_timeout: Duration::from_secs(600),
+            poll_interval: Duration::from_secs(2),
+            ca_cert_pem: None,
+        }
+    }
+}
+
+/// A condition ARM checks before applying a write (optimistic concurrency, spec §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precondition<'a> {
+    None,
+    /// `If-Match: <etag>`: only if nobody wrote since we read.
+    IfMatch(&'a str),
+    /// `If-None-Match: *`: only if the resource does not exist yet.
+    IfNoneMatch,
+}
+
+impl Precondition<'_> {
+    fn header(&self) -> Option<(&'static str, &str)> {
+        match self {
+            Self::None => None,
+            Self::IfMatch(etag) => Some(("If-Match", etag)),
+            Self::IfNoneMatch => Some(("If-None-Match", "*")),
+        }
+    }
+}
+
+/// A successful ARM answer.
+#[derive(Debug, Clone)]
+pub struct ArmResponse {
+    pub status: u16,
+    pub body: Value,
+    pub headers: HeaderMap,
+}
+
+impl ArmResponse {
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The request and correlation ids ARM gave this response.
+    pub fn ids(&self) -> RequestIds {
+        RequestIds::from_headers(&self.headers)
+    }
+}
+
+/// Counts of what was sent, for reports and benchmarks.
+#[derive(Debug, Default)]
+pub struct RequestStats {
+    pub requests: AtomicU64,
+    pub retries: AtomicU64,
+    pub throttled: AtomicU64,
+}
+
+/// A client for one subscription of one ARM endpoint. Cheap to share behind an `Arc`.
+pub struct ArmClient {
+    http: reqwest::Client,
+    config: ClientConfig,
+    tokens: Arc<TokenProvider>,
+    interrupt: Interrupt,
+    throttle: Throttle,
+    stats: RequestStats,
+}
+
+impl std::fmt::Debug for ArmClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArmClient")
+            .field("endpoint", &self.config.endpoint.as_str())
+            .field("subscription", &self.config.subscription)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ArmClient {
+    /// Builds the HTTP client; fails only on an unusable certificate.
+    pub fn new(config: ClientConfig, tokens: Arc<TokenProvider>, interrupt: Interrupt) -> Result<Self, ArmError> {
+        let mut builder = reqwest::Client::builder()
+            .user_agent(concat!("vmssid/", env!("CARGO_PKG_VERSION")))
+            .tcp_nodelay(true)
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(config.request_timeout)
+            .pool_max_idle_per_host(64);
+        if let Some(pem) = &config.ca_cert_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| ArmError::Config(format!("--ca-cert is not a PEM certificate: {e}")))?;
+            if certs.is_empty() {
+                return Err(ArmError::Config("--ca-cert holds no PEM certificate".into()));
+            }
+            builder = builder.tls_certs_merge(certs);
+        }
+        let http = builder.build().map_err(|e| ArmError::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self { http, config, tokens, interrupt, throttle: Throttle::default(), stats: RequestStats::default() })
+    }
+
+    /// The subscription every relative call goes to.
+    pub fn subscription(&self) -> &str {
+        &self.config.subscription
+    }
+
+    /// The ARM endpoint.
+    pub fn endpoint(&self) -> &Url {
+        &self.config.endpoint
+    }
+
+    /// What has been sent so far.
+    pub fn stats(&self) -> &RequestStats {
+        &self.stats
+    }
+
+    /// The interrupt this client obeys while it waits.
+    pub fn interrupt(&self) -> &Interrupt {
+        &self.interrupt
+    }
+
+    /// The URL of `path` (which starts with `/subscriptions/...`) at `api_version`.
+    pub fn url(&self, path: &str, api_version: &str) -> Url {
+        let mut url = self.config.endpoint.clone();
+        let base = url.path().trim_end_matches('/').to_string();
+        url.set_path(&format!("{base}{path}"));
+        url.query_pairs_mut().clear().append_pair("api-version", api_version);
+        url
+    }
+
+    /// GETs a resource.
+    pub async fn get(&self, path: &str, api_version: &str) -> Result<ArmResponse, ArmError> {
+        self.send(Method::GET, self.url(path, api_version), None, Precondition::None).await
+    }
+
+    /// GETs a collection and follows `nextLink` until the end.
+    pub async fn list(&self, path: &str, api_version: &str) -> Result<Vec<Value>, ArmError> {
+        let mut items = Vec::new();
+        let mut url = self.url(path, api_version);
+        for _page in 0..10_000 {
+            let page = self.send(Method::GET, url, None, Precondition::None).await?;
+            if let Some(values) = page.body.get("value").and_then(Value::as_array) {
+                items.extend(values.iter().cloned());
+            }
+            match page.body.get("nextLink").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+                Some(next) => url = self.same_origin(next)?,
+                None => return Ok(items),
+            }
+        }
+        Err(ArmError::BadResponse(format!("listing {path} did not end after 10000 pages")))
+    }
+
+    /// Sends a write under an optional precondition; the answer is returned as is
+    /// (an operation may still be running: see [`ArmClient::wait_for_operation`]).
+    pub async fn write(
+        &self,
+        method: Method,
+        path: &str,
+        api_version: &str,
+        body: &Value,
+        precondition: Precondition<'_>,
+    ) -> Result<ArmResponse, ArmError> {
+        self.send(method, self.url(path, api_version), Some(body), precondition).await
+    }
+
+    /// Waits for the long-running operation a write started, if any (spec §5): polls
+    /// `Azure-AsyncOperation` until a terminal status, or `Location` until it stops answering 202.
+    pub async fn wait_for_operation(&self, started: &ArmResponse) -> Result<(), ArmError> {
+        let started_at = Instant::now();
+        if let Some(status_url) = started.header("azure-asyncoperation") {
+            let url = self.same_origin(status_url)?;
+            let mut delay = Duration::ZERO;
+            loop {
+                self.pause(delay).await?;
+                self.check_operation_deadline(started_at, &url)?;
+                let poll = self.send(Method::GET, url.clone(), None, Precondition::None).await?;
+                let status = poll.body.get("status").and_then(Value::as_str).unwrap_or("InProgress");
+                match status.to_ascii_lowercase().as_str() {
+                    "succeeded" => return Ok(()),
+                    "failed" | "canceled" | "cancelled" => return Err(operation_failed(status, &poll)),
+                    _ => {}
+                }
+                delay = parse_retry_after(poll.header("retry-after")).unwrap_or(self.config.poll_interval);
+            }
+        }
+        if started.status == 202 {
+            if let Some(location) = started.header("location") {
+                let url = self.same_origin(location)?;
+                let mut delay = parse_retry_after(started.header("retry-after")).unwrap_or(self.config.poll_interval);
+                loop {
+                    self.pause(delay).await?;
+                    self.check_operation_deadline(started_at, &url)?;
+                    let poll = self.send(Method::GET, url.clone(), None, Precondition::None).await?;
+                    if poll.status != 202 {
+                        return Ok(());
+                    }
+                    delay = parse_retry_after(poll.header("retry-after")).unwrap_or(self.config.poll_interval);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_operation_deadline(&self, started_at: Instant, url: &Url) -> Result<(), ArmError> {
+        if started_at.elapsed() > self.config.operation_timeout {
+            return Err(ArmError::OperationTimeout {
+                seconds: self.config.operation_timeout.as_secs(),
+                url: redact_query(url),
+            });
+        }
+        Ok(())
+    }
+
+    /// Resolves a URL ARM handed us; the bearer token is only ever sent to our own endpoint.
+    fn same_origin(&self, raw: &str) -> Result<Url, ArmError> {
+        let url = self
+            .config
+            .endpoint
+            .join(raw)
+            .map_err(|e| ArmError::BadResponse(format!("ARM sent an unusable URL '{raw}': {e}")))?;
+        if url.origin() != self.config.endpoint.origin() {
+            return Err(ArmError::BadResponse(format!(
+                "ARM pointed to {} which is not the endpoint {}; refusing to send credentials there",
+                url.origin().ascii_serialization(),
+                self.config.endpoint.origin().ascii_serialization()
+            )));
+        }
+        Ok(url)
+    }
+
+    /// Sleeps, unless cancelled.
+    async fn pause(&self, delay: Duration) -> Result<(), ArmError> {
+        let cancel = self.interrupt.token();
+        if delay.is_zero() {
+            return if cancel.is_cancelled() { Err(ArmError::Cancelled) } else { Ok(()) };
+        }
+        tokio::select! {
+            () = tokio::time::sleep(delay) => Ok(()),
+            () = cancel.cancelled() => Err(ArmError::Cancelled),
+        }
+    }
+
+    /// One logical request with its retries. Non-2xx answers become errors.
+    async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        precondition: Precondition<'_>,
+    ) -> Result<ArmResponse, ArmError> {
+        let started = Instant::now();
+        let policy = &self.config.retry;
+        let is_write = body.is_some();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.pause(self.throttle.delay_before(is_write)).await?;
+            let outcome = self.attempt(&method, &url, body, precondition).await;
+            let (failure, error) = match outcome {
+                Ok(response) => return Ok(response),
+                Err(AttemptError::Final(e)) => return Err(e),
+                Err(AttemptError::Retryable(failure, e)) => (failure, e),
+            };
+            let give_up = attempt >= policy.max_attempts || started.elapsed() >= policy.max_elapsed;
+            if !policy.may_retry(&method, precondition != Precondition::None, failure) {
+                return Err(match failure {
+                    Failure::Lost | Failure::ServerError if is_write => ArmError::OutcomeUnknown {
+                        method: method.to_string(),
+                        path: url.path().to_string(),
+                        message: error.to_string(),
+                    },
+                    _ => error,
+                });
+            }
+            if give_up {
+                return Err(ArmError::RetriesExhausted {
+                    attempts: attempt,
+                    seconds: started.elapsed().as_secs_f64(),
+                    last: Box::new(error),
+                });
+            }
+            let delay = policy.delay(attempt, failure, rand::rng().random::<f64>());
+            self.stats.retries.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(%method, path = url.path(), attempt, ?delay, error = %error, "retrying");
+            self.pause(delay).await?;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&Value>,
+        precondition: Precondition<'_>,
+    ) -> Result<ArmResponse, AttemptError> {
+        let token = self.tokens.token().await.map_err(AttemptError::Final)?;
+        let mut request = self.http.request(method.clone(), url.clone()).bearer_auth(token.expose());
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        if let Some((name, value)) = precondition.header() {
+            let value = HeaderValue::from_str(value)
+                .map_err(|_| AttemptError::Final(ArmError::BadResponse(format!("unusable etag {value:?}"))))?;
+            request = request.header(name, value);
+        }
+        let started = Instant::now();
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let sent = if method == Method::GET {
+            let cancel = self.interrupt.token();
+            tokio::select! {
+                r = request.send() => r,
+                () = cancel.cancelled() => return Err(AttemptError::Final(ArmError::Cancelled)),
+            }
+        } else {
+            // A write is never abandoned half-way: it completes and is reported.
+            request.send().await
+        };
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                let failure = if e.is_connect() { Failure::ConnectFailed } else { Failure::Lost };
+                let error = ArmError::Transport {
+                    endpoint: self.config.endpoint.origin().ascii_serialization(),
+                    message: describe_reqwest(&e),
+                };
+                return Err(AttemptError::Retryable(failure, error));
+            }
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        self.throttle.observe(&headers, body.is_some());
+        let text = match response.text().await {
+            Ok(t) => t,
+            Err(e) => {
+                let error = ArmError::Transport {
+                    endpoint: self.config.endpoint.origin().ascii_serialization(),
+                    message: format!("reading the response failed: {}", describe_reqwest(&e)),
+                };
+                return Err(AttemptError::Retryable(Failure::Lost, error));
+            }
+        };
+        tracing::debug!(%method, path = url.path(), status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "ARM answered");
+        if status.is_success() {
+            let body = if text.trim().is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).map_err(|e| {
+                    AttemptError::Final(ArmError::BadResponse(format!("{} {}: body is not JSON: {e}", method, url.path())))
+                })?
+            };
+            return Ok(ArmResponse { status: status.as_u16(), body, headers });
+        }
+        let error = ArmError::Cloud(CloudError::from_body(status.as_u16(), &text, RequestIds::from_headers(&headers)));
+        let retry_after = parse_retry_after(headers.get("retry-after").and_then(|v| v.to_str().ok()));
+        match status {
+            StatusCode::TOO_MANY_REQUESTS => {
+                self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                self.throttle.pause_for(retry_after.unwrap_or(Duration::from_secs(5)));
+                Err(AttemptError::Retryable(Failure::Refused { retry_after }, error))
+            }
+            StatusCode::SERVICE_UNAVAILABLE => Err(AttemptError::Retryable(Failure::Refused { retry_after }, error)),
+            s if s.is_server_error() => Err(AttemptError::Retryable(Failure::ServerError, error)),
+            _ => Err(AttemptError::Final(error)),
+        }
+    }
+}
+
+enum AttemptError {
+    Retryable(Failure, ArmError),
+    Final(ArmError),
+}
+
+fn operation_failed(status: &str, poll: &ArmResponse) -> ArmError {
+    let error = poll.body.get("error");
+    let field = |name| error.and_then(|e| e.get(name)).and_then(Value::as_str).unwrap_or_default().to_string();
+    let code = Some(field("code")).filter(|c| !c.is_empty()).unwrap_or_else(|| format!("Operation{status}"));
+    ArmError::OperationFailed {
+        status: status.to_string(),
+        code,
+        message: super::error::one_line(&field("message")),
+        ids: poll.ids(),
+    }
+}
+
+/// reqwest's error text plus its sources, on one line, with any URL query removed.
+fn describe_reqwest(e: &reqwest::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    super::error::one_line(&parts.join(": "))
+}
+
+/// Operation URLs carry signatures in their query; keep them out of messages.
+fn redact_query(url: &Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.to_string()
+}

@@ -1,0 +1,14 @@
+//! The ARM client: endpoint and subscription settings, tokens, retries, throttling and
+//! long-running operations. It speaks HTTP and JSON and knows nothing about identities.
+
+pub mod auth;
+pub mod client;
+pub mod error;
+pub mod retry;
+pub mod settings;
+pub mod throttle;
+
+pub use auth::{Token, TokenProvider};
+pub use client::{ArmClient, ArmResponse, ClientConfig, RequestStats};
+pub use error::{ArmError, CloudError, RequestIds};
+pub use retry::RetryPolicy;

@@ -1,0 +1,203 @@
+//! The command line: every flag of every subcommand, with its help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::host::Limits;
+
+/// Manage the managed identities of Azure VM scale sets safely, from Rhai scripts.
+///
+/// Every write reads first, changes only what it was asked to, writes with If-Match where ARM
+/// offers it, waits for the operation, and verifies that no other identity was lost.
+#[derive(Debug, Parser)]
+#[command(name = "vmssid", version, about, long_about = None, propagate_version = true)]
+#[command(after_help = "Start here:  vmssid run --emulator scripts/tour.rhai\nReference:   vmssid docs")]
+pub struct Cli {
+    /// Log to stderr: -v requests and retries, -vv also timings and bodies (never tokens).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a Rhai script (a file, or -e TEXT) with the primitives.
+    Run(RunArgs),
+    /// Start the ARM emulator (for demos and tests: real HTTP, ARM's behaviour, no Azure).
+    Emulator(crate::emulator::cli::EmulatorArgs),
+    /// Print the reference of every primitive and stdlib function.
+    Docs(DocsArgs),
+}
+
+/// Which ARM to use and how to treat writes; shared by `run`, `repl` and `undo`.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectArgs {
+    /// Start the ARM emulator in-process with its demo fixture and use it (no Azure, no token).
+    #[arg(long, conflicts_with_all = ["endpoint", "ca_cert"])]
+    pub emulator: bool,
+
+    /// With --emulator: start from this state file instead of the demo fixture.
+    #[arg(long, value_name = "FILE", requires = "emulator")]
+    pub state: Option<PathBuf>,
+
+    /// ARM endpoint; plain http:// is accepted only for loopback addresses.
+    #[arg(long, value_name = "URL", env = "VMSSID_ENDPOINT", default_value = crate::arm::settings::DEFAULT_ENDPOINT)]
+    pub endpoint: String,
+
+    /// Subscription id [default: AZURE_SUBSCRIPTION_ID, else the Azure CLI's default subscription].
+    #[arg(long, value_name = "ID")]
+    pub subscription: Option<String>,
+
+    /// Trust this extra PEM certificate (e.g. the emulator's --cert-out).
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// VMSS api-version; selects the identity wire format (2017-12-01 family: identityIds).
+    #[arg(long, value_name = "V", default_value = crate::identity::wire::DEFAULT_VMSS_API_VERSION)]
+    pub api_version: String,
+
+    /// Plan writes and report them, send none.
+    #[arg(long, conflicts_with = "read_only")]
+    pub dry_run: bool,
+
+    /// Fail every write primitive before it sends anything (for audits and untrusted scripts).
+    #[arg(long)]
+    pub read_only: bool,
+
+    /// Library folder for `import` (repeatable; searched before VMSSID_PATH and the stdlib).
+    #[arg(long = "lib", value_name = "DIR")]
+    pub libs: Vec<PathBuf>,
+
+    /// Attempts per request, the first included, for throttling and transient failures.
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    pub max_attempts: u32,
+
+    /// Stop retrying a request after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub max_retry_seconds: u64,
+
+    /// Give up waiting for one long-running operation after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub operation_timeout: u64,
+
+    /// Wait between operation status polls when ARM sends no Retry-After.
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    pub poll_interval_ms: u64,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Script limits; defaults are generous for real work and stop runaway scripts.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Rhai operations a script may run (stops `loop {}`).
+    #[arg(long, value_name = "N")]
+    pub max_operations: Option<u64>,
+    /// Depth of nested function calls.
+    #[arg(long, value_name = "N")]
+    pub max_call_levels: Option<usize>,
+    /// Length of one string, in bytes.
+    #[arg(long, value_name = "N")]
+    pub max_string_size: Option<usize>,
+    /// Items in one array.
+    #[arg(long, value_name = "N")]
+    pub max_array_size: Option<usize>,
+    /// Entries in one map.
+    #[arg(long, value_name = "N")]
+    pub max_map_size: Option<usize>,
+    /// Modules one run may load.
+    #[arg(long, value_name = "N")]
+    pub max_modules: Option<usize>,
+}
+
+impl LimitArgs {
+    /// `base` with the flags given applied over it.
+    pub fn over(&self, base: Limits) -> Limits {
+        Limits {
+            max_operations: self.max_operations.unwrap_or(base.max_operations),
+            max_call_levels: self.max_call_levels.unwrap_or(base.max_call_levels),
+            max_string_size: self.max_string_size.unwrap_or(base.max_string_size),
+            max_array_size: self.max_array_size.unwrap_or(base.max_array_size),
+            max_map_size: self.max_map_size.unwrap_or(base.max_map_size),
+            max_modules: self.max_modules.unwrap_or(base.max_modules),
+            ..base
+        }
+    }
+}
+
+/// How `run` prints the script's final value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// `print` to stdout; the final value of -e scripts printed readably.
+    Text,
+    /// `print` to stderr; stdout holds exactly one JSON document, the script's final value.
+    Json,
+}
+
+/// `vmssid run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The script file to run.
+    #[arg(value_name = "FILE", required_unless_present = "eval", conflicts_with = "eval")]
+    pub file: Option<PathBuf>,
+
+    /// Run this script text instead of a file.
+    #[arg(short = 'e', long = "eval", value_name = "SCRIPT")]
+    pub eval: Option<String>,
+
+    /// Define a string variable for the script (repeatable).
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_assignment)]
+    pub vars: Vec<(String, String)>,
+
+    /// How to print the result.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Arguments for the script, available as ARGS (after `--`).
+    #[arg(last = true, value_name = "ARG")]
+    pub args: Vec<String>,
+}
+
+/// `vmssid docs`.
+#[derive(Debug, Args)]
+pub struct DocsArgs {
+    /// Print Markdown (what docs/reference.md holds).
+    #[arg(long)]
+    pub markdown: bool,
+}
+
+fn parse_assignment(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s.split_once('=').ok_or_else(|| format!("'{s}' is not NAME=VALUE"))?;
+    let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return Err(format!("'{name}' is not a valid variable name"));
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn assignments() {
+        assert_eq!(parse_assignment("rg=my=rg"), Ok(("rg".into(), "my=rg".into())));
+        assert!(parse_assignment("1x=a").is_err());
+        assert!(parse_assignment("novalue").is_err());
+    }
+}

@@ -1,0 +1,73 @@
+//! `vmssid run`: one script, start to end, then a summary.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use rhai::Dynamic;
+use serde_json::json;
+
+use super::exit;
+use crate::cli::{OutputFormat, RunArgs};
+use crate::connect::connect;
+use crate::host::convert::to_json;
+use crate::host::{HostContext, Limits, PrintTarget, ScriptErrorKind, Session, SessionOptions};
+use crate::interrupt::Interrupt;
+
+/// Runs the script and reports; `Err` only for setup failures (bad flags, unreachable files).
+pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let runtime = super::runtime()?;
+    let interrupt = Interrupt::default();
+    let connection = connect(&args.connect, &runtime, interrupt.clone())?;
+    super::forward_ctrl_c(&runtime, &interrupt);
+    let context = HostContext {
+        primitives: connection.primitives.clone(),
+        runtime: runtime.handle().clone(),
+        interrupt,
+    };
+    let options = SessionOptions {
+        args: args.args.clone(),
+        vars: args.vars.clone(),
+        library_paths: super::library_paths(&args.connect.libs),
+        limits: args.connect.limits.over(Limits::default()),
+        print: if args.output == OutputFormat::Json { PrintTarget::Stderr } else { PrintTarget::Stdout },
+    };
+    let mut session = Session::new(context, options);
+    let result = match (&args.file, &args.eval) {
+        (_, Some(text)) => session.eval(text, "<-e>"),
+        (Some(file), None) => {
+            if !file.is_file() {
+                anyhow::bail!("script {} does not exist", file.display());
+            }
+            session.run_file(file)
+        }
+        (None, None) => anyhow::bail!("give a script FILE or -e SCRIPT"),
+    };
+    let code = match result {
+        Ok(value) => {
+            print_value(&value, args.output, args.eval.is_some()).context("cannot print the result")?;
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            if args.output == OutputFormat::Json {
+                println!("{}", json!({"error": {"code": e.code, "message": e.message}}));
+            }
+            if e.kind == ScriptErrorKind::Interrupted { exit::INTERRUPTED } else { exit::FAILED }
+        }
+    };
+    super::print_dry_run_summary(&connection.primitives);
+    if let Some(emulator) = connection.emulator {
+        runtime.block_on(emulator.shutdown());
+    }
+    Ok(ExitCode::from(code))
+}
+
+/// Prints the script's final value: always for JSON output, for `-e` scripts in text mode.
+fn print_value(value: &Dynamic, format: OutputFormat, inline: bool) -> anyhow::Result<()> {
+    match format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&to_json(value).map_err(|e| anyhow::anyhow!("{e}"))?)?),
+        OutputFormat::Text if inline && !value.is_unit() => println!("{}", super::render_value(value)),
+        OutputFormat::Text => {}
+    }
+    Ok(())
+}

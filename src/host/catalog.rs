@@ -1,0 +1,162 @@
+//! One description of every primitive, shared by the REPL's `.help`, completion and `vmssid docs`,
+//! so the reference cannot drift from what is registered.
+
+/// What a primitive touches in ARM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// No ARM call.
+    Pure,
+    /// GETs only.
+    Reads,
+    /// Reads, then may write.
+    Writes,
+}
+
+/// The reference entry of one host function.
+#[derive(Debug, Clone, Copy)]
+pub struct FunctionDoc {
+    pub name: &'static str,
+    /// Every accepted call form.
+    pub signatures: &'static [&'static str],
+    pub summary: &'static str,
+    pub effect: Effect,
+    /// What it reads and writes, in ARM terms.
+    pub io: &'static str,
+    pub example: &'static str,
+}
+
+const TARGET: &str = "`target` is a map from get_vmss/list_vmss, a full scale set id, or give `rg, name`";
+
+/// Every primitive, in the order the reference lists them.
+pub const PRIMITIVES: &[FunctionDoc] = &[
+    FunctionDoc {
+        name: "get_vmss",
+        signatures: &["get_vmss(rg, name) -> map", "get_vmss(id) -> map"],
+        summary: "Reads a scale set: #{ id, name, resource_group, location, etag, identity: #{ type, system, user } }.",
+        effect: Effect::Reads,
+        io: "GET the scale set",
+        example: r#"let v = get_vmss("myResourceGroup", "myVMSS"); print(v.identity.type);"#,
+    },
+    FunctionDoc {
+        name: "list_vmss",
+        signatures: &["list_vmss() -> array", "list_vmss(rg) -> array"],
+        summary: "Lists the scale sets of the subscription, or of one resource group, as get_vmss maps.",
+        effect: Effect::Reads,
+        io: "GET the scale set collection (following nextLink)",
+        example: r#"for v in list_vmss("myResourceGroup") { print(v.name); }"#,
+    },
+    FunctionDoc {
+        name: "enable_system",
+        signatures: &["enable_system(rg, name) -> report", "enable_system(target) -> report"],
+        summary: "Turns the system-assigned identity on, keeping every user-assigned identity.",
+        effect: Effect::Writes,
+        io: "GET, PATCH identity (If-Match where supported), poll the operation, GET to verify",
+        example: r#"enable_system("myResourceGroup", "myVMSS")"#,
+    },
+    FunctionDoc {
+        name: "disable_system",
+        signatures: &["disable_system(rg, name) -> report", "disable_system(target) -> report"],
+        summary: "Turns the system-assigned identity off, keeping every user-assigned identity.",
+        effect: Effect::Writes,
+        io: "GET, PATCH identity (If-Match where supported), poll the operation, GET to verify",
+        example: r#"disable_system("myResourceGroup", "myVMSS")"#,
+    },
+    FunctionDoc {
+        name: "add_user",
+        signatures: &["add_user(rg, name, identity) -> report", "add_user(target, identity) -> report"],
+        summary: "Assigns a user-assigned identity (a full id or a get_user_identity map), keeping all others.",
+        effect: Effect::Writes,
+        io: "GET, PATCH identity (If-Match where supported), poll the operation, GET to verify",
+        example: r#"add_user("myResourceGroup", "myVMSS", user_identity("myResourceGroup", "ID2"))"#,
+    },
+    FunctionDoc {
+        name: "remove_user",
+        signatures: &["remove_user(rg, name, identity) -> report", "remove_user(target, identity) -> report"],
+        summary: "Removes one user-assigned identity, keeping all others and the system identity.",
+        effect: Effect::Writes,
+        io: "GET, PATCH identity (If-Match where supported), poll the operation, GET to verify",
+        example: r#"remove_user("myResourceGroup", "myVMSS", user_identity("myResourceGroup", "ID1"))"#,
+    },
+    FunctionDoc {
+        name: "remove_all_user",
+        signatures: &["remove_all_user(rg, name) -> report", "remove_all_user(target) -> report"],
+        summary: "Removes every user-assigned identity, keeping the system identity if it is on.",
+        effect: Effect::Writes,
+        io: "GET, PATCH identity (If-Match where supported), poll the operation, GET to verify",
+        example: r#"remove_all_user("myResourceGroup", "myVMSS")"#,
+    },
+    FunctionDoc {
+        name: "create_vmss",
+        signatures: &["create_vmss(rg, name, body) -> map"],
+        summary: "Creates a scale set from a body map (location, sku, properties, identity); refuses to replace one.",
+        effect: Effect::Writes,
+        io: "GET (must be 404), PUT with If-None-Match: * where supported, poll, GET to verify",
+        example: r#"create_vmss("myResourceGroup", "new", #{ location: "eastus", sku: #{ name: "Standard_D2s_v3", capacity: 1 }, identity: #{ type: "SystemAssigned" } })"#,
+    },
+    FunctionDoc {
+        name: "user_identity",
+        signatures: &["user_identity(rg, name) -> string"],
+        summary: "The full resource id of a user-assigned identity in the current subscription (no ARM call).",
+        effect: Effect::Pure,
+        io: "nothing",
+        example: r#"let id = user_identity("myResourceGroup", "ID1");"#,
+    },
+    FunctionDoc {
+        name: "create_user_identity",
+        signatures: &["create_user_identity(rg, name, location) -> map"],
+        summary: "Creates (or updates) a user-assigned identity: #{ id, name, resource_group, location, principal_id, client_id, tenant_id }.",
+        effect: Effect::Writes,
+        io: "PUT the identity",
+        example: r#"create_user_identity("myResourceGroup", "ID3", "eastus")"#,
+    },
+    FunctionDoc {
+        name: "get_user_identity",
+        signatures: &["get_user_identity(rg, name) -> map", "get_user_identity(id) -> map"],
+        summary: "Reads a user-assigned identity.",
+        effect: Effect::Reads,
+        io: "GET the identity",
+        example: r#"get_user_identity("myResourceGroup", "ID1").client_id"#,
+    },
+    FunctionDoc {
+        name: "list_user_identities",
+        signatures: &["list_user_identities() -> array", "list_user_identities(rg) -> array"],
+        summary: "Lists user-assigned identities of the subscription or of one resource group.",
+        effect: Effect::Reads,
+        io: "GET the identity collection",
+        example: r#"list_user_identities("myResourceGroup").map(|i| i.name)"#,
+    },
+    FunctionDoc {
+        name: "subscription",
+        signatures: &["subscription() -> string"],
+        summary: "The subscription id every call goes to.",
+        effect: Effect::Pure,
+        io: "nothing",
+        example: "print(subscription());",
+    },
+    FunctionDoc {
+        name: "api_version",
+        signatures: &["api_version() -> string"],
+        summary: "The VMSS api-version in use (selects the identity wire format).",
+        effect: Effect::Pure,
+        io: "nothing",
+        example: "print(api_version());",
+    },
+    FunctionDoc {
+        name: "is_dry_run",
+        signatures: &["is_dry_run() -> bool"],
+        summary: "Whether writes are only planned (--dry-run).",
+        effect: Effect::Pure,
+        io: "nothing",
+        example: r#"if is_dry_run() { print("planning only"); }"#,
+    },
+];
+
+/// The note on `target` arguments, printed under the write primitives.
+pub fn target_note() -> &'static str {
+    TARGET
+}
+
+/// Looks a primitive up by name.
+pub fn find(name: &str) -> Option<&'static FunctionDoc> {
+    PRIMITIVES.iter().find(|d| d.name == name)
+}

@@ -1,0 +1,179 @@
+//! `import` for scripts: the embedded stdlib under `vmssid/`, and team library folders.
+//!
+//! This is a sandbox boundary: an import names a module *relative to a library root*; absolute
+//! paths, `..`, and symlinks that lead out of a root are refused. Rhai's own file resolver
+//! allows all three, so it is not used.
+
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Mutex;
+
+use rhai::module_resolvers::ModuleResolver;
+use rhai::{Engine, EvalAltResult, Module, Position, Scope};
+
+/// A compiled module (`Arc` under the `sync` feature).
+type SharedModule = std::sync::Arc<Module>;
+
+/// The stdlib, compiled into the binary: `(import path, source)`.
+pub const STDLIB: &[(&str, &str)] = &[("vmssid/identity", include_str!("../../stdlib/identity.rhai"))];
+
+/// Prefix reserved for the stdlib.
+pub const STDLIB_PREFIX: &str = "vmssid/";
+
+/// Resolves imports against the embedded stdlib and library roots, caching each module per run.
+pub struct LibraryResolver {
+    roots: Vec<PathBuf>,
+    cache: Mutex<HashMap<String, SharedModule>>,
+}
+
+impl LibraryResolver {
+    /// A resolver over `roots`, searched in order. Roots that do not exist are skipped.
+    pub fn new(roots: &[PathBuf]) -> Self {
+        let roots = roots.iter().filter_map(|r| r.canonicalize().ok()).collect();
+        Self { roots, cache: Mutex::new(HashMap::new()) }
+    }
+
+    /// The library roots in search order (canonical paths).
+    pub fn roots(&self) -> &[PathBuf] {
+        &self.roots
+    }
+
+    /// Finds the file an import path names, or says why it may not be used.
+    pub fn locate(&self, import: &str) -> Result<Option<PathBuf>, String> {
+        let relative = check_import_path(import)?;
+        for root in &self.roots {
+            let candidate = root.join(&relative);
+            if !candidate.exists() {
+                continue;
+            }
+            let real = candidate.canonicalize().map_err(|e| format!("cannot read {}: {e}", candidate.display()))?;
+            if !real.starts_with(root) {
+                return Err(format!(
+                    "'{import}' resolves to {} which is outside the library root {} (symlinks may not leave a root)",
+                    real.display(),
+                    root.display()
+                ));
+            }
+            return Ok(Some(real));
+        }
+        Ok(None)
+    }
+
+    fn compile(&self, engine: &Engine, import: &str, pos: Position) -> Result<SharedModule, Box<EvalAltResult>> {
+        let in_module = |e: Box<EvalAltResult>| Box::new(EvalAltResult::ErrorInModule(import.to_string(), e, pos));
+        let refuse = |message: String| in_module(EvalAltResult::ErrorRuntime(message.into(), pos).into());
+        let (source_name, source) = if import.starts_with(STDLIB_PREFIX) {
+            if let Ok(Some(clash)) = self.locate(import) {
+                return Err(refuse(format!(
+                    "{} clashes with the embedded stdlib module '{import}'; the 'vmssid/' prefix is reserved, rename the library folder",
+                    clash.display()
+                )));
+            }
+            let Some((_, source)) = STDLIB.iter().find(|(name, _)| *name == import) else {
+                return Err(not_found(import, &self.roots, pos));
+            };
+            (format!("{import}.rhai"), (*source).to_string())
+        } else {
+            let path = self.locate(import).map_err(refuse)?.ok_or_else(|| not_found(import, &self.roots, pos))?;
+            let source = std::fs::read_to_string(&path)
+                .map_err(|e| refuse(format!("cannot read {}: {e}", path.display())))?;
+            (path.display().to_string(), source)
+        };
+        let mut ast = engine.compile(&source).map_err(|e| in_module(with_source(e.into(), &source_name)))?;
+        ast.set_source(source_name);
+        let module = Module::eval_ast_as_new(Scope::new(), &ast, engine).map_err(in_module)?;
+        Ok(module.into())
+    }
+}
+
+/// Attaches a file name to a parse error, which Rhai reports without one.
+fn with_source(err: Box<EvalAltResult>, source: &str) -> Box<EvalAltResult> {
+    match *err {
+        EvalAltResult::ErrorParsing(p, pos) => {
+            EvalAltResult::ErrorRuntime(format!("{source}: syntax error: {p}").into(), pos).into()
+        }
+        other => other.into(),
+    }
+}
+
+fn not_found(import: &str, roots: &[PathBuf], pos: Position) -> Box<EvalAltResult> {
+    let searched = if import.starts_with(STDLIB_PREFIX) {
+        format!("the stdlib has {}", STDLIB.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "))
+    } else if roots.is_empty() {
+        "no library folders are configured (use --lib DIR, VMSSID_PATH or vmssid.toml)".to_string()
+    } else {
+        format!("searched {}", roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", "))
+    };
+    EvalAltResult::ErrorModuleNotFound(format!("{import} ({searched})"), pos).into()
+}
+
+/// An import path must be relative, plain, and free of `..`; `.rhai` is implied.
+pub fn check_import_path(import: &str) -> Result<PathBuf, String> {
+    if import.is_empty() {
+        return Err("empty import path".into());
+    }
+    if import.contains('\\') || import.chars().any(char::is_control) {
+        return Err(format!("import path '{import}' may only use '/' as separator"));
+    }
+    let path = Path::new(import);
+    let mut relative = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::Normal(part) => relative.push(part),
+            Component::CurDir => {}
+            Component::ParentDir => return Err(format!("import path '{import}' may not contain '..'")),
+            Component::RootDir | Component::Prefix(_) => {
+                return Err(format!("import path '{import}' must be relative to a library folder"));
+            }
+        }
+    }
+    if relative.extension().is_none() {
+        relative.set_extension("rhai");
+    }
+    Ok(relative)
+}
+
+impl ModuleResolver for LibraryResolver {
+    fn resolve(
+        &self,
+        engine: &Engine,
+        _source: Option<&str>,
+        path: &str,
+        pos: Position,
+    ) -> Result<SharedModule, Box<EvalAltResult>> {
+        if let Some(module) = self.cache.lock().ok().and_then(|c| c.get(path).cloned()) {
+            return Ok(module);
+        }
+        let module = self.compile(engine, path, pos)?;
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(path.to_string(), module.clone());
+        }
+        Ok(module)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn import_paths_stay_inside_roots() {
+        assert_eq!(check_import_path("team/rotate").unwrap(), PathBuf::from("team/rotate.rhai"));
+        assert_eq!(check_import_path("./a.rhai").unwrap(), PathBuf::from("a.rhai"));
+        for bad in ["../x", "team/../../x", "/etc/passwd", "a\\b", ""] {
+            assert!(check_import_path(bad).is_err(), "{bad:?} must be refused");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_out_of_a_root_are_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.rhai"), "export const X = 1;").unwrap();
+        let root = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret.rhai"), root.path().join("evil.rhai")).unwrap();
+        let resolver = LibraryResolver::new(&[root.path().to_path_buf()]);
+        let err = resolver.locate("evil").unwrap_err();
+        assert!(err.contains("outside the library root"), "{err}");
+    }
+}

@@ -1,0 +1,159 @@
+//! The Rhai script host: one [`Session`] type behind `vmssid run`, the REPL and embedders.
+//!
+//! A session owns an engine with the primitives registered, a scope whose variables live across
+//! evaluations, and the functions defined so far.
+
+pub mod catalog;
+pub mod convert;
+pub mod error;
+pub mod library;
+pub mod limits;
+pub mod primitives;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rhai::{AST, Dynamic, Engine, OptimizationLevel, Scope};
+
+pub use error::{ScriptError, ScriptErrorKind};
+pub use limits::Limits;
+pub use primitives::HostContext;
+
+/// Where `print` goes: stdout normally, stderr when stdout carries `--output json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrintTarget {
+    Stdout,
+    Stderr,
+}
+
+/// How a session is set up.
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    /// `ARGS` in scripts.
+    pub args: Vec<String>,
+    /// `--set name=value` variables.
+    pub vars: Vec<(String, String)>,
+    /// Library roots for `import`, in search order.
+    pub library_paths: Vec<PathBuf>,
+    pub limits: Limits,
+    pub print: PrintTarget,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        Self {
+            args: Vec::new(),
+            vars: Vec::new(),
+            library_paths: Vec::new(),
+            limits: Limits::default(),
+            print: PrintTarget::Stdout,
+        }
+    }
+}
+
+/// A script session.
+pub struct Session {
+    engine: Engine,
+    scope: Scope<'static>,
+    /// Function definitions of everything evaluated so far.
+    functions: AST,
+    context: HostContext,
+}
+
+impl Session {
+    /// A session with the primitives, the stdlib and the given libraries.
+    pub fn new(context: HostContext, options: SessionOptions) -> Self {
+        let engine = build_engine(&context, &options);
+        let mut scope = Scope::new();
+        let args: rhai::Array = options.args.iter().map(|a| Dynamic::from(a.clone())).collect();
+        scope.push_constant("ARGS", args);
+        for (name, value) in &options.vars {
+            scope.push(name.clone(), value.clone());
+        }
+        Self { engine, scope, functions: AST::empty(), context }
+    }
+
+    /// The engine, for embedders who register more functions before running scripts.
+    pub fn engine_mut(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Variables that live across evaluations.
+    pub fn scope(&self) -> &Scope<'static> {
+        &self.scope
+    }
+
+    /// Functions defined so far.
+    pub fn functions(&self) -> &AST {
+        &self.functions
+    }
+
+    /// The primitives and bridge this session uses.
+    pub fn context(&self) -> &HostContext {
+        &self.context
+    }
+
+    /// Runs a script file.
+    pub fn run_file(&mut self, path: &Path) -> Result<Dynamic, ScriptError> {
+        let source = std::fs::read_to_string(path).map_err(|e| ScriptError {
+            kind: ScriptErrorKind::Runtime,
+            message: format!("cannot read {}: {e}", path.display()),
+            code: None,
+        })?;
+        // A `#!` line lets scripts be executable; Rhai does not know it.
+        let source = if source.starts_with("#!") { format!("//{source}") } else { source };
+        self.eval(&source, &path.display().to_string())
+    }
+
+    /// Evaluates source text named `name`; variables and functions stay for the next call.
+    pub fn eval(&mut self, source: &str, name: &str) -> Result<Dynamic, ScriptError> {
+        self.context.interrupt.reset();
+        let mut ast = self.engine.compile_with_scope(&self.scope, source).map_err(|e| ScriptError::parse(name, &e))?;
+        ast.set_source(name.to_string());
+        let merged = self.functions.merge(&ast);
+        let result = self.engine.eval_ast_with_scope::<Dynamic>(&mut self.scope, &merged);
+        // Keep function definitions even when the statement failed, as rhai-repl does.
+        self.functions = merged.clone_functions_only();
+        self.functions.set_source(name.to_string());
+        result.map_err(|e| ScriptError::eval(name, &e))
+    }
+
+    /// Compiles without running (for checks and multi-line input detection).
+    pub fn compile(&self, source: &str) -> Result<AST, rhai::ParseError> {
+        self.engine.compile_with_scope(&self.scope, source)
+    }
+}
+
+/// The engine every session uses: primitives, stdlib resolver, limits, and no escape hatches.
+pub fn build_engine(context: &HostContext, options: &SessionOptions) -> Engine {
+    let mut engine = Engine::new();
+    // Never `Full`: it would call primitives at compile time (rhai-host-notes §2.3).
+    engine.set_optimization_level(OptimizationLevel::Simple);
+    engine.set_fail_on_invalid_map_property(true);
+    engine.disable_symbol("eval");
+    options.limits.apply(&mut engine);
+    engine.set_module_resolver(library::LibraryResolver::new(&options.library_paths));
+    let interrupt = context.interrupt.clone();
+    engine.on_progress(move |_| interrupt.is_triggered().then(|| Dynamic::from("interrupted")));
+    match options.print {
+        PrintTarget::Stdout => engine.on_print(|s| println!("{s}")),
+        PrintTarget::Stderr => engine.on_print(|s| eprintln!("{s}")),
+    };
+    engine.on_debug(|s, source, pos| match source {
+        Some(src) => eprintln!("[debug] {src}:{}: {s}", pos.line().unwrap_or(0)),
+        None => eprintln!("[debug] {s}"),
+    });
+    primitives::register(&mut engine, context);
+    engine
+}
+
+/// Shares a session's host context with code that needs the primitives directly.
+pub fn context(primitives: Arc<crate::ops::Primitives>, runtime: tokio::runtime::Handle) -> HostContext {
+    let interrupt = primitives.client().interrupt().clone();
+    HostContext { primitives, runtime, interrupt }
+}

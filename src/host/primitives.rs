@@ -1,0 +1,215 @@
+//! The primitives as Rhai functions.
+//!
+//! Every function is registered volatile: Rhai's optimizer must never call one at compile time
+//! (it would, under `OptimizationLevel::Full`, even inside a branch that never runs).
+
+use std::future::Future;
+use std::sync::Arc;
+
+use rhai::{Array, Dynamic, Engine, EvalAltResult, FuncRegistration, ImmutableString, Map, Position};
+use tokio::runtime::Handle;
+
+use super::convert::{RhaiResult, bad_argument, map_str, op_error, to_dynamic, to_json};
+use crate::identity::{Intent, ResourceId};
+use crate::interrupt::Interrupt;
+use crate::ops::{OpError, Primitives, Target, WriteMode};
+
+/// What the registered functions share: the primitives and the bridge into async Rust.
+#[derive(Clone)]
+pub struct HostContext {
+    pub primitives: Arc<Primitives>,
+    pub runtime: Handle,
+    pub interrupt: Interrupt,
+}
+
+impl HostContext {
+    /// Runs an async primitive to completion from the (synchronous) script thread.
+    /// The script thread is never a runtime thread, so `block_on` is allowed here.
+    pub fn block<T>(&self, fut: impl Future<Output = Result<T, OpError>>) -> RhaiResult<T> {
+        if self.interrupt.is_triggered() {
+            return Err(EvalAltResult::ErrorTerminated("interrupted".into(), Position::NONE).into());
+        }
+        self.runtime.block_on(fut).map_err(op_error)
+    }
+
+    fn vmss_id(&self, rg: &str, name: &str) -> RhaiResult<ResourceId> {
+        self.primitives.vmss_id(rg, name).map_err(op_error)
+    }
+
+    /// A write target: a `get_vmss` map (with its etag), or a full scale set id.
+    fn target(&self, function: &str, value: &Dynamic) -> RhaiResult<Target> {
+        if let Some(s) = value.clone().try_cast::<ImmutableString>() {
+            return Ok(Target::Id(self.primitives.parse_vmss_id(&s).map_err(op_error)?));
+        }
+        if let Some(map) = value.clone().try_cast::<Map>() {
+            let Some(raw) = map_str(&map, "id") else {
+                return Err(bad_argument(function, "the map has no 'id'; pass the map get_vmss returns"));
+            };
+            let id = self.primitives.parse_vmss_id(&raw).map_err(op_error)?;
+            return Ok(match map_str(&map, "etag") {
+                Some(etag) => Target::Snapshot { id, etag: etag.to_string() },
+                None => Target::Id(id),
+            });
+        }
+        Err(bad_argument(
+            function,
+            &format!(
+                "expected a scale set id or the map get_vmss returns, got {}; or call {function}(rg, name, ...)",
+                value.type_name()
+            ),
+        ))
+    }
+
+    /// A user identity: a full id or the map `get_user_identity` returns.
+    fn user(&self, function: &str, value: &Dynamic) -> RhaiResult<ResourceId> {
+        let raw = if let Some(s) = value.clone().try_cast::<ImmutableString>() {
+            s
+        } else if let Some(map) = value.clone().try_cast::<Map>() {
+            map_str(&map, "id").ok_or_else(|| bad_argument(function, "the identity map has no 'id'"))?
+        } else {
+            return Err(bad_argument(
+                function,
+                &format!(
+                    "expected a user identity id (see user_identity(rg, name)) or the map get_user_identity returns, got {}",
+                    value.type_name()
+                ),
+            ));
+        };
+        self.primitives.parse_user_identity_id(&raw).map_err(op_error)
+    }
+
+    fn apply(&self, target: Target, intent: Intent) -> RhaiResult<Dynamic> {
+        let report = self.block(self.primitives.apply(target, intent))?;
+        Ok(to_dynamic(&report.to_json()))
+    }
+}
+
+fn volatile(name: &str) -> FuncRegistration {
+    FuncRegistration::new(name).with_volatility(true)
+}
+
+/// Registers every primitive on `engine`.
+pub fn register(engine: &mut Engine, ctx: &HostContext) {
+    register_reads(engine, ctx);
+    register_writes(engine, ctx);
+    register_user_identities(engine, ctx);
+    register_info(engine, ctx);
+}
+
+fn register_reads(engine: &mut Engine, ctx: &HostContext) {
+    let c = ctx.clone();
+    volatile("get_vmss").register_into_engine(engine, move |rg: &str, name: &str| -> RhaiResult<Dynamic> {
+        let id = c.vmss_id(rg, name)?;
+        let vmss = c.block(c.primitives.get_vmss(&id))?;
+        Ok(to_dynamic(&vmss.to_json()))
+    });
+    let c = ctx.clone();
+    volatile("get_vmss").register_into_engine(engine, move |id: &str| -> RhaiResult<Dynamic> {
+        let id = c.primitives.parse_vmss_id(id).map_err(op_error)?;
+        let vmss = c.block(c.primitives.get_vmss(&id))?;
+        Ok(to_dynamic(&vmss.to_json()))
+    });
+    let c = ctx.clone();
+    volatile("list_vmss").register_into_engine(engine, move || -> RhaiResult<Array> {
+        let sets = c.block(c.primitives.list_vmss(None))?;
+        Ok(sets.iter().map(|v| to_dynamic(&v.to_json())).collect())
+    });
+    let c = ctx.clone();
+    volatile("list_vmss").register_into_engine(engine, move |rg: &str| -> RhaiResult<Array> {
+        let sets = c.block(c.primitives.list_vmss(Some(rg)))?;
+        Ok(sets.iter().map(|v| to_dynamic(&v.to_json())).collect())
+    });
+}
+
+fn register_writes(engine: &mut Engine, ctx: &HostContext) {
+    type MakeIntent = fn() -> Intent;
+    let simple: [(&str, MakeIntent); 3] = [
+        ("enable_system", || Intent::EnableSystem),
+        ("disable_system", || Intent::DisableSystem),
+        ("remove_all_user", || Intent::RemoveAllUser),
+    ];
+    for (name, intent) in simple {
+        let c = ctx.clone();
+        volatile(name).register_into_engine(engine, move |rg: &str, vmss: &str| -> RhaiResult<Dynamic> {
+            c.apply(Target::Id(c.vmss_id(rg, vmss)?), intent())
+        });
+        let c = ctx.clone();
+        volatile(name).register_into_engine(engine, move |target: Dynamic| -> RhaiResult<Dynamic> {
+            c.apply(c.target(name, &target)?, intent())
+        });
+    }
+    type MakeUserIntent = fn(ResourceId) -> Intent;
+    let with_user: [(&str, MakeUserIntent); 2] = [("add_user", Intent::AddUser), ("remove_user", Intent::RemoveUser)];
+    for (name, intent) in with_user {
+        let c = ctx.clone();
+        volatile(name).register_into_engine(
+            engine,
+            move |rg: &str, vmss: &str, user: Dynamic| -> RhaiResult<Dynamic> {
+                let target = Target::Id(c.vmss_id(rg, vmss)?);
+                c.apply(target, intent(c.user(name, &user)?))
+            },
+        );
+        let c = ctx.clone();
+        volatile(name).register_into_engine(engine, move |target: Dynamic, user: Dynamic| -> RhaiResult<Dynamic> {
+            c.apply(c.target(name, &target)?, intent(c.user(name, &user)?))
+        });
+    }
+    let c = ctx.clone();
+    volatile("create_vmss").register_into_engine(engine, move |rg: &str, name: &str, body: Map| -> RhaiResult<Dynamic> {
+        let id = c.vmss_id(rg, name)?;
+        let body = to_json(&Dynamic::from_map(body))?;
+        let vmss = c.block(c.primitives.create_vmss(&id, body))?;
+        Ok(to_dynamic(&vmss.to_json()))
+    });
+}
+
+fn register_user_identities(engine: &mut Engine, ctx: &HostContext) {
+    let c = ctx.clone();
+    volatile("user_identity").register_into_engine(engine, move |rg: &str, name: &str| -> RhaiResult<ImmutableString> {
+        Ok(c.primitives.user_identity_id(rg, name).map_err(op_error)?.to_string().into())
+    });
+    let c = ctx.clone();
+    volatile("create_user_identity").register_into_engine(
+        engine,
+        move |rg: &str, name: &str, location: &str| -> RhaiResult<Dynamic> {
+            let id = c.primitives.user_identity_id(rg, name).map_err(op_error)?;
+            let info = c.block(c.primitives.create_user_identity(&id, location))?;
+            Ok(to_dynamic(&info.to_json()))
+        },
+    );
+    let c = ctx.clone();
+    volatile("get_user_identity").register_into_engine(engine, move |rg: &str, name: &str| -> RhaiResult<Dynamic> {
+        let id = c.primitives.user_identity_id(rg, name).map_err(op_error)?;
+        Ok(to_dynamic(&c.block(c.primitives.get_user_identity(&id))?.to_json()))
+    });
+    let c = ctx.clone();
+    volatile("get_user_identity").register_into_engine(engine, move |id: &str| -> RhaiResult<Dynamic> {
+        let id = c.primitives.parse_user_identity_id(id).map_err(op_error)?;
+        Ok(to_dynamic(&c.block(c.primitives.get_user_identity(&id))?.to_json()))
+    });
+    let c = ctx.clone();
+    volatile("list_user_identities").register_into_engine(engine, move || -> RhaiResult<Array> {
+        let all = c.block(c.primitives.list_user_identities(None))?;
+        Ok(all.iter().map(|i| to_dynamic(&i.to_json())).collect())
+    });
+    let c = ctx.clone();
+    volatile("list_user_identities").register_into_engine(engine, move |rg: &str| -> RhaiResult<Array> {
+        let all = c.block(c.primitives.list_user_identities(Some(rg)))?;
+        Ok(all.iter().map(|i| to_dynamic(&i.to_json())).collect())
+    });
+}
+
+fn register_info(engine: &mut Engine, ctx: &HostContext) {
+    let c = ctx.clone();
+    volatile("subscription").register_into_engine(engine, move || -> ImmutableString {
+        c.primitives.client().subscription().into()
+    });
+    let c = ctx.clone();
+    volatile("api_version").register_into_engine(engine, move || -> ImmutableString {
+        c.primitives.api_version().as_str().into()
+    });
+    let c = ctx.clone();
+    volatile("is_dry_run").register_into_engine(engine, move || -> bool {
+        c.primitives.mode() == WriteMode::DryRun
+    });
+}

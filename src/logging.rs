@@ -1,0 +1,15 @@
+//! `-v`/`-vv`: tracing to stderr. Only vmssid's own events are shown; HTTP internals, which
+//! could print headers, stay quiet.
+
+use tracing_subscriber::EnvFilter;
+
+/// Installs the stderr logger for the verbosity given (`RUST_LOG` overrides it).
+pub fn init(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "warn,vmssid=info",
+        _ => "warn,vmssid=debug",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}

@@ -1,0 +1,61 @@
+//! Errors of the primitives: ARM's, and the ones vmssid raises to keep identities safe.
+
+use thiserror::Error;
+
+use crate::arm::ArmError;
+use crate::identity::{DecodeError, IdentityShape, PlanError, ResourceIdError, UnsupportedApiVersion};
+
+/// Why a primitive did not do what it was asked.
+#[derive(Debug, Clone, Error)]
+pub enum OpError {
+    #[error(transparent)]
+    Arm(#[from] ArmError),
+    #[error("invalid resource id: {0}")]
+    Id(#[from] ResourceIdError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    ApiVersion(#[from] UnsupportedApiVersion),
+    #[error("unexpected response from ARM: {0}")]
+    BadResponse(String),
+    /// The write went through but ARM's state afterwards is not what was asked for.
+    #[error("verification failed for {vmss} after {intent}: expected {expected}, ARM reports {actual}{missing}")]
+    Verification { vmss: String, intent: String, expected: IdentityShape, actual: IdentityShape, missing: String },
+    /// Another writer kept changing the scale set between our read and our write.
+    #[error("{vmss} kept changing under us ({attempts} conflicting writes); nothing was lost, try again later")]
+    Conflict { vmss: String, attempts: u32 },
+    #[error("read-only mode: {what} was not sent (run without --read-only to allow writes)")]
+    ReadOnly { what: String },
+    #[error("scale set {0} already exists; create_vmss never replaces one (change its identity with the other primitives)")]
+    AlreadyExists(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+}
+
+impl OpError {
+    /// A stable code for scripts: ARM's error code where there is one.
+    pub fn code(&self) -> &str {
+        match self {
+            Self::Arm(e) => e.code(),
+            Self::Id(_) => "InvalidResourceId",
+            Self::Plan(_) => "InvalidIdentity",
+            Self::ApiVersion(_) => "UnsupportedApiVersion",
+            Self::BadResponse(_) | Self::Decode(_) => "BadResponse",
+            Self::Verification { .. } => "VerificationFailed",
+            Self::Conflict { .. } => "Conflict",
+            Self::ReadOnly { .. } => "ReadOnly",
+            Self::AlreadyExists(_) => "AlreadyExists",
+            Self::Invalid(_) => "InvalidArgument",
+        }
+    }
+
+    /// The HTTP status ARM answered with, if the error came from ARM.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Arm(e) => e.status(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! Shared fixtures: an in-process emulator on 127.0.0.1:0 and primitives pointed at it.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rhai::Dynamic;
+use tokio::runtime::Runtime;
+use vmssid::arm::{ArmClient, ClientConfig, RetryPolicy, Token, TokenProvider};
+use vmssid::emulator::{Control, DEMO_SUBSCRIPTION, Emulator, EmulatorConfig};
+use vmssid::host::{HostContext, Session, SessionOptions};
+use vmssid::identity::{ApiVersion, ResourceId};
+use vmssid::interrupt::Interrupt;
+use vmssid::ops::{Primitives, WriteMode};
+
+pub const TOKEN: &str = "test-token-7f3a";
+pub const RG: &str = "myResourceGroup";
+pub const SUB: &str = DEMO_SUBSCRIPTION;
+
+/// An emulator and primitives talking to it over real HTTP.
+pub struct World {
+    pub rt: Runtime,
+    pub emulator: Option<Emulator>,
+    pub primitives: Arc<Primitives>,
+    pub interrupt: Interrupt,
+}
+
+impl World {
+    /// The demo fixture at `api`, writes allowed.
+    pub fn new(api: &str) -> Self {
+        Self::with(EmulatorConfig::default(), api, WriteMode::Allow)
+    }
+
+    pub fn with(mut config: EmulatorConfig, api: &str, mode: WriteMode) -> Self {
+        config.token = Some(TOKEN.to_string());
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let emulator = rt.block_on(Emulator::start(config)).expect("emulator starts");
+        let interrupt = Interrupt::default();
+        let mut client = ClientConfig::new(emulator.url().parse().unwrap(), SUB.to_string());
+        client.poll_interval = Duration::from_millis(5);
+        client.retry = RetryPolicy { base_delay: Duration::from_millis(5), ..RetryPolicy::default() };
+        let tokens = Arc::new(TokenProvider::fixed(Token::new(TOKEN)));
+        let client = ArmClient::new(client, tokens, interrupt.clone()).unwrap();
+        let primitives = Arc::new(Primitives::new(Arc::new(client), ApiVersion::parse(api).unwrap(), mode));
+        Self { rt, emulator: Some(emulator), primitives, interrupt }
+    }
+
+    pub fn control(&self) -> Control {
+        self.emulator.as_ref().unwrap().control()
+    }
+
+    pub fn session(&self) -> Session {
+        let context = HostContext {
+            primitives: self.primitives.clone(),
+            runtime: self.rt.handle().clone(),
+            interrupt: self.interrupt.clone(),
+        };
+        Session::new(context, SessionOptions::default())
+    }
+
+    /// Evaluates a script, panicking with the script error if it fails.
+    pub fn eval(&self, session: &mut Session, source: &str) -> Dynamic {
+        session.eval(source, "<test>").unwrap_or_else(|e| panic!("script failed: {e}\n--- script ---\n{source}"))
+    }
+
+    pub fn vmss(&self, name: &str) -> ResourceId {
+        ResourceId::vmss(SUB, RG, name).unwrap()
+    }
+
+    pub fn uai(&self, name: &str) -> ResourceId {
+        ResourceId::user_identity(SUB, RG, name).unwrap()
+    }
+
+    /// Requests the emulator has answered, by method.
+    pub fn count(&self, method: &str) -> u64 {
+        self.control().counters().by_method.get(method).copied().unwrap_or(0)
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        if let Some(e) = self.emulator.take() {
+            self.rt.block_on(e.shutdown());
+        }
+    }
+}
