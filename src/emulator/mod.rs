@@ -1,2 +1,113 @@
-//! The ARM emulator (placeholder until the emulator lands).
+//! An Azure Resource Manager emulator for scale-set managed identities.
+//!
+//! It imitates what ARM really does (docs: `docs/emulator.md`, spec `arm-identity.md`), not what
+//! a client would like, with its own implementation of ARM's identity semantics: it shares no
+//! code with `crate::identity`, so a bug there cannot hide itself in tests against it.
+
+mod apiver;
+mod app;
+mod arm;
 pub mod cli;
+mod control;
+mod errors;
+mod faults;
+mod fixture;
+mod identity;
+mod ids;
+mod lro;
+mod router;
+mod server;
+mod store;
+mod throttle;
+mod token;
+mod util;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+pub use app::RequestCounters;
+pub use control::{Control, Mutation, VmssTarget};
+pub use faults::{FaultKind, FaultRule, Matcher, Trigger};
+pub use fixture::{DEMO_RG, DEMO_VMSS, Fixture, demo_uai_id};
+pub use server::Emulator;
+pub use store::{
+    DEMO_SUBSCRIPTION, DEMO_TENANT, IdentityState, ResourceGroupState, StateFile,
+    SubscriptionState, UaiState, UserAssignedState, VmssState,
+};
+pub use throttle::{BucketConfig, ThrottleConfig};
+pub use token::MI_PATH;
+
+/// The VMSS api-versions served, oldest first.
+pub const VMSS_API_VERSIONS: &[&str] = apiver::VMSS_VERSIONS;
+/// The user-assigned identity api-versions served.
+pub const UAI_API_VERSIONS: &[&str] = apiver::UAI_VERSIONS;
+
+/// How to run an emulator.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// Default `127.0.0.1:0` (a free port).
+    pub listen: SocketAddr,
+    /// Non-loopback addresses are refused unless this is set.
+    pub allow_non_loopback: bool,
+    /// HTTPS with a self-signed certificate made at start (SAN `localhost`, `127.0.0.1`, `::1`).
+    pub tls: bool,
+    /// `Some(t)`: only `Bearer t` and tokens from the emulator's MI endpoint are valid;
+    /// `None`: any non-empty bearer token.
+    pub token: Option<String>,
+    pub fixture: Fixture,
+    /// Added to every response.
+    pub latency: Duration,
+    /// `InProgress` answers of a status URL before its terminal one (0: done at once).
+    pub operation_polls: u32,
+    pub faults: Vec<FaultRule>,
+    /// Seed of the RNG behind fractional faults.
+    pub seed: u64,
+    pub throttle: ThrottleConfig,
+    /// Larger bodies get 413.
+    pub max_body_bytes: usize,
+    /// Items per page of list answers (`nextLink` beyond).
+    pub page_size: usize,
+    /// The secret clients must send as `X-IDENTITY-HEADER` to the MI endpoint (`IDENTITY_HEADER`).
+    pub identity_header: String,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> EmulatorConfig {
+        EmulatorConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            allow_non_loopback: false,
+            tls: false,
+            token: None,
+            fixture: Fixture::Demo,
+            latency: Duration::ZERO,
+            operation_polls: 0,
+            faults: Vec::new(),
+            seed: 0,
+            throttle: ThrottleConfig::default(),
+            max_body_bytes: 4 * 1024 * 1024,
+            page_size: 100,
+            identity_header: util::new_guid(),
+        }
+    }
+}
+
+/// Why the emulator could not start or load a state.
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    #[error(
+        "refusing to listen on {0}: not a loopback address (use --allow-remote / allow_non_loopback to serve other hosts)"
+    )]
+    NonLoopback(SocketAddr),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot set up TLS: {0}")]
+    Tls(String),
+    #[error("state file {file}: {problem}")]
+    State { file: String, problem: String },
+    #[error("invalid state: {0}")]
+    InvalidState(String),
+}

@@ -1,0 +1,133 @@
+//! Which api-versions each resource type accepts, and what a version implies (spec §1, §10).
+
+/// Microsoft.Compute/virtualMachineScaleSets versions the emulator serves, oldest first.
+pub const VMSS_VERSIONS: &[&str] = &[
+    "2017-12-01",
+    "2018-04-01",
+    "2018-06-01",
+    "2018-10-01",
+    "2018-12-01",
+    "2019-03-01",
+    "2019-07-01",
+    "2019-12-01",
+    "2020-06-01",
+    "2020-12-01",
+    "2021-03-01",
+    "2021-04-01",
+    "2021-07-01",
+    "2021-11-01",
+    "2022-03-01",
+    "2022-08-01",
+    "2022-11-01",
+    "2023-03-01",
+    "2023-07-01",
+    "2023-09-01",
+    "2024-03-01",
+    "2024-07-01",
+    "2024-11-01",
+    "2025-04-01",
+    "2025-11-01",
+    "2026-04-01",
+];
+
+/// Microsoft.ManagedIdentity/userAssignedIdentities versions.
+pub const UAI_VERSIONS: &[&str] = &[
+    "2015-08-31-preview",
+    "2018-11-30",
+    "2021-09-30-preview",
+    "2022-01-31-preview",
+    "2023-01-31",
+    "2023-07-31-preview",
+    "2024-11-30",
+    "2025-01-31-preview",
+    "2025-05-31-preview",
+];
+
+/// Locations named in NoRegisteredProviderFound messages.
+pub const LOCATIONS: &[&str] = &[
+    "eastus",
+    "eastus2",
+    "westus",
+    "westus2",
+    "westus3",
+    "centralus",
+    "westcentralus",
+    "northeurope",
+    "westeurope",
+    "swedencentral",
+    "uksouth",
+    "japaneast",
+    "australiaeast",
+];
+
+/// How the user-assigned identities travel on the wire for a VMSS api-version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// 2017-12-01, 2018-04-01: `identityIds: [id, ...]`.
+    IdentityIds,
+    /// 2018-06-01 and later: `userAssignedIdentities: {id: {principalId, clientId}}`.
+    UserAssignedMap,
+}
+
+/// A VMSS api-version the emulator accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VmssVersion {
+    pub version: &'static str,
+}
+
+impl VmssVersion {
+    /// Exact (case-insensitive) match against the supported list.
+    pub fn parse(v: &str) -> Option<VmssVersion> {
+        VMSS_VERSIONS
+            .iter()
+            .find(|s| s.eq_ignore_ascii_case(v))
+            .map(|s| VmssVersion { version: s })
+    }
+
+    pub fn family(self) -> Family {
+        if self.version < "2018-06-01" {
+            Family::IdentityIds
+        } else {
+            Family::UserAssignedMap
+        }
+    }
+
+    /// etag, If-Match and If-None-Match exist only from 2023-09-01 (spec §4).
+    pub fn has_etag(self) -> bool {
+        self.version >= "2023-09-01"
+    }
+
+    /// `timeCreated` appeared in 2021-11-01.
+    pub fn has_time_created(self) -> bool {
+        self.version >= "2021-11-01"
+    }
+}
+
+pub fn uai_version(v: &str) -> Option<&'static str> {
+    UAI_VERSIONS
+        .iter()
+        .find(|s| s.eq_ignore_ascii_case(v))
+        .copied()
+}
+
+/// `isolationScope` is part of the identity model from 2024-11-30 (previews after it too).
+pub fn uai_has_isolation_scope(v: &str) -> bool {
+    v >= "2024-11-30"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn families() {
+        let f = |v| VmssVersion::parse(v).map(|x| x.family());
+        assert_eq!(f("2017-12-01"), Some(Family::IdentityIds));
+        assert_eq!(f("2018-04-01"), Some(Family::IdentityIds));
+        assert_eq!(f("2018-06-01"), Some(Family::UserAssignedMap));
+        assert_eq!(f("2026-04-01"), Some(Family::UserAssignedMap));
+        assert_eq!(f("2017-03-30"), None);
+        assert!(VmssVersion::parse("2023-09-01").is_some_and(|v| v.has_etag()));
+        assert!(VmssVersion::parse("2023-07-01").is_some_and(|v| !v.has_etag()));
+    }
+}
