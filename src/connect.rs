@@ -18,7 +18,8 @@ use crate::ops::{Primitives, WriteMode};
 /// A connection: the primitives, plus the embedded emulator that must outlive them.
 pub struct Connection {
     pub primitives: Arc<Primitives>,
-    pub subscription_source: SubscriptionSource,
+    /// Where the subscription came from; `None` when there is none (calls needing it fail).
+    pub subscription_source: Option<SubscriptionSource>,
     /// Kept alive for the run; dropped (and stopped) with the connection.
     pub emulator: Option<Emulator>,
 }
@@ -43,23 +44,31 @@ pub fn connect(args: &ConnectArgs, runtime: &Runtime, interrupt: Interrupt) -> a
         let emulator = runtime.block_on(Emulator::start(config)).context("cannot start the embedded emulator")?;
         let endpoint = parse_endpoint(emulator.url())?;
         let subscription = match &args.subscription {
-            Some(s) => resolve_subscription(Some(s), |_| None)?,
-            None => (DEMO_SUBSCRIPTION.to_string(), SubscriptionSource::EmulatorDefault),
+            Some(s) => resolve_subscription(Some(s), |_| None).map_err(|e| e.to_string()),
+            None => Ok((DEMO_SUBSCRIPTION.to_string(), SubscriptionSource::EmulatorDefault)),
         };
         let tokens = TokenProvider::fixed(Token::new(EMBEDDED_TOKEN));
         (endpoint, tokens, subscription, Some(emulator), None)
     } else {
         let endpoint = parse_endpoint(&args.endpoint)?;
-        let subscription = resolve_subscription(args.subscription.as_deref(), |n| std::env::var(n).ok())?;
+        let subscription =
+            resolve_subscription(args.subscription.as_deref(), |n| std::env::var(n).ok()).map_err(|e| e.to_string());
         let ca = match &args.ca_cert {
             Some(path) => Some(std::fs::read(path).with_context(|| format!("cannot read --ca-cert {}", path.display()))?),
             None => None,
         };
         (endpoint, TokenProvider::from_environment(), subscription, None, ca)
     };
-    let (subscription, subscription_source) = subscription;
-    tracing::info!(endpoint = %endpoint, %subscription, source = ?subscription_source, api = %api, "connecting");
-    let mut config = ClientConfig::new(endpoint, subscription);
+    // A bad --subscription is a usage error now; a missing one only matters once a call needs it.
+    if args.subscription.is_some() {
+        if let Err(e) = &subscription {
+            anyhow::bail!("{e}");
+        }
+    }
+    let subscription_source = subscription.as_ref().ok().map(|(_, source)| *source);
+    let subscription = subscription.map(|(id, _)| id);
+    tracing::info!(endpoint = %endpoint, subscription = ?subscription, source = ?subscription_source, api = %api, "connecting");
+    let mut config = ClientConfig::with_subscription(endpoint, subscription);
     config.retry = RetryPolicy {
         max_attempts: args.max_attempts.max(1),
         max_elapsed: Duration::from_secs(args.max_retry_seconds),

@@ -21,7 +21,9 @@ use crate::interrupt::Interrupt;
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     pub endpoint: Url,
-    pub subscription: String,
+    /// The subscription, or why none could be found: reported only when a call needs one, so
+    /// scripts that never touch ARM run without any Azure setup.
+    pub subscription: Result<String, String>,
     pub retry: RetryPolicy,
     /// Limit for one HTTP exchange.
     pub request_timeout: Duration,
@@ -36,6 +38,11 @@ pub struct ClientConfig {
 impl ClientConfig {
     /// Defaults for `endpoint` and `subscription`.
     pub fn new(endpoint: Url, subscription: String) -> Self {
+        Self::with_subscription(endpoint, Ok(subscription))
+    }
+
+    /// Like [`ClientConfig::new`], where the subscription may be unknown.
+    pub fn with_subscription(endpoint: Url, subscription: Result<String, String>) -> Self {
         Self {
             endpoint,
             subscription,
@@ -110,7 +117,7 @@ impl std::fmt::Debug for ArmClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ArmClient")
             .field("endpoint", &self.config.endpoint.as_str())
-            .field("subscription", &self.config.subscription)
+            .field("subscription", &self.config.subscription.as_deref().unwrap_or("<unset>"))
             .finish_non_exhaustive()
     }
 }
@@ -137,8 +144,8 @@ impl ArmClient {
     }
 
     /// The subscription every relative call goes to.
-    pub fn subscription(&self) -> &str {
-        &self.config.subscription
+    pub fn subscription(&self) -> Result<&str, ArmError> {
+        self.config.subscription.as_deref().map_err(|e| ArmError::Config(e.clone()))
     }
 
     /// The ARM endpoint.

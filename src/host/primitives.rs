@@ -201,8 +201,8 @@ fn register_user_identities(engine: &mut Engine, ctx: &HostContext) {
 
 fn register_info(engine: &mut Engine, ctx: &HostContext) {
     let c = ctx.clone();
-    volatile("subscription").register_into_engine(engine, move || -> ImmutableString {
-        c.primitives.client().subscription().into()
+    volatile("subscription").register_into_engine(engine, move || -> RhaiResult<ImmutableString> {
+        Ok(c.primitives.client().subscription().map_err(|e| op_error(e.into()))?.into())
     });
     let c = ctx.clone();
     volatile("api_version").register_into_engine(engine, move || -> ImmutableString {

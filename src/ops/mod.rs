@@ -101,7 +101,7 @@ impl Primitives {
 
     /// The id of scale set `name` in resource group `rg` of the current subscription.
     pub fn vmss_id(&self, rg: &str, name: &str) -> Result<ResourceId, OpError> {
-        Ok(ResourceId::vmss(self.client.subscription(), rg, name)?)
+        Ok(ResourceId::vmss(self.client.subscription()?, rg, name)?)
     }
 
     /// Parses a full scale set id and checks its type.
@@ -111,7 +111,7 @@ impl Primitives {
 
     /// The id of user-assigned identity `name` in `rg` of the current subscription (no I/O).
     pub fn user_identity_id(&self, rg: &str, name: &str) -> Result<ResourceId, OpError> {
-        Ok(ResourceId::user_identity(self.client.subscription(), rg, name)?)
+        Ok(ResourceId::user_identity(self.client.subscription()?, rg, name)?)
     }
 
     /// Parses a full user-assigned identity id and checks its type.
@@ -143,7 +143,7 @@ impl Primitives {
 
     /// Lists the scale sets of a resource group, or of the whole subscription.
     pub async fn list_vmss(&self, rg: Option<&str>) -> Result<Vec<Vmss>, OpError> {
-        let sub = self.client.subscription();
+        let sub = self.client.subscription()?;
         let path = match rg {
             Some(rg) => {
                 crate::identity::resource_id::validate_segment(rg)?;
@@ -338,7 +338,7 @@ impl Primitives {
 
     /// Lists user-assigned identities of a resource group, or of the subscription.
     pub async fn list_user_identities(&self, rg: Option<&str>) -> Result<Vec<UserIdentityInfo>, OpError> {
-        let sub = self.client.subscription();
+        let sub = self.client.subscription()?;
         let path = match rg {
             Some(rg) => {
                 crate::identity::resource_id::validate_segment(rg)?;

@@ -1,0 +1,225 @@
+//! `vmssid run` as a user runs it: the real binary, its output and exit codes.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use vmssid::emulator::{Emulator, EmulatorConfig};
+
+const BIN: &str = env!("CARGO_BIN_EXE_vmssid");
+const SUB: &str = "00000000-0000-0000-0000-000000000000";
+
+/// Runs the binary with a clean environment (no Azure settings leak in from the machine).
+fn vmssid(args: &[&str]) -> Output {
+    vmssid_env(args, &[])
+}
+
+fn vmssid_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).env("HOME", "/nonexistent");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("vmssid runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[track_caller]
+fn expect(out: &Output, code: i32, stdout_has: &str, stderr_has: &str) {
+    let (so, se) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(code), "exit code\n--- stdout\n{so}--- stderr\n{se}");
+    assert!(so.contains(stdout_has), "stdout should contain {stdout_has:?}\n--- stdout\n{so}--- stderr\n{se}");
+    assert!(se.contains(stderr_has), "stderr should contain {stderr_has:?}\n--- stdout\n{so}--- stderr\n{se}");
+}
+
+#[test]
+fn eval_prints_its_value_without_any_azure_setup() {
+    expect(&vmssid(&["run", "-e", "1 + 1"]), 0, "2", "");
+    expect(&vmssid(&["run", "-e", "#{ a: [1, 2] }"]), 0, "\"a\": [", "");
+}
+
+#[test]
+fn the_tour_runs_on_the_embedded_emulator() {
+    let out = vmssid(&["run", "--emulator", "scripts/tour.rhai"]);
+    expect(&out, 0, "1. enable the system-assigned identity: changed", "");
+    let so = text(&out.stdout);
+    assert!(so.contains("now: type SystemAssigned, UserAssigned; users [ID1]"), "ID1 kept when enabling system:\n{so}");
+    assert!(so.contains("already so, nothing sent"), "{so}");
+}
+
+#[test]
+fn json_output_is_one_document_and_prints_go_to_stderr() {
+    let out = vmssid(&[
+        "run",
+        "--emulator",
+        "--output",
+        "json",
+        "-e",
+        r#"print("hello"); get_vmss("myResourceGroup", "myVMSS").identity"#,
+    ]);
+    expect(&out, 0, "", "hello");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    assert_eq!(doc["type"], "UserAssigned");
+    assert_eq!(doc["user"][0]["id"].as_str().unwrap().rsplit('/').next(), Some("ID1"));
+}
+
+#[test]
+fn script_and_arm_errors_name_the_place_and_exit_1() {
+    let out = vmssid(&["run", "--emulator", "-e", "let x = 1;\nget_vmss(\"myResourceGroup\", \"nope\")"]);
+    expect(&out, 1, "", "<-e>:2:1: ResourceNotFound: The Resource 'Microsoft.Compute/virtualMachineScaleSets/nope'");
+    assert!(text(&out.stderr).contains("HTTP 404"), "{}", text(&out.stderr));
+
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("bad.rhai");
+    std::fs::write(&script, "let a = 1;\nlet b = ;\n").unwrap();
+    expect(&vmssid(&["run", script.to_str().unwrap()]), 1, "", "bad.rhai:2:9: syntax error");
+}
+
+#[test]
+fn primitive_errors_are_catchable_with_their_code() {
+    let out = vmssid(&[
+        "run",
+        "--emulator",
+        "-e",
+        r#"let seen = (); try { get_vmss("myResourceGroup", "nope"); } catch (e) { seen = `${e.code} ${e.status}`; } seen"#,
+    ]);
+    expect(&out, 0, "ResourceNotFound 404", "");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    expect(&vmssid(&["run"]), 2, "", "Usage");
+    expect(&vmssid(&["run", "--api-version"]), 2, "", "");
+    expect(&vmssid(&["frobnicate"]), 2, "", "unrecognized subcommand");
+}
+
+#[test]
+fn bad_settings_get_one_clear_line() {
+    let out = vmssid(&["run", "--endpoint", "http://management.azure.com", "-e", "1"]);
+    expect(&out, 1, "", "plain http on a non-loopback host");
+    let out = vmssid(&["run", "--api-version", "2016-01-01", "-e", "1"]);
+    expect(&out, 1, "", "api-version '2016-01-01' is not supported");
+    let out = vmssid(&["run", "--subscription", "nope", "-e", "1"]);
+    expect(&out, 1, "", "is not a GUID");
+    let out = vmssid(&["run", "-e", r#"get_vmss("rg", "x")"#]);
+    expect(&out, 1, "", "no subscription: pass --subscription ID");
+    let out = vmssid(&["run", "no/such/script.rhai"]);
+    expect(&out, 1, "", "does not exist");
+    for out in [&out] {
+        assert!(!text(&out.stderr).contains("panicked"), "{}", text(&out.stderr));
+    }
+}
+
+#[test]
+fn a_script_that_loops_forever_is_stopped() {
+    let out = vmssid(&["run", "--max-operations", "100000", "-e", "loop {}"]);
+    expect(&out, 1, "", "raise --max-operations");
+    let out = vmssid(&["run", "-e", "fn f(n) { f(n + 1) } f(0)"]);
+    expect(&out, 1, "", "--max-call-levels");
+}
+
+#[test]
+fn dry_run_lists_planned_writes_and_sends_none() {
+    let out = vmssid(&[
+        "run",
+        "--emulator",
+        "--dry-run",
+        "-e",
+        r#"let r = enable_system("myResourceGroup", "myVMSS"); let v = get_vmss("myResourceGroup", "myVMSS"); [r.dry_run, r.changed, v.identity.type]"#,
+    ]);
+    expect(&out, 0, "\"UserAssigned\"", "dry run: 1 write(s) planned, none sent");
+    assert!(text(&out.stdout).contains("true"), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("would change"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn read_only_refuses_writes() {
+    let out = vmssid(&["run", "--emulator", "--read-only", "-e", r#"enable_system("myResourceGroup", "myVMSS")"#]);
+    expect(&out, 1, "", "read-only mode");
+}
+
+#[test]
+fn arguments_and_variables_reach_the_script() {
+    let out = vmssid(&["run", "--set", "who=operator", "-e", "`${who} ${ARGS.len()} ${ARGS[1]}`", "--", "a", "b"]);
+    expect(&out, 0, "operator 2 b", "");
+}
+
+#[test]
+fn both_wire_families_work_end_to_end() {
+    for api in ["2017-12-01", "2018-12-01", "2026-04-01"] {
+        let out = vmssid(&[
+            "run",
+            "--emulator",
+            "--api-version",
+            api,
+            "-e",
+            r#"enable_system("myResourceGroup", "myVMSS"); add_user("myResourceGroup", "myVMSS", user_identity("myResourceGroup", "ID2")).after.user.len()"#,
+        ]);
+        expect(&out, 0, "2", "");
+    }
+}
+
+/// A fake `az` on PATH, printing a token the way `az account get-access-token` does.
+fn fake_az(dir: &Path, token: &str) {
+    let script = format!(
+        "#!/bin/sh\ncase \"$*\" in\n  *get-access-token*) printf '%s' '{{\"accessToken\": \"{token}\", \"expiresOn\": \"2099-01-01 00:00:00.000000\", \"expires_on\": 4070908800, \"subscription\": \"{SUB}\", \"tenant\": \"72f988bf-86f1-41af-91ab-2d7cd011db47\", \"tokenType\": \"Bearer\"}}' ;;\n  *) echo \"unexpected az call: $*\" >&2; exit 1 ;;\nesac\n"
+    );
+    let path = dir.join("az");
+    std::fs::write(&path, script).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn the_credential_chain_uses_the_azure_cli_and_never_shows_the_token() {
+    const TOKEN: &str = "fake-az-token-8c1d2e";
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let config = EmulatorConfig { token: Some(TOKEN.into()), ..EmulatorConfig::default() };
+    let emulator = rt.block_on(Emulator::start(config)).unwrap();
+    let bin = tempfile::tempdir().unwrap();
+    fake_az(bin.path(), TOKEN);
+    let path = format!("{}:/usr/bin:/bin", bin.path().display());
+    let url = emulator.url().to_string();
+    let script = r#"add_user("myResourceGroup", "myVMSS", user_identity("myResourceGroup", "ID2")).after.user.len()"#;
+    let out = vmssid_env(&["-vv", "run", "--endpoint", &url, "--subscription", SUB, "-e", script], &[("PATH", &path)]);
+    expect(&out, 0, "2", "");
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(!all.contains(TOKEN), "the token leaked into output:\n{all}");
+
+    // The same token refused: the error names the problem, not the token.
+    let wrong = tempfile::tempdir().unwrap();
+    fake_az(wrong.path(), "some-other-token-77aa");
+    let path = format!("{}:/usr/bin:/bin", wrong.path().display());
+    let out = vmssid_env(&["-vv", "run", "--endpoint", &url, "--subscription", SUB, "-e", script], &[("PATH", &path)]);
+    expect(&out, 1, "", "hint:");
+    assert!(!text(&out.stderr).contains("some-other-token-77aa"), "{}", text(&out.stderr));
+
+    // No az at all: the chain says what it tried and how to fix it.
+    let out = vmssid_env(&["run", "--endpoint", &url, "--subscription", SUB, "-e", script], &[("PATH", "/nonexistent")]);
+    expect(&out, 1, "", "Azure CLI");
+    assert!(text(&out.stderr).contains("VMSSID_ACCESS_TOKEN"), "{}", text(&out.stderr));
+    rt.block_on(emulator.shutdown());
+}
+
+#[test]
+fn access_token_env_is_used_and_never_printed() {
+    const TOKEN: &str = "env-token-5b6c7d";
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let emulator =
+        rt.block_on(Emulator::start(EmulatorConfig { token: Some(TOKEN.into()), ..EmulatorConfig::default() })).unwrap();
+    let url = emulator.url().to_string();
+    let out = vmssid_env(
+        &["-vv", "run", "--endpoint", &url, "-e", r#"get_vmss("myResourceGroup", "myVMSS").name"#],
+        &[("VMSSID_ACCESS_TOKEN", TOKEN), ("AZURE_SUBSCRIPTION_ID", SUB)],
+    );
+    expect(&out, 0, "myVMSS", "");
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(!all.contains(TOKEN), "the token leaked:\n{all}");
+    rt.block_on(emulator.shutdown());
+}
