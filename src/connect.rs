@@ -40,8 +40,10 @@ pub fn connect(args: &ConnectArgs, runtime: &Runtime, interrupt: Interrupt) -> a
             Some(path) => Fixture::State(StateFile::from_path(path)?),
             None => Fixture::Demo,
         };
-        let config = EmulatorConfig { token: Some(EMBEDDED_TOKEN.into()), fixture, ..EmulatorConfig::default() };
-        let emulator = runtime.block_on(Emulator::start(config)).context("cannot start the embedded emulator")?;
+        let config =
+            EmulatorConfig { token: Some(EMBEDDED_TOKEN.into()), fixture, ..EmulatorConfig::default() };
+        let emulator =
+            runtime.block_on(Emulator::start(config)).context("cannot start the embedded emulator")?;
         let endpoint = parse_endpoint(emulator.url())?;
         let subscription = match &args.subscription {
             Some(s) => resolve_subscription(Some(s), |_| None).map_err(|e| e.to_string()),
@@ -51,10 +53,12 @@ pub fn connect(args: &ConnectArgs, runtime: &Runtime, interrupt: Interrupt) -> a
         (endpoint, tokens, subscription, Some(emulator), None)
     } else {
         let endpoint = parse_endpoint(&args.endpoint)?;
-        let subscription =
-            resolve_subscription(args.subscription.as_deref(), |n| std::env::var(n).ok()).map_err(|e| e.to_string());
+        let subscription = resolve_subscription(args.subscription.as_deref(), |n| std::env::var(n).ok())
+            .map_err(|e| e.to_string());
         let ca = match &args.ca_cert {
-            Some(path) => Some(std::fs::read(path).with_context(|| format!("cannot read --ca-cert {}", path.display()))?),
+            Some(path) => Some(
+                std::fs::read(path).with_context(|| format!("cannot read --ca-cert {}", path.display()))?,
+            ),
             None => None,
         };
         (endpoint, TokenProvider::from_environment(), subscription, None, ca)

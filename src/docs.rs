@@ -17,20 +17,24 @@ pub struct StdlibDoc {
     pub doc: String,
 }
 
-/// Every public function of every stdlib module, in source order.
+/// Every public function of every stdlib module, by module, then by name.
 pub fn stdlib_functions() -> Vec<StdlibDoc> {
     let engine = Engine::new_raw();
     let mut out = Vec::new();
     for (module, source) in STDLIB {
         let Ok(ast) = engine.compile(source) else { continue };
-        for f in ast.iter_functions() {
-            if f.access == rhai::FnAccess::Private {
+        let mut functions: Vec<_> = ast.iter_functions().collect();
+        // Rhai keeps functions in a hash map; sort for a stable reference.
+        functions.sort_by(|a, b| a.name.cmp(b.name));
+        for f in functions {
+            if f.access == rhai::FnAccess::Private || f.name.starts_with("anon$") {
                 continue;
             }
             let doc = f
                 .comments
                 .iter()
-                .map(|c| c.trim_start_matches("///").trim())
+                .flat_map(|c| c.lines())
+                .map(|line| line.trim().trim_start_matches("///").trim())
                 .collect::<Vec<_>>()
                 .join(" ");
             out.push(StdlibDoc {
@@ -92,7 +96,14 @@ pub fn markdown() -> String {
         for sig in doc.signatures {
             let _ = writeln!(s, "- `{sig}`");
         }
-        let _ = writeln!(s, "\n{}\n\n*ARM:* {} ({}).\n\n```rhai\n{}\n```\n", doc.summary, doc.io, effect(doc), doc.example);
+        let _ = writeln!(
+            s,
+            "\n{}\n\n*ARM:* {} ({}).\n\n```rhai\n{}\n```\n",
+            doc.summary,
+            doc.io,
+            effect(doc),
+            doc.example
+        );
     }
     s.push_str("## Stdlib\n\n");
     for f in stdlib_functions() {

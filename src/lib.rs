@@ -5,12 +5,12 @@
 //! - [`emulator`]: an ARM emulator with its own, independent implementation of ARM's semantics;
 //! - the ARM client, the safe primitives and the Rhai script host build on `identity`.
 
-pub mod emulator;
 pub mod arm;
 pub mod cli;
 pub mod commands;
 pub mod connect;
 pub mod docs;
+pub mod emulator;
 pub mod host;
 pub mod identity;
 pub mod interrupt;

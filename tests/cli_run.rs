@@ -15,7 +15,10 @@ fn vmssid(args: &[&str]) -> Output {
 
 fn vmssid_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(BIN);
-    cmd.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).env("HOME", "/nonexistent");
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", "/nonexistent");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -30,8 +33,14 @@ fn text(bytes: &[u8]) -> String {
 fn expect(out: &Output, code: i32, stdout_has: &str, stderr_has: &str) {
     let (so, se) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(code), "exit code\n--- stdout\n{so}--- stderr\n{se}");
-    assert!(so.contains(stdout_has), "stdout should contain {stdout_has:?}\n--- stdout\n{so}--- stderr\n{se}");
-    assert!(se.contains(stderr_has), "stderr should contain {stderr_has:?}\n--- stdout\n{so}--- stderr\n{se}");
+    assert!(
+        so.contains(stdout_has),
+        "stdout should contain {stdout_has:?}\n--- stdout\n{so}--- stderr\n{se}"
+    );
+    assert!(
+        se.contains(stderr_has),
+        "stderr should contain {stderr_has:?}\n--- stdout\n{so}--- stderr\n{se}"
+    );
 }
 
 #[test]
@@ -45,7 +54,10 @@ fn the_tour_runs_on_the_embedded_emulator() {
     let out = vmssid(&["run", "--emulator", "scripts/tour.rhai"]);
     expect(&out, 0, "1. enable the system-assigned identity: changed", "");
     let so = text(&out.stdout);
-    assert!(so.contains("now: type SystemAssigned, UserAssigned; users [ID1]"), "ID1 kept when enabling system:\n{so}");
+    assert!(
+        so.contains("now: type SystemAssigned, UserAssigned; users [ID1]"),
+        "ID1 kept when enabling system:\n{so}"
+    );
     assert!(so.contains("already so, nothing sent"), "{so}");
 }
 
@@ -68,7 +80,12 @@ fn json_output_is_one_document_and_prints_go_to_stderr() {
 #[test]
 fn script_and_arm_errors_name_the_place_and_exit_1() {
     let out = vmssid(&["run", "--emulator", "-e", "let x = 1;\nget_vmss(\"myResourceGroup\", \"nope\")"]);
-    expect(&out, 1, "", "<-e>:2:1: ResourceNotFound: The Resource 'Microsoft.Compute/virtualMachineScaleSets/nope'");
+    expect(
+        &out,
+        1,
+        "",
+        "<-e>:2:1: ResourceNotFound: The Resource 'Microsoft.Compute/virtualMachineScaleSets/nope'",
+    );
     assert!(text(&out.stderr).contains("HTTP 404"), "{}", text(&out.stderr));
 
     let dir = tempfile::tempdir().unwrap();
@@ -136,13 +153,15 @@ fn dry_run_lists_planned_writes_and_sends_none() {
 
 #[test]
 fn read_only_refuses_writes() {
-    let out = vmssid(&["run", "--emulator", "--read-only", "-e", r#"enable_system("myResourceGroup", "myVMSS")"#]);
+    let out =
+        vmssid(&["run", "--emulator", "--read-only", "-e", r#"enable_system("myResourceGroup", "myVMSS")"#]);
     expect(&out, 1, "", "read-only mode");
 }
 
 #[test]
 fn arguments_and_variables_reach_the_script() {
-    let out = vmssid(&["run", "--set", "who=operator", "-e", "`${who} ${ARGS.len()} ${ARGS[1]}`", "--", "a", "b"]);
+    let out =
+        vmssid(&["run", "--set", "who=operator", "-e", "`${who} ${ARGS.len()} ${ARGS[1]}`", "--", "a", "b"]);
     expect(&out, 0, "operator 2 b", "");
 }
 
@@ -186,8 +205,12 @@ fn the_credential_chain_uses_the_azure_cli_and_never_shows_the_token() {
     fake_az(bin.path(), TOKEN);
     let path = format!("{}:/usr/bin:/bin", bin.path().display());
     let url = emulator.url().to_string();
-    let script = r#"add_user("myResourceGroup", "myVMSS", user_identity("myResourceGroup", "ID2")).after.user.len()"#;
-    let out = vmssid_env(&["-vv", "run", "--endpoint", &url, "--subscription", SUB, "-e", script], &[("PATH", &path)]);
+    let script =
+        r#"add_user("myResourceGroup", "myVMSS", user_identity("myResourceGroup", "ID2")).after.user.len()"#;
+    let out = vmssid_env(
+        &["-vv", "run", "--endpoint", &url, "--subscription", SUB, "-e", script],
+        &[("PATH", &path)],
+    );
     expect(&out, 0, "2", "");
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert!(!all.contains(TOKEN), "the token leaked into output:\n{all}");
@@ -196,12 +219,18 @@ fn the_credential_chain_uses_the_azure_cli_and_never_shows_the_token() {
     let wrong = tempfile::tempdir().unwrap();
     fake_az(wrong.path(), "some-other-token-77aa");
     let path = format!("{}:/usr/bin:/bin", wrong.path().display());
-    let out = vmssid_env(&["-vv", "run", "--endpoint", &url, "--subscription", SUB, "-e", script], &[("PATH", &path)]);
+    let out = vmssid_env(
+        &["-vv", "run", "--endpoint", &url, "--subscription", SUB, "-e", script],
+        &[("PATH", &path)],
+    );
     expect(&out, 1, "", "hint:");
     assert!(!text(&out.stderr).contains("some-other-token-77aa"), "{}", text(&out.stderr));
 
     // No az at all: the chain says what it tried and how to fix it.
-    let out = vmssid_env(&["run", "--endpoint", &url, "--subscription", SUB, "-e", script], &[("PATH", "/nonexistent")]);
+    let out = vmssid_env(
+        &["run", "--endpoint", &url, "--subscription", SUB, "-e", script],
+        &[("PATH", "/nonexistent")],
+    );
     expect(&out, 1, "", "Azure CLI");
     assert!(text(&out.stderr).contains("VMSSID_ACCESS_TOKEN"), "{}", text(&out.stderr));
     rt.block_on(emulator.shutdown());
@@ -211,8 +240,9 @@ fn the_credential_chain_uses_the_azure_cli_and_never_shows_the_token() {
 fn access_token_env_is_used_and_never_printed() {
     const TOKEN: &str = "env-token-5b6c7d";
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let emulator =
-        rt.block_on(Emulator::start(EmulatorConfig { token: Some(TOKEN.into()), ..EmulatorConfig::default() })).unwrap();
+    let emulator = rt
+        .block_on(Emulator::start(EmulatorConfig { token: Some(TOKEN.into()), ..EmulatorConfig::default() }))
+        .unwrap();
     let url = emulator.url().to_string();
     let out = vmssid_env(
         &["-vv", "run", "--endpoint", &url, "-e", r#"get_vmss("myResourceGroup", "myVMSS").name"#],

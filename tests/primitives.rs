@@ -81,7 +81,8 @@ fn nothing_is_sent_when_nothing_needs_to_change() {
     for api in FAMILIES {
         let w = World::new(api);
         let patches = w.count("PATCH");
-        for intent in [Intent::AddUser(w.uai("id1")), Intent::DisableSystem, Intent::RemoveUser(w.uai("ID2"))] {
+        for intent in [Intent::AddUser(w.uai("id1")), Intent::DisableSystem, Intent::RemoveUser(w.uai("ID2"))]
+        {
             let report = apply(&w, "myVMSS", intent).unwrap();
             assert!(!report.changed && report.request.is_none(), "{api}: {report:?}");
         }
@@ -128,15 +129,19 @@ fn a_plan_from_a_known_state_saves_the_read_and_a_stale_one_is_caught() {
     let vmss = w.rt.block_on(w.primitives.get_vmss(&w.vmss("myVMSS"))).unwrap();
     let etag = vmss.etag.clone().expect("2026-04-01 carries an etag");
     let gets = w.count("GET");
-    w.rt.block_on(w.primitives.apply(Target::Snapshot { id: vmss.id.clone(), etag: etag.clone() }, Intent::EnableSystem))
-        .unwrap();
+    w.rt.block_on(
+        w.primitives
+            .apply(Target::Snapshot { id: vmss.id.clone(), etag: etag.clone() }, Intent::EnableSystem),
+    )
+    .unwrap();
     // write + verify read (+ the operation status poll, which is a GET too)
     assert!(w.count("GET") - gets <= 2, "no read before the write: {} GETs", w.count("GET") - gets);
 
     // The same old snapshot again: ARM has moved on, so If-Match fails and the primitive re-reads.
-    let report = w
-        .rt
-        .block_on(w.primitives.apply(Target::Snapshot { id: vmss.id.clone(), etag }, Intent::AddUser(w.uai("ID2"))))
+    let report =
+        w.rt.block_on(
+            w.primitives.apply(Target::Snapshot { id: vmss.id.clone(), etag }, Intent::AddUser(w.uai("ID2"))),
+        )
         .unwrap();
     assert!(report.changed);
     assert_eq!(observed(&w, "myVMSS"), (true, names(&["ID1", "ID2"])));
@@ -156,7 +161,8 @@ fn long_running_operations_are_polled_to_the_end() {
 
 #[test]
 fn throttling_and_unavailability_are_retried() {
-    for kind in [FaultKind::Throttle { retry_after_secs: 0 }, FaultKind::Unavailable { retry_after_secs: 0 }] {
+    for kind in [FaultKind::Throttle { retry_after_secs: 0 }, FaultKind::Unavailable { retry_after_secs: 0 }]
+    {
         let w = World::new("2026-04-01");
         w.control().add_fault(FaultRule::new(kind.clone(), Trigger::Next(2)).method("PATCH"));
         apply(&w, "myVMSS", Intent::EnableSystem).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
@@ -206,7 +212,10 @@ fn a_wrong_token_is_refused_with_a_hint() {
     )
     .unwrap();
     let err = w.rt.block_on(client.get(w.vmss("myVMSS").as_str(), "2026-04-01")).unwrap_err().to_string();
-    assert!(err.starts_with("AuthenticationFailed") || err.starts_with("InvalidAuthenticationToken"), "{err}");
+    assert!(
+        err.starts_with("AuthenticationFailed") || err.starts_with("InvalidAuthenticationToken"),
+        "{err}"
+    );
     assert!(err.contains("hint:"), "{err}");
     assert!(!err.contains("wrong"), "the token must not be echoed: {err}");
 }

@@ -113,10 +113,16 @@ impl TokenProvider {
             );
         }
         if env("AZURE_FEDERATED_TOKEN_FILE").is_some() {
-            add("workload identity", WorkloadIdentityCredential::new(None).map(|c| c as Arc<dyn TokenCredential>));
+            add(
+                "workload identity",
+                WorkloadIdentityCredential::new(None).map(|c| c as Arc<dyn TokenCredential>),
+            );
         }
         if env("IDENTITY_ENDPOINT").is_some() || env("VMSSID_MANAGED_IDENTITY").is_some_and(|v| v == "1") {
-            add("managed identity", ManagedIdentityCredential::new(None).map(|c| c as Arc<dyn TokenCredential>));
+            add(
+                "managed identity",
+                ManagedIdentityCredential::new(None).map(|c| c as Arc<dyn TokenCredential>),
+            );
         }
         add("Azure CLI", AzureCliCredential::new(None).map(|c| c as Arc<dyn TokenCredential>));
         Self { kind: Kind::Chain { sources, skipped }, cache: Mutex::new(None), chosen: Mutex::new(None) }
@@ -174,7 +180,11 @@ impl TokenProvider {
 
 fn short(message: &str) -> String {
     let line = super::error::one_line(message);
-    if line.chars().count() > 200 { format!("{}…", line.chars().take(200).collect::<String>()) } else { line }
+    if line.chars().count() > 200 {
+        format!("{}…", line.chars().take(200).collect::<String>())
+    } else {
+        line
+    }
 }
 
 #[cfg(test)]

@@ -124,7 +124,11 @@ impl std::fmt::Debug for ArmClient {
 
 impl ArmClient {
     /// Builds the HTTP client; fails only on an unusable certificate.
-    pub fn new(config: ClientConfig, tokens: Arc<TokenProvider>, interrupt: Interrupt) -> Result<Self, ArmError> {
+    pub fn new(
+        config: ClientConfig,
+        tokens: Arc<TokenProvider>,
+        interrupt: Interrupt,
+    ) -> Result<Self, ArmError> {
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("vmssid/", env!("CARGO_PKG_VERSION")))
             .tcp_nodelay(true)
@@ -139,8 +143,16 @@ impl ArmClient {
             }
             builder = builder.tls_certs_merge(certs);
         }
-        let http = builder.build().map_err(|e| ArmError::Config(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Self { http, config, tokens, interrupt, throttle: Throttle::default(), stats: RequestStats::default() })
+        let http =
+            builder.build().map_err(|e| ArmError::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            config,
+            tokens,
+            interrupt,
+            throttle: Throttle::default(),
+            stats: RequestStats::default(),
+        })
     }
 
     /// The subscription every relative call goes to.
@@ -230,7 +242,8 @@ impl ArmClient {
         if started.status == 202 {
             if let Some(location) = started.header("location") {
                 let url = self.same_origin(location)?;
-                let mut delay = parse_retry_after(started.header("retry-after")).unwrap_or(self.config.poll_interval);
+                let mut delay =
+                    parse_retry_after(started.header("retry-after")).unwrap_or(self.config.poll_interval);
                 loop {
                     self.pause(delay).await?;
                     self.check_operation_deadline(started_at, &url)?;
@@ -238,7 +251,8 @@ impl ArmClient {
                     if poll.status != 202 {
                         return Ok(());
                     }
-                    delay = parse_retry_after(poll.header("retry-after")).unwrap_or(self.config.poll_interval);
+                    delay =
+                        parse_retry_after(poll.header("retry-after")).unwrap_or(self.config.poll_interval);
                 }
             }
         }
@@ -343,8 +357,9 @@ impl ArmClient {
             request = request.json(body);
         }
         if let Some((name, value)) = precondition.header() {
-            let value = HeaderValue::from_str(value)
-                .map_err(|_| AttemptError::Final(ArmError::BadResponse(format!("unusable etag {value:?}"))))?;
+            let value = HeaderValue::from_str(value).map_err(|_| {
+                AttemptError::Final(ArmError::BadResponse(format!("unusable etag {value:?}")))
+            })?;
             request = request.header(name, value);
         }
         let started = Instant::now();
@@ -389,12 +404,20 @@ impl ArmClient {
                 Value::Null
             } else {
                 serde_json::from_str(&text).map_err(|e| {
-                    AttemptError::Final(ArmError::BadResponse(format!("{} {}: body is not JSON: {e}", method, url.path())))
+                    AttemptError::Final(ArmError::BadResponse(format!(
+                        "{} {}: body is not JSON: {e}",
+                        method,
+                        url.path()
+                    )))
                 })?
             };
             return Ok(ArmResponse { status: status.as_u16(), body, headers });
         }
-        let error = ArmError::Cloud(CloudError::from_body(status.as_u16(), &text, RequestIds::from_headers(&headers)));
+        let error = ArmError::Cloud(CloudError::from_body(
+            status.as_u16(),
+            &text,
+            RequestIds::from_headers(&headers),
+        ));
         let retry_after = parse_retry_after(headers.get("retry-after").and_then(|v| v.to_str().ok()));
         match status {
             StatusCode::TOO_MANY_REQUESTS => {
@@ -402,7 +425,9 @@ impl ArmClient {
                 self.throttle.pause_for(retry_after.unwrap_or(Duration::from_secs(5)));
                 Err(AttemptError::Retryable(Failure::Refused { retry_after }, error))
             }
-            StatusCode::SERVICE_UNAVAILABLE => Err(AttemptError::Retryable(Failure::Refused { retry_after }, error)),
+            StatusCode::SERVICE_UNAVAILABLE => {
+                Err(AttemptError::Retryable(Failure::Refused { retry_after }, error))
+            }
             s if s.is_server_error() => Err(AttemptError::Retryable(Failure::ServerError, error)),
             _ => Err(AttemptError::Final(error)),
         }
@@ -416,7 +441,8 @@ enum AttemptError {
 
 fn operation_failed(status: &str, poll: &ArmResponse) -> ArmError {
     let error = poll.body.get("error");
-    let field = |name| error.and_then(|e| e.get(name)).and_then(Value::as_str).unwrap_or_default().to_string();
+    let field =
+        |name| error.and_then(|e| e.get(name)).and_then(Value::as_str).unwrap_or_default().to_string();
     let code = Some(field("code")).filter(|c| !c.is_empty()).unwrap_or_else(|| format!("Operation{status}"));
     ArmError::OperationFailed {
         status: status.to_string(),

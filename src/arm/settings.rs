@@ -121,7 +121,9 @@ mod tests {
 
     #[test]
     fn http_only_for_loopback() {
-        for ok in ["https://management.azure.com", "http://127.0.0.1:8080", "http://[::1]:1", "http://localhost:3"] {
+        for ok in
+            ["https://management.azure.com", "http://127.0.0.1:8080", "http://[::1]:1", "http://localhost:3"]
+        {
             assert!(parse_endpoint(ok).is_ok(), "{ok}");
         }
         for (bad, why) in [
@@ -142,7 +144,10 @@ mod tests {
         const B: &str = "22222222-2222-2222-2222-222222222222";
         let env = |n: &str| (n == "AZURE_SUBSCRIPTION_ID").then(|| B.to_string());
         assert_eq!(resolve_subscription(Some(A), env).unwrap(), (A.to_string(), SubscriptionSource::Flag));
-        assert_eq!(resolve_subscription(None, env).unwrap(), (B.to_string(), SubscriptionSource::Environment));
+        assert_eq!(
+            resolve_subscription(None, env).unwrap(),
+            (B.to_string(), SubscriptionSource::Environment)
+        );
         let err = resolve_subscription(Some("nope"), env).unwrap_err().to_string();
         assert!(err.contains("not a GUID"), "{err}");
     }
@@ -157,11 +162,15 @@ mod tests {
         let d = dir.path().to_string_lossy().to_string();
         let env = |n: &str| (n == "AZURE_CONFIG_DIR").then(|| d.clone());
         let (id, source) = resolve_subscription(None, env).unwrap();
-        assert_eq!((id.as_str(), source), ("44444444-4444-4444-4444-444444444444", SubscriptionSource::AzureCliProfile));
+        assert_eq!(
+            (id.as_str(), source),
+            ("44444444-4444-4444-4444-444444444444", SubscriptionSource::AzureCliProfile)
+        );
 
         let empty = tempfile::tempdir().unwrap();
         let e = empty.path().to_string_lossy().to_string();
-        let err = resolve_subscription(None, |n: &str| (n == "AZURE_CONFIG_DIR").then(|| e.clone())).unwrap_err();
+        let err =
+            resolve_subscription(None, |n: &str| (n == "AZURE_CONFIG_DIR").then(|| e.clone())).unwrap_err();
         assert!(err.to_string().contains("--subscription"), "{err}");
     }
 }

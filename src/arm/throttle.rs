@@ -31,7 +31,8 @@ impl Throttle {
     /// How long to wait before sending the next request.
     pub fn delay_before(&self, is_write: bool) -> Duration {
         let Ok(state) = self.state.lock() else { return Duration::ZERO };
-        let paused = state.paused_until.map(|t| t.saturating_duration_since(Instant::now())).unwrap_or_default();
+        let paused =
+            state.paused_until.map(|t| t.saturating_duration_since(Instant::now())).unwrap_or_default();
         let (remaining, refill) = if is_write {
             (state.writes_remaining, WRITE_REFILL)
         } else {

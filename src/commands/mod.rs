@@ -21,7 +21,11 @@ use crate::ops::Primitives;
 
 /// The runtime the primitives run on; scripts run on the calling thread, outside it.
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().thread_name("vmssid-io").build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("vmssid-io")
+        .build()?)
 }
 
 /// Ctrl-C interrupts the running statement instead of killing the process, so a write in

@@ -65,7 +65,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 /// Prints the script's final value: always for JSON output, for `-e` scripts in text mode.
 fn print_value(value: &Dynamic, format: OutputFormat, inline: bool) -> anyhow::Result<()> {
     match format {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&to_json(value).map_err(|e| anyhow::anyhow!("{e}"))?)?),
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&to_json(value).map_err(|e| anyhow::anyhow!("{e}"))?)?
+        ),
         OutputFormat::Text if inline && !value.is_unit() => println!("{}", super::render_value(value)),
         OutputFormat::Text => {}
     }

@@ -69,7 +69,8 @@ impl ScriptError {
             }
         }
         let (kind, text, code) = describe(inner);
-        let mut message = format!("{}: {text}", location(source, if outer.is_none() { inner.position() } else { outer }));
+        let mut message =
+            format!("{}: {text}", location(source, if outer.is_none() { inner.position() } else { outer }));
         if trail.len() > 1 || (trail.len() == 1 && !inner.position().is_none()) {
             let innermost = inner.position();
             if !innermost.is_none() {

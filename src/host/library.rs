@@ -15,7 +15,10 @@ use rhai::{Engine, EvalAltResult, Module, Position, Scope};
 type SharedModule = std::sync::Arc<Module>;
 
 /// The stdlib, compiled into the binary: `(import path, source)`.
-pub const STDLIB: &[(&str, &str)] = &[("vmssid/identity", include_str!("../../stdlib/identity.rhai"))];
+pub const STDLIB: &[(&str, &str)] = &[
+    ("vmssid/identity", include_str!("../../stdlib/identity.rhai")),
+    ("vmssid/fleet", include_str!("../../stdlib/fleet.rhai")),
+];
 
 /// Prefix reserved for the stdlib.
 pub const STDLIB_PREFIX: &str = "vmssid/";
@@ -46,7 +49,8 @@ impl LibraryResolver {
             if !candidate.exists() {
                 continue;
             }
-            let real = candidate.canonicalize().map_err(|e| format!("cannot read {}: {e}", candidate.display()))?;
+            let real =
+                candidate.canonicalize().map_err(|e| format!("cannot read {}: {e}", candidate.display()))?;
             if !real.starts_with(root) {
                 return Err(format!(
                     "'{import}' resolves to {} which is outside the library root {} (symlinks may not leave a root)",
@@ -59,8 +63,14 @@ impl LibraryResolver {
         Ok(None)
     }
 
-    fn compile(&self, engine: &Engine, import: &str, pos: Position) -> Result<SharedModule, Box<EvalAltResult>> {
-        let in_module = |e: Box<EvalAltResult>| Box::new(EvalAltResult::ErrorInModule(import.to_string(), e, pos));
+    fn compile(
+        &self,
+        engine: &Engine,
+        import: &str,
+        pos: Position,
+    ) -> Result<SharedModule, Box<EvalAltResult>> {
+        let in_module =
+            |e: Box<EvalAltResult>| Box::new(EvalAltResult::ErrorInModule(import.to_string(), e, pos));
         let refuse = |message: String| in_module(EvalAltResult::ErrorRuntime(message.into(), pos).into());
         let (source_name, source) = if import.starts_with(STDLIB_PREFIX) {
             if let Ok(Some(clash)) = self.locate(import) {
@@ -74,7 +84,8 @@ impl LibraryResolver {
             };
             (format!("{import}.rhai"), (*source).to_string())
         } else {
-            let path = self.locate(import).map_err(refuse)?.ok_or_else(|| not_found(import, &self.roots, pos))?;
+            let path =
+                self.locate(import).map_err(refuse)?.ok_or_else(|| not_found(import, &self.roots, pos))?;
             let source = std::fs::read_to_string(&path)
                 .map_err(|e| refuse(format!("cannot read {}: {e}", path.display())))?;
             (path.display().to_string(), source)
@@ -171,7 +182,8 @@ mod tests {
         let outside = tempfile::tempdir().unwrap();
         std::fs::write(outside.path().join("secret.rhai"), "export const X = 1;").unwrap();
         let root = tempfile::tempdir().unwrap();
-        std::os::unix::fs::symlink(outside.path().join("secret.rhai"), root.path().join("evil.rhai")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret.rhai"), root.path().join("evil.rhai"))
+            .unwrap();
         let resolver = LibraryResolver::new(&[root.path().to_path_buf()]);
         let err = resolver.locate("evil").unwrap_err();
         assert!(err.contains("outside the library root"), "{err}");

@@ -113,7 +113,8 @@ impl Session {
     /// Evaluates source text named `name`; variables and functions stay for the next call.
     pub fn eval(&mut self, source: &str, name: &str) -> Result<Dynamic, ScriptError> {
         self.context.interrupt.reset();
-        let mut ast = self.engine.compile_with_scope(&self.scope, source).map_err(|e| ScriptError::parse(name, &e))?;
+        let mut ast =
+            self.engine.compile_with_scope(&self.scope, source).map_err(|e| ScriptError::parse(name, &e))?;
         ast.set_source(name.to_string());
         let merged = self.functions.merge(&ast);
         let result = self.engine.eval_ast_with_scope::<Dynamic>(&mut self.scope, &merged);

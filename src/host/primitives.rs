@@ -139,7 +139,8 @@ fn register_writes(engine: &mut Engine, ctx: &HostContext) {
         });
     }
     type MakeUserIntent = fn(ResourceId) -> Intent;
-    let with_user: [(&str, MakeUserIntent); 2] = [("add_user", Intent::AddUser), ("remove_user", Intent::RemoveUser)];
+    let with_user: [(&str, MakeUserIntent); 2] =
+        [("add_user", Intent::AddUser), ("remove_user", Intent::RemoveUser)];
     for (name, intent) in with_user {
         let c = ctx.clone();
         volatile(name).register_into_engine(
@@ -150,24 +151,33 @@ fn register_writes(engine: &mut Engine, ctx: &HostContext) {
             },
         );
         let c = ctx.clone();
-        volatile(name).register_into_engine(engine, move |target: Dynamic, user: Dynamic| -> RhaiResult<Dynamic> {
-            c.apply(c.target(name, &target)?, intent(c.user(name, &user)?))
-        });
+        volatile(name).register_into_engine(
+            engine,
+            move |target: Dynamic, user: Dynamic| -> RhaiResult<Dynamic> {
+                c.apply(c.target(name, &target)?, intent(c.user(name, &user)?))
+            },
+        );
     }
     let c = ctx.clone();
-    volatile("create_vmss").register_into_engine(engine, move |rg: &str, name: &str, body: Map| -> RhaiResult<Dynamic> {
-        let id = c.vmss_id(rg, name)?;
-        let body = to_json(&Dynamic::from_map(body))?;
-        let vmss = c.block(c.primitives.create_vmss(&id, body))?;
-        Ok(to_dynamic(&vmss.to_json()))
-    });
+    volatile("create_vmss").register_into_engine(
+        engine,
+        move |rg: &str, name: &str, body: Map| -> RhaiResult<Dynamic> {
+            let id = c.vmss_id(rg, name)?;
+            let body = to_json(&Dynamic::from_map(body))?;
+            let vmss = c.block(c.primitives.create_vmss(&id, body))?;
+            Ok(to_dynamic(&vmss.to_json()))
+        },
+    );
 }
 
 fn register_user_identities(engine: &mut Engine, ctx: &HostContext) {
     let c = ctx.clone();
-    volatile("user_identity").register_into_engine(engine, move |rg: &str, name: &str| -> RhaiResult<ImmutableString> {
-        Ok(c.primitives.user_identity_id(rg, name).map_err(op_error)?.to_string().into())
-    });
+    volatile("user_identity").register_into_engine(
+        engine,
+        move |rg: &str, name: &str| -> RhaiResult<ImmutableString> {
+            Ok(c.primitives.user_identity_id(rg, name).map_err(op_error)?.to_string().into())
+        },
+    );
     let c = ctx.clone();
     volatile("create_user_identity").register_into_engine(
         engine,
@@ -178,10 +188,13 @@ fn register_user_identities(engine: &mut Engine, ctx: &HostContext) {
         },
     );
     let c = ctx.clone();
-    volatile("get_user_identity").register_into_engine(engine, move |rg: &str, name: &str| -> RhaiResult<Dynamic> {
-        let id = c.primitives.user_identity_id(rg, name).map_err(op_error)?;
-        Ok(to_dynamic(&c.block(c.primitives.get_user_identity(&id))?.to_json()))
-    });
+    volatile("get_user_identity").register_into_engine(
+        engine,
+        move |rg: &str, name: &str| -> RhaiResult<Dynamic> {
+            let id = c.primitives.user_identity_id(rg, name).map_err(op_error)?;
+            Ok(to_dynamic(&c.block(c.primitives.get_user_identity(&id))?.to_json()))
+        },
+    );
     let c = ctx.clone();
     volatile("get_user_identity").register_into_engine(engine, move |id: &str| -> RhaiResult<Dynamic> {
         let id = c.primitives.parse_user_identity_id(id).map_err(op_error)?;
@@ -209,7 +222,6 @@ fn register_info(engine: &mut Engine, ctx: &HostContext) {
         c.primitives.api_version().as_str().into()
     });
     let c = ctx.clone();
-    volatile("is_dry_run").register_into_engine(engine, move || -> bool {
-        c.primitives.mode() == WriteMode::DryRun
-    });
+    volatile("is_dry_run")
+        .register_into_engine(engine, move || -> bool { c.primitives.mode() == WriteMode::DryRun });
 }

@@ -19,14 +19,26 @@ pub enum OpError {
     #[error("unexpected response from ARM: {0}")]
     BadResponse(String),
     /// The write went through but ARM's state afterwards is not what was asked for.
-    #[error("verification failed for {vmss} after {intent}: expected {expected}, ARM reports {actual}{missing}")]
-    Verification { vmss: String, intent: String, expected: IdentityShape, actual: IdentityShape, missing: String },
+    #[error(
+        "verification failed for {vmss} after {intent}: expected {expected}, ARM reports {actual}{missing}"
+    )]
+    Verification {
+        vmss: String,
+        intent: String,
+        expected: IdentityShape,
+        actual: IdentityShape,
+        missing: String,
+    },
     /// Another writer kept changing the scale set between our read and our write.
-    #[error("{vmss} kept changing under us ({attempts} conflicting writes); nothing was lost, try again later")]
+    #[error(
+        "{vmss} kept changing under us ({attempts} conflicting writes); nothing was lost, try again later"
+    )]
     Conflict { vmss: String, attempts: u32 },
     #[error("read-only mode: {what} was not sent (run without --read-only to allow writes)")]
     ReadOnly { what: String },
-    #[error("scale set {0} already exists; create_vmss never replaces one (change its identity with the other primitives)")]
+    #[error(
+        "scale set {0} already exists; create_vmss never replaces one (change its identity with the other primitives)"
+    )]
     AlreadyExists(String),
     #[error("{0}")]
     Invalid(String),

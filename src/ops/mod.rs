@@ -222,7 +222,8 @@ impl Primitives {
             };
             writes += 1;
             tracing::info!(vmss = %id, intent = %intent, body = %body, "writing");
-            let sent = self.client.write(Method::PATCH, id.as_str(), self.api.as_str(), &body, precondition).await;
+            let sent =
+                self.client.write(Method::PATCH, id.as_str(), self.api.as_str(), &body, precondition).await;
             let started = match sent {
                 Ok(response) => response,
                 Err(ArmError::Cloud(e)) if e.status == 412 => {
@@ -256,7 +257,9 @@ impl Primitives {
     /// replace an existing one; the identity in `body` is re-encoded without read-only values.
     pub async fn create_vmss(&self, id: &ResourceId, mut body: Value) -> Result<Vmss, OpError> {
         if !body.is_object() {
-            return Err(OpError::Invalid("create_vmss needs a map body with at least 'location' and 'sku'".into()));
+            return Err(OpError::Invalid(
+                "create_vmss needs a map body with at least 'location' and 'sku'".into(),
+            ));
         }
         if body.get("location").and_then(Value::as_str).is_none_or(str::is_empty) {
             return Err(OpError::Invalid("create_vmss body has no 'location'".into()));
@@ -274,7 +277,9 @@ impl Primitives {
             Err(e) => return Err(e),
         }
         match self.mode {
-            WriteMode::ReadOnly => return Err(OpError::ReadOnly { what: format!("create_vmss {}", id.name()) }),
+            WriteMode::ReadOnly => {
+                return Err(OpError::ReadOnly { what: format!("create_vmss {}", id.name()) });
+            }
             WriteMode::DryRun => {
                 let mut predicted = body.clone();
                 if let Some(map) = predicted.as_object_mut() {
@@ -304,7 +309,11 @@ impl Primitives {
     }
 
     /// Creates (or updates) a user-assigned identity.
-    pub async fn create_user_identity(&self, id: &ResourceId, location: &str) -> Result<UserIdentityInfo, OpError> {
+    pub async fn create_user_identity(
+        &self,
+        id: &ResourceId,
+        location: &str,
+    ) -> Result<UserIdentityInfo, OpError> {
         if location.trim().is_empty() {
             return Err(OpError::Invalid("create_user_identity needs a location, e.g. \"eastus\"".into()));
         }
@@ -326,7 +335,10 @@ impl Primitives {
             WriteMode::Allow => {}
         }
         let body = json!({ "location": location });
-        let response = self.client.write(Method::PUT, id.as_str(), USER_IDENTITY_API_VERSION, &body, Precondition::None).await?;
+        let response = self
+            .client
+            .write(Method::PUT, id.as_str(), USER_IDENTITY_API_VERSION, &body, Precondition::None)
+            .await?;
         UserIdentityInfo::from_body(&response.body)
     }
 
@@ -360,7 +372,8 @@ fn identity_from_body(block: &Value) -> Result<Identity, OpError> {
         .and_then(Value::as_str)
         .ok_or_else(|| OpError::Invalid("identity needs a 'type', e.g. \"UserAssigned\"".into()))?;
     let kind = crate::identity::IdentityType::parse(kind).map_err(|e| OpError::Invalid(e.to_string()))?;
-    let users = users.as_array().ok_or_else(|| OpError::Invalid("identity.user must be an array of ids".into()))?;
+    let users =
+        users.as_array().ok_or_else(|| OpError::Invalid("identity.user must be an array of ids".into()))?;
     let mut identity = Identity::none();
     if kind.has_system() {
         identity.system = Some(crate::identity::SystemIdentity::default());
@@ -405,7 +418,8 @@ pub fn verify(id: &ResourceId, intent: &Intent, before: &Identity, after: &Ident
     if intent_holds && missing.is_empty() {
         return Ok(());
     }
-    let missing = if missing.is_empty() { String::new() } else { format!("; missing: {}", missing.join(", ")) };
+    let missing =
+        if missing.is_empty() { String::new() } else { format!("; missing: {}", missing.join(", ")) };
     Err(OpError::Verification { vmss: id.to_string(), intent: intent.to_string(), expected, actual, missing })
 }
 

@@ -27,11 +27,15 @@ impl Vmss {
             .and_then(Value::as_str)
             .ok_or_else(|| OpError::BadResponse("scale set body has no 'id'".into()))?;
         let id = ResourceId::parse(id).map_err(|e| OpError::BadResponse(format!("scale set id: {e}")))?;
-        let identity = decode_identity(body).map_err(|e| OpError::BadResponse(format!("scale set {}: {e}", id.name())))?;
+        let identity = decode_identity(body)
+            .map_err(|e| OpError::BadResponse(format!("scale set {}: {e}", id.name())))?;
         Ok(Self {
             location: str_field(body, "location"),
             etag: body.get("etag").and_then(Value::as_str).map(str::to_string),
-            provisioning_state: body.pointer("/properties/provisioningState").and_then(Value::as_str).map(str::to_string),
+            provisioning_state: body
+                .pointer("/properties/provisioningState")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             tags: body.get("tags").cloned().unwrap_or_else(|| json!({})),
             identity,
             id,
@@ -90,7 +94,9 @@ impl UserIdentityInfo {
             .and_then(Value::as_str)
             .ok_or_else(|| OpError::BadResponse("identity body has no 'id'".into()))?;
         let id = ResourceId::parse(raw_id).map_err(|e| OpError::BadResponse(format!("identity id: {e}")))?;
-        let prop = |name: &str| body.pointer(&format!("/properties/{name}")).and_then(Value::as_str).map(str::to_string);
+        let prop = |name: &str| {
+            body.pointer(&format!("/properties/{name}")).and_then(Value::as_str).map(str::to_string)
+        };
         Ok(Self {
             id: raw_id.to_string(),
             name: id.name().to_string(),
@@ -145,6 +151,12 @@ impl ChangeReport {
             (true, true) => "would change",
             (true, false) => "changed",
         };
-        format!("{} ({}): {verb}: {} -> {}", self.vmss.name(), self.intent, self.before.shape(), self.after.shape())
+        format!(
+            "{} ({}): {verb}: {} -> {}",
+            self.vmss.name(),
+            self.intent,
+            self.before.shape(),
+            self.after.shape()
+        )
     }
 }

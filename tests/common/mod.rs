@@ -60,7 +60,9 @@ impl World {
 
     /// Evaluates a script, panicking with the script error if it fails.
     pub fn eval(&self, session: &mut Session, source: &str) -> Dynamic {
-        session.eval(source, "<test>").unwrap_or_else(|e| panic!("script failed: {e}\n--- script ---\n{source}"))
+        session
+            .eval(source, "<test>")
+            .unwrap_or_else(|e| panic!("script failed: {e}\n--- script ---\n{source}"))
     }
 
     pub fn vmss(&self, name: &str) -> ResourceId {
