@@ -108,8 +108,7 @@ pub fn valid_uai_name(n: &str) -> bool {
 /// Resource group names: 1-90 of letters (any script), digits, `_ - . ( )`; no trailing `.`.
 pub fn valid_rg_name(n: &str) -> bool {
     let count = n.chars().count();
-    count >= 1
-        && count <= 90
+    (1..=90).contains(&count)
         && n.chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '(' | ')'))
         && !n.ends_with('.')

@@ -222,24 +222,18 @@ mod tests {
         assert_eq!(r("/nope").err().map(|e| e.status), Some(404));
         assert_eq!(
             r("/subscriptions/xyz").err().map(|e| e.code),
-            Some("InvalidSubscriptionId".to_string())
+            Some("InvalidSubscriptionId")
         );
         let e = r(&format!(
             "/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm"
         ))
         .err();
-        assert_eq!(
-            e.as_ref().map(|e| e.code.as_str()),
-            Some("InvalidResourceType")
-        );
+        assert_eq!(e.as_ref().map(|e| e.code), Some("InvalidResourceType"));
         let e = r(&format!(
             "/subscriptions/{SUB}/resourceGroups/rg/providers/Foo.Bar/things/x"
         ))
         .err();
-        assert_eq!(
-            e.as_ref().map(|e| e.code.as_str()),
-            Some("InvalidResourceNamespace")
-        );
+        assert_eq!(e.as_ref().map(|e| e.code), Some("InvalidResourceNamespace"));
         assert_eq!(segments("/a//b"), None);
         assert_eq!(segments("/a/%zz"), None);
         assert_eq!(
