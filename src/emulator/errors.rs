@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArmError {
     pub status: u16,
-    pub code: String,
+    pub code: &'static str,
     pub message: String,
     pub target: Option<String>,
     pub details: Vec<Value>,
@@ -17,10 +17,10 @@ pub struct ArmError {
 }
 
 impl ArmError {
-    pub fn new(status: u16, code: &str, message: impl Into<String>) -> ArmError {
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> ArmError {
         ArmError {
             status,
-            code: code.to_string(),
+            code,
             message: message.into(),
             target: None,
             details: Vec::new(),
@@ -41,7 +41,7 @@ impl ArmError {
     /// The `{"error":{...}}` body.
     pub fn body(&self) -> Value {
         let mut inner = serde_json::Map::new();
-        inner.insert("code".into(), Value::String(self.code.clone()));
+        inner.insert("code".into(), Value::String(self.code.to_string()));
         inner.insert("message".into(), Value::String(self.message.clone()));
         if let Some(t) = &self.target {
             inner.insert("target".into(), Value::String(t.clone()));
