@@ -29,6 +29,8 @@ pub enum Command {
     Run(RunArgs),
     /// Start the ARM emulator (for demos and tests: real HTTP, ARM's behaviour, no Azure).
     Emulator(crate::emulator::cli::EmulatorArgs),
+    /// Compile scripts and libraries without touching ARM: syntax, imports, function names and arity.
+    Check(CheckArgs),
     /// Print the reference of every primitive and stdlib function.
     Docs(DocsArgs),
 }
@@ -68,7 +70,12 @@ pub struct ConnectArgs {
     #[arg(long)]
     pub read_only: bool,
 
-    /// Library folder for `import` (repeatable; searched before VMSSID_PATH and the stdlib).
+    /// Allow writes even where vmssid.toml says `read_only = true`.
+    #[arg(long, conflicts_with = "read_only")]
+    pub allow_writes: bool,
+
+    /// Library folder for `import` (repeatable; searched before VMSSID_PATH, vmssid.toml's
+    /// [libraries] paths, and the stdlib).
     #[arg(long = "lib", value_name = "DIR")]
     pub libs: Vec<PathBuf>,
 
@@ -164,6 +171,18 @@ pub struct RunArgs {
     /// Arguments for the script, available as ARGS (after `--`).
     #[arg(last = true, value_name = "ARG")]
     pub args: Vec<String>,
+}
+
+/// `vmssid check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Library folder for `import` (repeatable), as for `run`.
+    #[arg(long = "lib", value_name = "DIR")]
+    pub libs: Vec<PathBuf>,
+
+    /// Files or folders to check [default: the current directory].
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
 }
 
 /// `vmssid docs`.

@@ -10,6 +10,7 @@ use tokio::runtime::Runtime;
 use crate::arm::settings::{SubscriptionSource, parse_endpoint, resolve_subscription};
 use crate::arm::{ArmClient, ClientConfig, RetryPolicy, Token, TokenProvider};
 use crate::cli::ConnectArgs;
+use crate::config::ProjectConfig;
 use crate::emulator::{DEMO_SUBSCRIPTION, Emulator, EmulatorConfig, Fixture, StateFile};
 use crate::identity::ApiVersion;
 use crate::interrupt::Interrupt;
@@ -28,9 +29,15 @@ pub struct Connection {
 const EMBEDDED_TOKEN: &str = "vmssid-embedded-emulator";
 
 /// Builds the connection the flags describe. Nothing is sent to ARM yet.
-pub fn connect(args: &ConnectArgs, runtime: &Runtime, interrupt: Interrupt) -> anyhow::Result<Connection> {
+pub fn connect(
+    args: &ConnectArgs,
+    project: &ProjectConfig,
+    runtime: &Runtime,
+    interrupt: Interrupt,
+) -> anyhow::Result<Connection> {
     let api = ApiVersion::parse(&args.api_version)?;
-    let mode = match (args.dry_run, args.read_only) {
+    let read_only = args.read_only || (project.read_only && !args.allow_writes);
+    let mode = match (args.dry_run, read_only) {
         (true, _) => WriteMode::DryRun,
         (_, true) => WriteMode::ReadOnly,
         _ => WriteMode::Allow,

@@ -6,8 +6,10 @@
 //! - the ARM client, the safe primitives and the Rhai script host build on `identity`.
 
 pub mod arm;
+pub mod check;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod connect;
 pub mod docs;
 pub mod emulator;

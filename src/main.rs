@@ -10,6 +10,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => commands::run::run(args),
         Command::Emulator(args) => vmssid::emulator::cli::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Check(args) => commands::check::run(args),
         Command::Docs(args) => commands::docs::run(args),
     };
     result.unwrap_or_else(|e| {

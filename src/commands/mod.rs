@@ -1,5 +1,6 @@
 //! One module per subcommand; each returns the process exit code.
 
+pub mod check;
 pub mod docs;
 pub mod run;
 
@@ -39,12 +40,14 @@ pub(crate) fn forward_ctrl_c(runtime: &tokio::runtime::Runtime, interrupt: &Inte
     });
 }
 
-/// Library roots in search order: `--lib` folders, then `VMSSID_PATH`, then `vmssid.toml`.
-pub(crate) fn library_paths(libs: &[PathBuf]) -> Vec<PathBuf> {
+/// Library roots in search order: `--lib` folders, then `VMSSID_PATH`, then `vmssid.toml`'s
+/// `[libraries] paths` (the embedded stdlib comes last, under its reserved `vmssid/` prefix).
+pub fn library_paths(libs: &[PathBuf], project: &crate::config::ProjectConfig) -> Vec<PathBuf> {
     let mut paths = libs.to_vec();
     if let Some(list) = std::env::var_os("VMSSID_PATH") {
         paths.extend(std::env::split_paths(&list).filter(|p| !p.as_os_str().is_empty()));
     }
+    paths.extend(project.library_paths.iter().cloned());
     paths
 }
 

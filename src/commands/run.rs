@@ -10,14 +10,15 @@ use super::exit;
 use crate::cli::{OutputFormat, RunArgs};
 use crate::connect::connect;
 use crate::host::convert::to_json;
-use crate::host::{HostContext, Limits, PrintTarget, ScriptErrorKind, Session, SessionOptions};
+use crate::host::{HostContext, PrintTarget, ScriptErrorKind, Session, SessionOptions};
 use crate::interrupt::Interrupt;
 
 /// Runs the script and reports; `Err` only for setup failures (bad flags, unreachable files).
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let runtime = super::runtime()?;
     let interrupt = Interrupt::default();
-    let connection = connect(&args.connect, &runtime, interrupt.clone())?;
+    let project = crate::config::discover(&std::env::current_dir()?).map_err(anyhow::Error::msg)?;
+    let connection = connect(&args.connect, &project, &runtime, interrupt.clone())?;
     super::forward_ctrl_c(&runtime, &interrupt);
     let context = HostContext {
         primitives: connection.primitives.clone(),
@@ -27,8 +28,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let options = SessionOptions {
         args: args.args.clone(),
         vars: args.vars.clone(),
-        library_paths: super::library_paths(&args.connect.libs),
-        limits: args.connect.limits.over(Limits::default()),
+        library_paths: super::library_paths(&args.connect.libs, &project),
+        limits: args.connect.limits.over(project.limits),
         print: if args.output == OutputFormat::Json { PrintTarget::Stderr } else { PrintTarget::Stdout },
     };
     let mut session = Session::new(context, options);

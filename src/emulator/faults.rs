@@ -9,11 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// What happens to a request a rule fires on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(
-    rename_all = "camelCase",
-    rename_all_fields = "camelCase",
-    tag = "kind"
-)]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase", tag = "kind")]
 pub enum FaultKind {
     /// 429 with `Retry-After` and Compute's `OperationNotAllowed`/`TooManyRequests` body.
     Throttle { retry_after_secs: u64 },

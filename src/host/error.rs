@@ -100,11 +100,18 @@ fn describe(err: &EvalAltResult) -> (ScriptErrorKind, String, Option<String>) {
             "stopped: functions nest deeper than allowed (raise --max-call-levels or max_call_levels in vmssid.toml)".into(),
             None,
         ),
-        E::ErrorDataTooLarge(what, _) => (
-            ScriptErrorKind::Limit,
-            format!("stopped: {what} is larger than allowed (raise --max-string-size / --max-array-size / --max-map-size or the same key in vmssid.toml)"),
-            None,
-        ),
+        E::ErrorDataTooLarge(what, _) => {
+            let key = if what.contains("map") {
+                "max_map_size"
+            } else if what.contains("rray") {
+                "max_array_size"
+            } else {
+                "max_string_size"
+            };
+            let flag = key.replace('_', "-");
+            let text = format!("stopped: {what} is larger than allowed (raise --{flag} or {key} in vmssid.toml)");
+            (ScriptErrorKind::Limit, text, None)
+        }
         E::ErrorTooManyModules(_) => (
             ScriptErrorKind::Limit,
             "stopped: too many modules loaded (raise --max-modules or max_modules in vmssid.toml)".into(),

@@ -101,7 +101,11 @@ impl LibraryResolver {
 fn with_source(err: Box<EvalAltResult>, source: &str) -> Box<EvalAltResult> {
     match *err {
         EvalAltResult::ErrorParsing(p, pos) => {
-            EvalAltResult::ErrorRuntime(format!("{source}: syntax error: {p}").into(), pos).into()
+            let at = match (pos.line(), pos.position()) {
+                (Some(line), Some(col)) => format!("{source}:{line}:{col}"),
+                _ => source.to_string(),
+            };
+            EvalAltResult::ErrorRuntime(format!("{at}: syntax error: {p}").into(), Position::NONE).into()
         }
         other => other.into(),
     }
@@ -115,7 +119,13 @@ fn not_found(import: &str, roots: &[PathBuf], pos: Position) -> Box<EvalAltResul
     } else {
         format!("searched {}", roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", "))
     };
-    EvalAltResult::ErrorModuleNotFound(format!("{import} ({searched})"), pos).into()
+    // Rhai replaces the text of a resolver's ErrorModuleNotFound with the bare path, so the
+    // search list travels as the inner error of an ErrorInModule.
+    let inner = EvalAltResult::ErrorRuntime(
+        format!("module '{import}' not found: {searched}").into(),
+        Position::NONE,
+    );
+    EvalAltResult::ErrorInModule(import.to_string(), inner.into(), pos).into()
 }
 
 /// An import path must be relative, plain, and free of `..`; `.rhai` is implied.
@@ -144,6 +154,43 @@ pub fn check_import_path(import: &str) -> Result<PathBuf, String> {
     Ok(relative)
 }
 
+thread_local! {
+    /// Modules being loaded on this thread, outermost first: an import cycle would otherwise
+    /// recurse until the stack overflows.
+    static LOADING: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Marks a module as loading for as long as it lives.
+struct Loading;
+
+impl Loading {
+    fn enter(path: &str, pos: Position) -> Result<Self, Box<EvalAltResult>> {
+        LOADING.with(|stack| {
+            let mut stack = stack.borrow_mut();
+            if stack.iter().any(|p| p == path) {
+                let mut cycle = stack.clone();
+                cycle.push(path.to_string());
+                let message = format!("import cycle: {}", cycle.join(" -> "));
+                return Err(Box::new(EvalAltResult::ErrorInModule(
+                    path.to_string(),
+                    EvalAltResult::ErrorRuntime(message.into(), Position::NONE).into(),
+                    pos,
+                )));
+            }
+            stack.push(path.to_string());
+            Ok(Loading)
+        })
+    }
+}
+
+impl Drop for Loading {
+    fn drop(&mut self) {
+        LOADING.with(|stack| {
+            stack.borrow_mut().pop();
+        });
+    }
+}
+
 impl ModuleResolver for LibraryResolver {
     fn resolve(
         &self,
@@ -155,6 +202,7 @@ impl ModuleResolver for LibraryResolver {
         if let Some(module) = self.cache.lock().ok().and_then(|c| c.get(path).cloned()) {
             return Ok(module);
         }
+        let _loading = Loading::enter(path, pos)?;
         let module = self.compile(engine, path, pos)?;
         if let Ok(mut cache) = self.cache.lock() {
             cache.insert(path.to_string(), module.clone());

@@ -27,7 +27,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_operations: 100_000_000,
+            max_operations: 20_000_000,
             max_call_levels: 64,
             max_expr_depth: 128,
             max_function_expr_depth: 64,

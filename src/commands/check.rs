@@ -1,0 +1,51 @@
+//! `vmssid check`: what a team runs in its own CI; never talks to ARM.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::arm::{ArmClient, ClientConfig, Token, TokenProvider};
+use crate::check::check_all;
+use crate::cli::CheckArgs;
+use crate::host::{HostContext, SessionOptions, build_engine};
+use crate::identity::ApiVersion;
+use crate::ops::{Primitives, WriteMode};
+
+/// Checks the scripts under the given paths (default: the current directory).
+pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let cwd = std::env::current_dir()?;
+    let project = crate::config::discover(&cwd).map_err(anyhow::Error::msg)?;
+    let library_paths = super::library_paths(&args.libs, &project);
+    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+    for path in &paths {
+        if !path.exists() {
+            anyhow::bail!("{} does not exist", path.display());
+        }
+    }
+    // The engine needs the primitives registered to know their signatures; it is never run,
+    // so its client points nowhere.
+    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+    let config = ClientConfig::with_subscription(
+        "http://127.0.0.1:9".parse()?,
+        Err("vmssid check never calls ARM".into()),
+    );
+    let client = ArmClient::new(config, Arc::new(TokenProvider::fixed(Token::new(""))), Default::default())?;
+    let primitives = Arc::new(Primitives::new(Arc::new(client), ApiVersion::latest(), WriteMode::ReadOnly));
+    let context =
+        HostContext { primitives, runtime: runtime.handle().clone(), interrupt: Default::default() };
+    let engine = build_engine(
+        &context,
+        &SessionOptions { library_paths: library_paths.clone(), ..Default::default() },
+    );
+    let (files, diagnostics) = check_all(&engine, &paths, &library_paths);
+    for d in &diagnostics {
+        println!("{d}");
+    }
+    if diagnostics.is_empty() {
+        eprintln!("checked {files} file(s): no problems");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("checked {files} file(s): {} problem(s)", diagnostics.len());
+        Ok(ExitCode::from(super::exit::FAILED))
+    }
+}
