@@ -118,8 +118,11 @@ fn create_body(identity: Value) -> Value {
     json!({"sku":{"tier":"Standard","capacity":3,"name":"Standard_D1_v2"},"location":"eastus","identity":identity,"properties":{"overprovision":true,"virtualMachineProfile":{"storageProfile":{"imageReference":{"sku":"2016-Datacenter","publisher":"MicrosoftWindowsServer","version":"latest","offer":"WindowsServer"},"osDisk":{"caching":"ReadWrite","managedDisk":{"storageAccountType":"Standard_LRS"},"createOption":"FromImage"}},"osProfile":{"computerNamePrefix":"myVMSS","adminUsername":"azureuser","adminPassword":"myPassword12"},"networkProfile":{"networkInterfaceConfigurations":[{"name":"myVMSS","properties":{"primary":true,"enableIPForwarding":true,"ipConfigurations":[{"name":"myVMSS","properties":{"subnet":{"id":format!("/subscriptions/{SUB}/resourceGroups/myResourceGroup/providers/Microsoft.Network/virtualNetworks/myVnet/subnets/mySubnet")}}}]}}]}},"upgradePolicy":{"mode":"Manual"}}})
 }
 
+/// Checks a response body.
+type Check = Box<dyn Fn(&Value)>;
+
 /// The article's requests, in its order, preceded by its prerequisites (group, identities).
-fn article() -> Vec<(Call, u16, Box<dyn Fn(&Value)>)> {
+fn article() -> Vec<(Call, u16, Check)> {
     let call = |what, method, path: String, body: Option<Value>| Call {
         what,
         method,
