@@ -391,8 +391,12 @@ fn arm_request(
     if method == "HEAD" {
         reply.body = Body::Empty;
     }
-    if let Route::Resource { .. } = route {
-        // Compute and the MSI RP answer with their own resource-level limits as well.
+    if let Route::Resource {
+        ty: router::ResType::Vmss,
+        ..
+    } = route
+    {
+        // Compute answers with its own resource-level limits as well (spec §3a).
         reply.headers.push((
             "x-ms-ratelimit-remaining-resource".into(),
             "Microsoft.Compute/GetVMScaleSetSubscriptionMaximum;2392,Microsoft.Compute/GetVMScaleSetResource;28".into(),

@@ -171,6 +171,20 @@ mod tests {
     }
 
     #[test]
+    fn the_large_example_loads() {
+        let text = include_str!("../../examples/state/large.json");
+        let parsed = StateFile::from_json_str(text);
+        let vmss = parsed.as_ref().map(|f| {
+            f.subscriptions
+                .iter()
+                .flat_map(|s| &s.resource_groups)
+                .map(|g| g.virtual_machine_scale_sets.len())
+                .sum::<usize>()
+        });
+        assert_eq!(vmss, Ok(30), "examples/state/large.json");
+    }
+
+    #[test]
     fn demo_round_trips_through_the_store() {
         let store = super::super::store::Store::from_state_file(&demo());
         assert_eq!(store.map(|s| s.to_state_file()), Ok(demo()));
