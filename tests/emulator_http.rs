@@ -809,6 +809,17 @@ async fn non_empty_identity_values_are_rejected_unless_they_echo_the_stored_ones
         "InvalidIdentityValues",
         Some(&format!("Invalid value for the identities '{}'. The 'userAssignedIdentities' property keys should only be empty json objects, null or the resource exisiting property.", uai("ID2"))),
     );
+    // Read-only members sent as null are as good as {}.
+    env.patch(&vmss_path("myVMSS"), NEW, json!({"identity":{"type":"UserAssigned","userAssignedIdentities":{uai("ID2"): {"principalId": null, "clientId": null}}}}))
+        .await
+        .expect(200);
+    env.patch(
+        &vmss_path("myVMSS"),
+        NEW,
+        json!({"identity":{"type":"UserAssigned","userAssignedIdentities":{uai("ID2"): null}}}),
+    )
+    .await
+    .expect(200);
     // GET output round-tripped: accepted, as the message says ("the resource existing property").
     let current = env.identity(NEW).await;
     env.put(&vmss_path("myVMSS"), NEW, article_vmss_body(current))

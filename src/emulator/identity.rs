@@ -152,9 +152,14 @@ fn parse_uai_value(v: &Value) -> UaiValue {
                     _ => return UaiValue::Invalid,
                 }
             }
-            UaiValue::Echo {
-                principal_id,
-                client_id,
+            if principal_id.is_none() && client_id.is_none() {
+                // Only null read-only members: an empty object in all but spelling.
+                UaiValue::Assign
+            } else {
+                UaiValue::Echo {
+                    principal_id,
+                    client_id,
+                }
             }
         }
         _ => UaiValue::Invalid,
