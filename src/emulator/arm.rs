@@ -756,6 +756,13 @@ fn write_vmss(
     let is_put = ctx.method == "PUT";
     let key = store::res_key(sub, rg, name);
     let o = body_object(ctx)?.clone();
+    if !is_put && !inner.store.vmss.contains_key(&key) {
+        return Err(errors::resource_not_found(
+            ResType::Vmss.type_path(),
+            name,
+            rg,
+        ));
+    }
     preconditions(ctx.headers, version, inner.store.vmss.get(&key))?;
     // A write supersedes whatever operation still runs on this scale set.
     lro::settle(&mut inner.store, &key);
