@@ -3,8 +3,8 @@
 use serde_json::{Map, Value, json};
 
 use super::store::{
-    DEMO_SUBSCRIPTION, DEMO_TENANT, IdentityState, ResourceGroupState, StateFile, SubscriptionState,
-    UaiState, UserAssignedState, VmssState,
+    DEMO_SUBSCRIPTION, DEMO_TENANT, IdentityState, ResourceGroupState, StateFile,
+    SubscriptionState, UaiState, UserAssignedState, VmssState,
 };
 
 /// What the emulator starts with.
@@ -163,7 +163,25 @@ mod tests {
     fn the_example_file_is_the_demo_fixture() {
         let text = include_str!("../../examples/state/demo.json");
         let parsed = StateFile::from_json_str(text);
-        assert_eq!(parsed, Ok(demo()), "examples/state/demo.json drifted from fixture::demo()");
+        assert_eq!(
+            parsed,
+            Ok(demo()),
+            "examples/state/demo.json drifted from fixture::demo()"
+        );
+    }
+
+    #[test]
+    fn the_large_example_loads() {
+        let text = include_str!("../../examples/state/large.json");
+        let parsed = StateFile::from_json_str(text);
+        let vmss = parsed.as_ref().map(|f| {
+            f.subscriptions
+                .iter()
+                .flat_map(|s| &s.resource_groups)
+                .map(|g| g.virtual_machine_scale_sets.len())
+                .sum::<usize>()
+        });
+        assert_eq!(vmss, Ok(30), "examples/state/large.json");
     }
 
     #[test]

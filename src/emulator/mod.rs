@@ -31,8 +31,8 @@ pub use faults::{FaultKind, FaultRule, Matcher, Trigger};
 pub use fixture::{DEMO_RG, DEMO_VMSS, Fixture, demo_uai_id};
 pub use server::Emulator;
 pub use store::{
-    DEMO_SUBSCRIPTION, DEMO_TENANT, IdentityState, ResourceGroupState, StateFile, SubscriptionState,
-    UaiState, UserAssignedState, VmssState,
+    DEMO_SUBSCRIPTION, DEMO_TENANT, IdentityState, ResourceGroupState, StateFile,
+    SubscriptionState, UaiState, UserAssignedState, VmssState,
 };
 pub use throttle::{BucketConfig, ThrottleConfig};
 pub use token::MI_PATH;

@@ -1,0 +1,563 @@
+//! `vmssid emulator` as a process: the listening line, the article's curl requests replayed
+//! verbatim, the loopback guard, and a clean exit on SIGTERM/SIGINT.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const SUB: &str = "00000000-0000-0000-0000-000000000000";
+const TOKEN: &str = "article-token";
+
+/// A running `vmssid emulator`; killed on drop if still alive.
+struct Proc {
+    child: Child,
+    url: String,
+    stderr: mpsc::Receiver<String>,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn(args: &[&str]) -> Proc {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vmssid"))
+        .arg("emulator")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start vmssid: {e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut r = BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = r.read_line(&mut line);
+        let _ = tx.send(line);
+        let _ = std::io::copy(&mut r, &mut std::io::sink());
+    });
+    let (etx, erx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = BufReader::new(stderr).read_to_string(&mut s);
+        let _ = etx.send(s);
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("no listening line within 60 s"));
+    let url = line
+        .trim_end()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first stdout line should be 'listening on <URL>', saw {line:?}"))
+        .to_string();
+    Proc {
+        child,
+        url,
+        stderr: erx,
+    }
+}
+
+fn wait_exit(child: &mut Child, limit: Duration) -> ExitStatus {
+    let t = Instant::now();
+    loop {
+        if let Ok(Some(s)) = child.try_wait() {
+            return s;
+        }
+        assert!(
+            t.elapsed() < limit,
+            "the emulator did not exit within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(child.id().to_string())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill -{sig} failed");
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// One of the article's curl calls: method, path+query (after management.azure.com), body.
+struct Call {
+    what: &'static str,
+    method: &'static str,
+    path: String,
+    body: Option<Value>,
+}
+
+fn vmss(api: &str) -> String {
+    format!(
+        "/subscriptions/{SUB}/resourceGroups/myResourceGroup/providers/Microsoft.Compute/virtualMachineScaleSets/myVMSS?api-version={api}"
+    )
+}
+
+fn id(n: &str) -> String {
+    format!(
+        "/subscriptions/{SUB}/resourcegroups/myResourceGroup/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{n}"
+    )
+}
+
+fn create_body(identity: Value) -> Value {
+    json!({"sku":{"tier":"Standard","capacity":3,"name":"Standard_D1_v2"},"location":"eastus","identity":identity,"properties":{"overprovision":true,"virtualMachineProfile":{"storageProfile":{"imageReference":{"sku":"2016-Datacenter","publisher":"MicrosoftWindowsServer","version":"latest","offer":"WindowsServer"},"osDisk":{"caching":"ReadWrite","managedDisk":{"storageAccountType":"Standard_LRS"},"createOption":"FromImage"}},"osProfile":{"computerNamePrefix":"myVMSS","adminUsername":"azureuser","adminPassword":"myPassword12"},"networkProfile":{"networkInterfaceConfigurations":[{"name":"myVMSS","properties":{"primary":true,"enableIPForwarding":true,"ipConfigurations":[{"name":"myVMSS","properties":{"subnet":{"id":format!("/subscriptions/{SUB}/resourceGroups/myResourceGroup/providers/Microsoft.Network/virtualNetworks/myVnet/subnets/mySubnet")}}}]}}]}},"upgradePolicy":{"mode":"Manual"}}})
+}
+
+/// Checks a response body.
+type Check = Box<dyn Fn(&Value)>;
+
+/// The article's requests, in its order, preceded by its prerequisites (group, identities).
+fn article() -> Vec<(Call, u16, Check)> {
+    let call = |what, method, path: String, body: Option<Value>| Call {
+        what,
+        method,
+        path,
+        body,
+    };
+    let ty = |want: &'static str| -> Box<dyn Fn(&Value)> {
+        Box::new(move |b: &Value| assert_eq!(b["identity"]["type"], want, "identity type: {b}"))
+    };
+    let users = |want: Vec<&'static str>, ty_want: &'static str| -> Box<dyn Fn(&Value)> {
+        Box::new(move |b: &Value| {
+            assert_eq!(b["identity"]["type"], ty_want, "{b}");
+            let i = &b["identity"];
+            let mut got: Vec<String> = match (i.get("userAssignedIdentities"), i.get("identityIds"))
+            {
+                (Some(Value::Object(m)), _) => m.keys().cloned().collect(),
+                (_, Some(Value::Array(a))) => a
+                    .iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            got.sort();
+            let want: Vec<String> = want.iter().map(|n| id(n)).collect();
+            assert_eq!(got, want, "user identities: {b}");
+        })
+    };
+    let none = || -> Box<dyn Fn(&Value)> {
+        Box::new(|b: &Value| assert!(b.get("identity").is_none(), "{b}"))
+    };
+    let any: Box<dyn Fn(&Value)> = Box::new(|_| {});
+    vec![
+        (
+            call(
+                "create the resource group",
+                "PUT",
+                format!(
+                    "/subscriptions/{SUB}/resourcegroups/myResourceGroup?api-version=2021-04-01"
+                ),
+                Some(json!({"location":"eastus"})),
+            ),
+            201,
+            any,
+        ),
+        (
+            call(
+                "create ID1",
+                "PUT",
+                format!(
+                    "/subscriptions/{SUB}/resourceGroups/myResourceGroup/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ID1?api-version=2018-11-30"
+                ),
+                Some(json!({"location":"eastus"})),
+            ),
+            201,
+            Box::new(|_: &Value| {}),
+        ),
+        (
+            call(
+                "create ID2",
+                "PUT",
+                format!(
+                    "/subscriptions/{SUB}/resourceGroups/myResourceGroup/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ID2?api-version=2018-11-30"
+                ),
+                Some(json!({"location":"eastus"})),
+            ),
+            201,
+            Box::new(|_: &Value| {}),
+        ),
+        (
+            call(
+                "create with system identity",
+                "PUT",
+                vmss("2018-06-01"),
+                Some(create_body(json!({"type":"SystemAssigned"}))),
+            ),
+            201,
+            ty("SystemAssigned"),
+        ),
+        (
+            call("list identities first", "GET", vmss("2018-06-01"), None),
+            200,
+            ty("SystemAssigned"),
+        ),
+        (
+            call(
+                "enable system identity",
+                "PATCH",
+                vmss("2018-06-01"),
+                Some(json!({"identity":{"type":"SystemAssigned"}})),
+            ),
+            200,
+            ty("SystemAssigned"),
+        ),
+        (
+            call(
+                "enable system keeping users (2018-06-01)",
+                "PATCH",
+                vmss("2018-06-01"),
+                Some(
+                    json!({"identity":{"type":"SystemAssigned,UserAssigned", "userAssignedIdentities":{id("ID1"):{}, id("ID2"):{}}}}),
+                ),
+            ),
+            200,
+            users(vec!["ID1", "ID2"], "SystemAssigned, UserAssigned"),
+        ),
+        (
+            call(
+                "enable system keeping users (2017-12-01)",
+                "PATCH",
+                vmss("2017-12-01"),
+                Some(
+                    json!({"identity":{"type":"SystemAssigned,UserAssigned", "identityIds":[id("ID1"), id("ID2")]}}),
+                ),
+            ),
+            200,
+            users(vec!["ID1", "ID2"], "SystemAssigned, UserAssigned"),
+        ),
+        (
+            call(
+                "disable system identity",
+                "PATCH",
+                vmss("2018-06-01"),
+                Some(json!({"identity":{"type":"None"}})),
+            ),
+            200,
+            none(),
+        ),
+        (
+            call(
+                "create with user identity (2018-06-01)",
+                "PUT",
+                vmss("2018-06-01"),
+                Some(create_body(
+                    json!({"type":"UserAssigned","userAssignedIdentities":{id("ID1"):{}}}),
+                )),
+            ),
+            200,
+            users(vec!["ID1"], "UserAssigned"),
+        ),
+        (
+            call(
+                "create with user identity (2017-12-01)",
+                "PUT",
+                vmss("2017-12-01"),
+                Some(create_body(
+                    json!({"type":"UserAssigned","identityIds":[id("ID1")]}),
+                )),
+            ),
+            200,
+            users(vec!["ID1"], "UserAssigned"),
+        ),
+        (
+            call(
+                "list identities before assigning",
+                "GET",
+                vmss("2018-06-01"),
+                None,
+            ),
+            200,
+            users(vec!["ID1"], "UserAssigned"),
+        ),
+        (
+            call(
+                "assign the first user identity (2018-12-01)",
+                "PATCH",
+                vmss("2018-12-01"),
+                Some(
+                    json!({"identity":{"type":"userAssigned", "userAssignedIdentities":{id("ID1"):{}}}}),
+                ),
+            ),
+            200,
+            users(vec!["ID1"], "UserAssigned"),
+        ),
+        (
+            call(
+                "assign the first user identity (2017-12-01)",
+                "PATCH",
+                vmss("2017-12-01"),
+                Some(json!({"identity":{"type":"userAssigned", "identityIds":[id("ID1")]}})),
+            ),
+            200,
+            users(vec!["ID1"], "UserAssigned"),
+        ),
+        (
+            call(
+                "assign keeping existing (2018-06-01)",
+                "PATCH",
+                vmss("2018-06-01"),
+                Some(
+                    json!({"identity":{"type":"SystemAssigned, UserAssigned", "userAssignedIdentities":{id("ID1"):{}, id("ID2"):{}}}}),
+                ),
+            ),
+            200,
+            users(vec!["ID1", "ID2"], "SystemAssigned, UserAssigned"),
+        ),
+        (
+            call(
+                "assign keeping existing (2017-12-01)",
+                "PATCH",
+                vmss("2017-12-01"),
+                Some(
+                    json!({"identity":{"type":"SystemAssigned, UserAssigned", "identityIds":[id("ID1"), id("ID2")]}}),
+                ),
+            ),
+            200,
+            users(vec!["ID1", "ID2"], "SystemAssigned, UserAssigned"),
+        ),
+        (
+            call(
+                "list identities before removing",
+                "GET",
+                vmss("2018-06-01"),
+                None,
+            ),
+            200,
+            users(vec!["ID1", "ID2"], "SystemAssigned, UserAssigned"),
+        ),
+        (
+            call(
+                "remove ID2 (2018-06-01)",
+                "PATCH",
+                vmss("2018-06-01"),
+                Some(
+                    json!({"identity":{"type":"SystemAssigned, UserAssigned", "userAssignedIdentities":{id("ID2"):null}}}),
+                ),
+            ),
+            200,
+            users(vec!["ID1"], "SystemAssigned, UserAssigned"),
+        ),
+        (
+            call(
+                "keep only ID1 (2017-12-01)",
+                "PATCH",
+                vmss("2017-12-01"),
+                Some(
+                    json!({"identity":{"type":"SystemAssigned,UserAssigned", "identityIds":[id("ID1")]}}),
+                ),
+            ),
+            200,
+            users(vec!["ID1"], "SystemAssigned, UserAssigned"),
+        ),
+        (
+            call(
+                "remove all users, keep system",
+                "PATCH",
+                vmss("2018-06-01"),
+                Some(json!({"identity":{"type":"SystemAssigned"}})),
+            ),
+            200,
+            ty("SystemAssigned"),
+        ),
+        (
+            call(
+                "remove everything",
+                "PATCH",
+                vmss("2018-06-01"),
+                Some(json!({"identity":{"type":"None"}})),
+            ),
+            200,
+            none(),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn replays_the_articles_curl_requests() {
+    let p = spawn(&["--listen", "127.0.0.1:0", "--empty", "--token", TOKEN]);
+    assert!(p.url.starts_with("http://127.0.0.1:"), "{}", p.url);
+    let http = client();
+    for (c, status, check) in article() {
+        let mut rb = http
+            .request(
+                c.method.parse().unwrap_or(reqwest::Method::GET),
+                format!("{}{}", p.url, c.path),
+            )
+            // As in the article: -H "Authorization: Bearer <ACCESS TOKEN>", -H "Content-Type: application/json".
+            .header("Authorization", format!("Bearer {TOKEN}"));
+        if let Some(b) = &c.body {
+            rb = rb
+                .header("Content-Type", "application/json")
+                .body(b.to_string());
+        }
+        let r = rb
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", c.what));
+        let got = r.status().as_u16();
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        assert_eq!(
+            got, status,
+            "{}: expected {status}, saw {got}: {body}",
+            c.what
+        );
+        check(&body);
+        // The answer every later GET gives agrees with the write's answer.
+        if c.method != "GET" && c.path.contains("virtualMachineScaleSets") {
+            let g: Value = http
+                .get(format!("{}{}", p.url, vmss("2018-06-01")))
+                .bearer_auth(TOKEN)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .json()
+                .await
+                .unwrap_or(Value::Null);
+            assert_eq!(
+                g["identity"]["type"], body["identity"]["type"],
+                "{}: GET after write: {g}",
+                c.what
+            );
+            assert_eq!(
+                g["properties"]["provisioningState"], "Succeeded",
+                "{}",
+                c.what
+            );
+        }
+    }
+    // A wrong token is refused.
+    let r = http
+        .get(format!("{}{}", p.url, vmss("2018-06-01")))
+        .bearer_auth("other")
+        .send()
+        .await;
+    assert_eq!(r.map(|r| r.status().as_u16()).unwrap_or(0), 401);
+}
+
+#[test]
+fn non_loopback_listen_is_refused_with_a_clear_error() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vmssid"))
+        .args(["emulator", "--listen", "0.0.0.0:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = wait_exit(&mut child, Duration::from_secs(60));
+    let mut err = String::new();
+    let _ = child.stderr.take().map(|mut s| s.read_to_string(&mut err));
+    let mut out = String::new();
+    let _ = child.stdout.take().map(|mut s| s.read_to_string(&mut out));
+    assert!(!status.success(), "it should refuse, exited {status}");
+    assert!(
+        err.contains("refusing to listen on 0.0.0.0:0") && err.contains("--allow-remote"),
+        "stderr: {err}"
+    );
+    assert!(out.is_empty(), "nothing on stdout when refusing: {out}");
+}
+
+#[test]
+fn bad_state_file_is_a_one_line_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let f = dir.path().join("broken.json");
+    std::fs::write(&f, "{\"version\": 1, \"tenantId\": ").unwrap_or_else(|e| panic!("{e}"));
+    let out = Command::new(env!("CARGO_BIN_EXE_vmssid"))
+        .args(["emulator", "--state"])
+        .arg(&f)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(
+        err.contains("broken.json") && err.contains("line 1"),
+        "{err}"
+    );
+    std::fs::write(&f, "{\"version\": 1, \"tenantId\": \"nope\"}")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = Command::new(env!("CARGO_BIN_EXE_vmssid"))
+        .args(["emulator", "--state"])
+        .arg(&f)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("broken.json") && err.contains("tenantId") && err.contains("not a GUID"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn state_file_example_loads() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/state/demo.json");
+    let p = spawn(&["--state", path]);
+    let r = client()
+        .get(format!("{}{}", p.url, vmss("2026-04-01")))
+        .bearer_auth("t")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn sigterm_and_sigint_stop_it_with_exit_0() {
+    for sig in ["TERM", "INT"] {
+        let mut p = spawn(&["--fault", "slow=100:next=1"]);
+        let r = client()
+            .get(format!("{}/subscriptions?api-version=2022-12-01", p.url))
+            .bearer_auth("t")
+            .send()
+            .await;
+        assert_eq!(r.map(|r| r.status().as_u16()).unwrap_or(0), 200);
+        signal(&p.child, sig);
+        let status = wait_exit(&mut p.child, Duration::from_secs(30));
+        let err = p
+            .stderr
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap_or_default();
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "SIG{sig}: exit {status}, stderr: {err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn tls_with_cert_out() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let cert = dir.path().join("cert.pem");
+    let cert_s = cert.to_string_lossy().to_string();
+    let p = spawn(&["--tls", "--cert-out", &cert_s]);
+    assert!(p.url.starts_with("https://"), "{}", p.url);
+    let pem = std::fs::read(&cert)
+        .unwrap_or_else(|e| panic!("the certificate is written before the listening line: {e}"));
+    let c = reqwest::Certificate::from_pem(&pem).unwrap_or_else(|e| panic!("{e}"));
+    let https = reqwest::Client::builder()
+        .tls_certs_only([c])
+        .no_proxy()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = https
+        .get(format!("{}/subscriptions?api-version=2022-12-01", p.url))
+        .bearer_auth("t")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status().as_u16(), 200);
+}
