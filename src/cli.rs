@@ -29,6 +29,10 @@ pub enum Command {
     Run(RunArgs),
     /// Start the ARM emulator (for demos and tests: real HTTP, ARM's behaviour, no Azure).
     Emulator(crate::emulator::cli::EmulatorArgs),
+    /// List the journal of writes (what vmssid changed, and what it may have changed).
+    Journal(JournalArgs),
+    /// Restore the identity a journaled write replaced, where nobody has changed it since.
+    Undo(UndoArgs),
     /// Compile scripts and libraries without touching ARM: syntax, imports, function names and arity.
     Check(CheckArgs),
     /// Print the reference of every primitive and stdlib function.
@@ -78,6 +82,11 @@ pub struct ConnectArgs {
     /// [libraries] paths, and the stdlib).
     #[arg(long = "lib", value_name = "DIR")]
     pub libs: Vec<PathBuf>,
+
+    /// Journal of writes [default: $XDG_STATE_HOME/vmssid/journal.jsonl; with --emulator,
+    /// emulator-journal.jsonl beside it].
+    #[arg(long, value_name = "FILE", env = "VMSSID_JOURNAL")]
+    pub journal: Option<PathBuf>,
 
     /// Attempts per request, the first included, for throttling and transient failures.
     #[arg(long, value_name = "N", default_value_t = 6)]
@@ -171,6 +180,49 @@ pub struct RunArgs {
     /// Arguments for the script, available as ARGS (after `--`).
     #[arg(last = true, value_name = "ARG")]
     pub args: Vec<String>,
+}
+
+/// `vmssid journal`.
+#[derive(Debug, Args)]
+pub struct JournalArgs {
+    /// Only the last N entries.
+    #[arg(long, value_name = "N")]
+    pub last: Option<usize>,
+
+    /// Only entries for this scale set (full id or name).
+    #[arg(long, value_name = "ID")]
+    pub vmss: Option<String>,
+
+    /// The journal to read [default: as for run].
+    #[arg(long, value_name = "FILE", env = "VMSSID_JOURNAL")]
+    pub journal: Option<PathBuf>,
+
+    /// Read the journal of --emulator runs.
+    #[arg(long)]
+    pub emulator: bool,
+
+    /// One JSON object per entry instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `vmssid undo`.
+#[derive(Debug, Args)]
+pub struct UndoArgs {
+    /// Undo the last N writes (newest first) [default: 1].
+    #[arg(long, value_name = "N", conflicts_with = "entry")]
+    pub last: Option<usize>,
+
+    /// Undo this journal entry.
+    #[arg(long, value_name = "ID")]
+    pub entry: Option<String>,
+
+    /// Restore even where the scale set changed since the write (prints the plan first).
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
 }
 
 /// `vmssid check`.

@@ -14,6 +14,7 @@ use crate::config::ProjectConfig;
 use crate::emulator::{DEMO_SUBSCRIPTION, Emulator, EmulatorConfig, Fixture, StateFile};
 use crate::identity::ApiVersion;
 use crate::interrupt::Interrupt;
+use crate::journal::Journal;
 use crate::ops::{Primitives, WriteMode};
 
 /// A connection: the primitives, plus the embedded emulator that must outlive them.
@@ -23,6 +24,15 @@ pub struct Connection {
     pub subscription_source: Option<SubscriptionSource>,
     /// Kept alive for the run; dropped (and stopped) with the connection.
     pub emulator: Option<Emulator>,
+}
+
+/// The journal file the flags select.
+pub fn journal_path(args: &ConnectArgs) -> anyhow::Result<std::path::PathBuf> {
+    match &args.journal {
+        Some(path) => Ok(path.clone()),
+        None => crate::journal::default_path(args.emulator)
+            .ok_or_else(|| anyhow::anyhow!("no state directory for the journal: pass --journal FILE")),
+    }
 }
 
 /// The token the embedded emulator is started with; it accepts only this one.
@@ -89,6 +99,12 @@ pub fn connect(
     config.poll_interval = Duration::from_millis(args.poll_interval_ms);
     config.ca_cert_pem = ca;
     let client = ArmClient::new(config, Arc::new(tokens), interrupt)?;
-    let primitives = Arc::new(Primitives::new(Arc::new(client), api, mode));
+    let mut primitives = Primitives::new(Arc::new(client), api, mode);
+    if mode != WriteMode::DryRun {
+        // Opened on the first write; a location that cannot be written then stops that write.
+        let path = journal_path(args)?;
+        primitives = primitives.with_journal(Arc::new(Journal::new(&path)));
+    }
+    let primitives = Arc::new(primitives);
     Ok(Connection { primitives, subscription_source, emulator })
 }

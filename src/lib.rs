@@ -16,5 +16,7 @@ pub mod emulator;
 pub mod host;
 pub mod identity;
 pub mod interrupt;
+pub mod journal;
 pub mod logging;
 pub mod ops;
+pub mod undo;

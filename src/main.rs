@@ -10,6 +10,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => commands::run::run(args),
         Command::Emulator(args) => vmssid::emulator::cli::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Journal(args) => commands::journal::run(args),
+        Command::Undo(args) => commands::undo::run(args),
         Command::Check(args) => commands::check::run(args),
         Command::Docs(args) => commands::docs::run(args),
     };

@@ -12,8 +12,14 @@ fn write(root: &Path, file: &str, text: &str) {
 }
 
 fn vmssid_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let state = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir).args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd.current_dir(dir)
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", state.path())
+        .env("XDG_STATE_HOME", state.path());
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -186,7 +186,7 @@ impl ArmClient {
 
     /// GETs a resource.
     pub async fn get(&self, path: &str, api_version: &str) -> Result<ArmResponse, ArmError> {
-        self.send(Method::GET, self.url(path, api_version), None, Precondition::None).await
+        self.send(Method::GET, self.url(path, api_version), None, Precondition::None, None).await
     }
 
     /// GETs a collection and follows `nextLink` until the end.
@@ -194,7 +194,7 @@ impl ArmClient {
         let mut items = Vec::new();
         let mut url = self.url(path, api_version);
         for _page in 0..10_000 {
-            let page = self.send(Method::GET, url, None, Precondition::None).await?;
+            let page = self.send(Method::GET, url, None, Precondition::None, None).await?;
             if let Some(values) = page.body.get("value").and_then(Value::as_array) {
                 items.extend(values.iter().cloned());
             }
@@ -216,7 +216,21 @@ impl ArmClient {
         body: &Value,
         precondition: Precondition<'_>,
     ) -> Result<ArmResponse, ArmError> {
-        self.send(method, self.url(path, api_version), Some(body), precondition).await
+        self.send(method, self.url(path, api_version), Some(body), precondition, None).await
+    }
+
+    /// Like [`ArmClient::write`], sending `correlation_id` as `x-ms-correlation-request-id` so
+    /// the journal entry and ARM's own logs can be matched.
+    pub async fn write_correlated(
+        &self,
+        method: Method,
+        path: &str,
+        api_version: &str,
+        body: &Value,
+        precondition: Precondition<'_>,
+        correlation_id: &str,
+    ) -> Result<ArmResponse, ArmError> {
+        self.send(method, self.url(path, api_version), Some(body), precondition, Some(correlation_id)).await
     }
 
     /// Waits for the long-running operation a write started, if any (spec §5): polls
@@ -229,7 +243,7 @@ impl ArmClient {
             loop {
                 self.pause(delay).await?;
                 self.check_operation_deadline(started_at, &url)?;
-                let poll = self.send(Method::GET, url.clone(), None, Precondition::None).await?;
+                let poll = self.send(Method::GET, url.clone(), None, Precondition::None, None).await?;
                 let status = poll.body.get("status").and_then(Value::as_str).unwrap_or("InProgress");
                 match status.to_ascii_lowercase().as_str() {
                     "succeeded" => return Ok(()),
@@ -247,7 +261,7 @@ impl ArmClient {
                 loop {
                     self.pause(delay).await?;
                     self.check_operation_deadline(started_at, &url)?;
-                    let poll = self.send(Method::GET, url.clone(), None, Precondition::None).await?;
+                    let poll = self.send(Method::GET, url.clone(), None, Precondition::None, None).await?;
                     if poll.status != 202 {
                         return Ok(());
                     }
@@ -305,6 +319,7 @@ impl ArmClient {
         url: Url,
         body: Option<&Value>,
         precondition: Precondition<'_>,
+        correlation_id: Option<&str>,
     ) -> Result<ArmResponse, ArmError> {
         let started = Instant::now();
         let policy = &self.config.retry;
@@ -313,7 +328,7 @@ impl ArmClient {
         loop {
             attempt += 1;
             self.pause(self.throttle.delay_before(is_write)).await?;
-            let outcome = self.attempt(&method, &url, body, precondition).await;
+            let outcome = self.attempt(&method, &url, body, precondition, correlation_id).await;
             let (failure, error) = match outcome {
                 Ok(response) => return Ok(response),
                 Err(AttemptError::Final(e)) => return Err(e),
@@ -350,11 +365,15 @@ impl ArmClient {
         url: &Url,
         body: Option<&Value>,
         precondition: Precondition<'_>,
+        correlation_id: Option<&str>,
     ) -> Result<ArmResponse, AttemptError> {
         let token = self.tokens.token().await.map_err(AttemptError::Final)?;
         let mut request = self.http.request(method.clone(), url.clone()).bearer_auth(token.expose());
         if let Some(body) = body {
             request = request.json(body);
+        }
+        if let Some(id) = correlation_id.and_then(|id| HeaderValue::from_str(id).ok()) {
+            request = request.header("x-ms-correlation-request-id", id);
         }
         if let Some((name, value)) = precondition.header() {
             let value = HeaderValue::from_str(value).map_err(|_| {

@@ -2,7 +2,9 @@
 
 pub mod check;
 pub mod docs;
+pub mod journal;
 pub mod run;
+pub mod undo;
 
 /// Exit codes (documented in README): 0 success, 1 script or ARM error, 2 usage error,
 /// 130 interrupted by Ctrl-C.

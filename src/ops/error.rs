@@ -42,6 +42,9 @@ pub enum OpError {
     AlreadyExists(String),
     #[error("{0}")]
     Invalid(String),
+    /// The journal could not record a write, so it was not sent.
+    #[error("not sent: {0}")]
+    Journal(String),
     #[error(transparent)]
     Decode(#[from] DecodeError),
 }
@@ -60,6 +63,7 @@ impl OpError {
             Self::ReadOnly { .. } => "ReadOnly",
             Self::AlreadyExists(_) => "AlreadyExists",
             Self::Invalid(_) => "InvalidArgument",
+            Self::Journal(_) => "JournalUnavailable",
         }
     }
 

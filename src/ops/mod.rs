@@ -6,6 +6,7 @@ pub mod error;
 pub mod model;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use reqwest::Method;
@@ -18,6 +19,7 @@ use crate::arm::client::Precondition;
 use crate::arm::{ArmClient, ArmError};
 use crate::identity::wire::{USER_IDENTITY_API_VERSION, decode_identity_block, encode_full};
 use crate::identity::{ApiVersion, Identity, Intent, Plan, ResourceId, USER_IDENTITY_TYPE, VMSS_TYPE, plan};
+use crate::journal::{Journal, Outcome, Record};
 
 /// How many times a write is re-planned after a 412 or an unknown outcome before giving up.
 const MAX_REPLANS: u32 = 5;
@@ -65,6 +67,16 @@ pub struct Primitives {
     planned: Mutex<Vec<ChangeReport>>,
     /// Scale sets as last read, keyed by (folded id, etag).
     snapshots: Mutex<HashMap<(ResourceId, String), Vmss>>,
+    /// Where every write is recorded before it is sent (none: not recorded).
+    journal: Option<Arc<Journal>>,
+    /// Writes refused or re-planned because someone else wrote first.
+    conflicts: AtomicU64,
+}
+
+/// The journal entry of one write in flight.
+struct JournalEntry {
+    id: String,
+    correlation: String,
 }
 
 impl std::fmt::Debug for Primitives {
@@ -76,7 +88,86 @@ impl std::fmt::Debug for Primitives {
 impl Primitives {
     /// Primitives over `client` at VMSS api-version `api`.
     pub fn new(client: Arc<ArmClient>, api: ApiVersion, mode: WriteMode) -> Self {
-        Self { client, api, mode, planned: Mutex::new(Vec::new()), snapshots: Mutex::new(HashMap::new()) }
+        Self {
+            client,
+            api,
+            mode,
+            planned: Mutex::new(Vec::new()),
+            snapshots: Mutex::new(HashMap::new()),
+            journal: None,
+            conflicts: AtomicU64::new(0),
+        }
+    }
+
+    /// Records every write in `journal` before it is sent.
+    pub fn with_journal(mut self, journal: Arc<Journal>) -> Self {
+        self.journal = Some(journal);
+        self
+    }
+
+    /// The journal writes are recorded in, if any.
+    pub fn journal(&self) -> Option<&Arc<Journal>> {
+        self.journal.as_ref()
+    }
+
+    /// Writes refused (412) or re-planned because the scale set changed under us.
+    pub fn conflicts(&self) -> u64 {
+        self.conflicts.load(Ordering::Relaxed)
+    }
+
+    /// Writes the intent line of a write; a write whose intent cannot be recorded is not sent.
+    fn journal_intent(
+        &self,
+        intent: &dyn std::fmt::Display,
+        id: &ResourceId,
+        before: &Identity,
+        expected: &Identity,
+        body: &Value,
+        undoes: Option<&str>,
+    ) -> Result<JournalEntry, OpError> {
+        let entry = JournalEntry { id: new_entry_id(), correlation: uuid::Uuid::new_v4().to_string() };
+        if let Some(journal) = &self.journal {
+            let record = Record::Intent {
+                entry: entry.id.clone(),
+                time: crate::journal::now(),
+                intent: intent.to_string(),
+                vmss: id.to_string(),
+                endpoint: self.client.endpoint().to_string(),
+                api_version: self.api.as_str().to_string(),
+                correlation_id: entry.correlation.clone(),
+                before: identity_json(before),
+                expected: identity_json(expected),
+                request: body.clone(),
+                undoes: undoes.map(str::to_string),
+            };
+            journal.append(&record).map_err(|e| {
+                OpError::Journal(format!("{e} (every write is journaled first; pass --journal FILE)"))
+            })?;
+        }
+        Ok(entry)
+    }
+
+    /// Writes the outcome line of a write. The write has happened either way, so a journal
+    /// failure here is logged loudly rather than turned into a failed primitive.
+    fn journal_outcome(
+        &self,
+        entry: &JournalEntry,
+        outcome: Outcome,
+        after: Option<&Identity>,
+        error: Option<&str>,
+    ) {
+        let Some(journal) = &self.journal else { return };
+        let record = Record::Outcome {
+            entry: entry.id.clone(),
+            time: crate::journal::now(),
+            outcome,
+            after: after.map(identity_json),
+            error: error.map(str::to_string),
+        };
+        if let Err(e) = journal.append(&record) {
+            tracing::error!(error = %e, entry = %entry.id, "cannot record the outcome of a write");
+            eprintln!("warning: {e} (outcome of entry {} not recorded)", entry.id);
+        }
     }
 
     /// The client underneath.
@@ -161,6 +252,25 @@ impl Primitives {
 
     /// Makes `intent` hold on the scale set, preserving every identity it does not name.
     pub async fn apply(&self, target: Target, intent: Intent) -> Result<ChangeReport, OpError> {
+        self.apply_recorded(target, intent, None).await
+    }
+
+    /// Like [`Primitives::apply`], journaled as undoing journal entry `undoes`.
+    pub async fn apply_undo(
+        &self,
+        id: &ResourceId,
+        intent: Intent,
+        undoes: &str,
+    ) -> Result<ChangeReport, OpError> {
+        self.apply_recorded(Target::Id(id.clone()), intent, Some(undoes)).await
+    }
+
+    async fn apply_recorded(
+        &self,
+        target: Target,
+        intent: Intent,
+        undoes: Option<&str>,
+    ) -> Result<ChangeReport, OpError> {
         let id = target.id().clone();
         if let Some(user) = intent.user() {
             if !user.is_user_identity() {
@@ -173,6 +283,8 @@ impl Primitives {
             _ => None,
         };
         let mut writes = 0;
+        // A write whose answer was lost, settled by the next read.
+        let mut pending: Option<JournalEntry> = None;
         for _round in 0..=MAX_REPLANS {
             let current = match known.take() {
                 Some(v) => v,
@@ -180,6 +292,10 @@ impl Primitives {
             };
             let patch = match plan(&current.identity, &intent, self.api.family())? {
                 Plan::NoChange => {
+                    if let Some(entry) = pending.take() {
+                        // The write whose answer was lost did land (or someone made it so).
+                        self.journal_outcome(&entry, Outcome::Succeeded, Some(&current.identity), None);
+                    }
                     return Ok(ChangeReport {
                         intent,
                         vmss: current.id,
@@ -220,25 +336,77 @@ impl Primitives {
                 Some(etag) if self.api.supports_etag() => Precondition::IfMatch(etag),
                 _ => Precondition::None,
             };
+            if precondition == Precondition::None {
+                // Without an etag ARM cannot refuse a stale write, so look once more right
+                // before writing: a change since the plan's read is re-planned, not overwritten.
+                let fresh = self.get_vmss(&id).await?;
+                if fresh.identity.shape() != current.identity.shape() {
+                    tracing::info!(vmss = %id, "changed since our read; re-planning");
+                    self.conflicts.fetch_add(1, Ordering::Relaxed);
+                    known = Some(fresh);
+                    continue;
+                }
+            }
             writes += 1;
+            let expected = intent.predict(&current.identity);
+            let entry = self.journal_intent(&intent, &id, &current.identity, &expected, &body, undoes)?;
             tracing::info!(vmss = %id, intent = %intent, body = %body, "writing");
-            let sent =
-                self.client.write(Method::PATCH, id.as_str(), self.api.as_str(), &body, precondition).await;
+            let sent = self
+                .client
+                .write_correlated(
+                    Method::PATCH,
+                    id.as_str(),
+                    self.api.as_str(),
+                    &body,
+                    precondition,
+                    &entry.correlation,
+                )
+                .await;
             let started = match sent {
                 Ok(response) => response,
                 Err(ArmError::Cloud(e)) if e.status == 412 => {
                     tracing::info!(vmss = %id, "etag changed since our read; reading again");
+                    self.conflicts.fetch_add(1, Ordering::Relaxed);
+                    self.journal_outcome(
+                        &entry,
+                        Outcome::Failed,
+                        None,
+                        Some("412 precondition failed; re-planned"),
+                    );
                     continue;
                 }
                 Err(e @ ArmError::OutcomeUnknown { .. }) => {
                     tracing::warn!(vmss = %id, error = %e, "write outcome unknown; reading again");
+                    self.journal_outcome(&entry, Outcome::Unknown, None, Some(&e.to_string()));
+                    pending = Some(entry);
                     continue;
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    self.journal_outcome(&entry, Outcome::Failed, None, Some(&e.to_string()));
+                    return Err(e.into());
+                }
             };
-            self.client.wait_for_operation(&started).await?;
-            let after = self.get_vmss(&id).await?;
-            verify(&id, &intent, &current.identity, &after.identity)?;
+            if let Err(e) = self.client.wait_for_operation(&started).await {
+                let outcome = if matches!(e, ArmError::OperationFailed { .. }) {
+                    Outcome::Failed
+                } else {
+                    Outcome::Unknown
+                };
+                self.journal_outcome(&entry, outcome, None, Some(&e.to_string()));
+                return Err(e.into());
+            }
+            let after = match self.get_vmss(&id).await {
+                Ok(after) => after,
+                Err(e) => {
+                    self.journal_outcome(&entry, Outcome::Unknown, None, Some(&e.to_string()));
+                    return Err(e);
+                }
+            };
+            let verified = verify(&id, &intent, &current.identity, &after.identity);
+            let error = verified.as_ref().err().map(ToString::to_string);
+            let outcome = if verified.is_ok() { Outcome::Succeeded } else { Outcome::Failed };
+            self.journal_outcome(&entry, outcome, Some(&after.identity), error.as_deref());
+            verified?;
             return Ok(ChangeReport {
                 intent,
                 vmss: after.id,
@@ -291,9 +459,30 @@ impl Primitives {
         }
         // If-None-Match: * makes ARM itself refuse to replace a set created since our read.
         let guard = if self.api.supports_etag() { Precondition::IfNoneMatch } else { Precondition::None };
-        let started = self.client.write(Method::PUT, id.as_str(), self.api.as_str(), &body, guard).await?;
-        self.client.wait_for_operation(&started).await?;
+        let expected = wanted.clone().unwrap_or_default();
+        let entry = self.journal_intent(&"create_vmss", id, &Identity::none(), &expected, &body, None)?;
+        let started = match self
+            .client
+            .write_correlated(Method::PUT, id.as_str(), self.api.as_str(), &body, guard, &entry.correlation)
+            .await
+        {
+            Ok(started) => started,
+            Err(e) => {
+                let outcome = if matches!(e, ArmError::OutcomeUnknown { .. }) {
+                    Outcome::Unknown
+                } else {
+                    Outcome::Failed
+                };
+                self.journal_outcome(&entry, outcome, None, Some(&e.to_string()));
+                return Err(e.into());
+            }
+        };
+        if let Err(e) = self.client.wait_for_operation(&started).await {
+            self.journal_outcome(&entry, Outcome::Unknown, None, Some(&e.to_string()));
+            return Err(e.into());
+        }
         let created = self.get_vmss(id).await?;
+        self.journal_outcome(&entry, Outcome::Succeeded, Some(&created.identity), None);
         if let Some(wanted) = wanted {
             if created.identity.shape() != wanted.shape() {
                 return Err(OpError::Verification {
@@ -361,6 +550,13 @@ impl Primitives {
         let items = self.client.list(&path, USER_IDENTITY_API_VERSION).await?;
         items.iter().map(UserIdentityInfo::from_body).collect()
     }
+}
+
+/// A journal entry id: time-ordered and unique within the process and across processes.
+fn new_entry_id() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("{}-{}", now.unix_timestamp(), &random[..8])
 }
 
 /// The identity a create body asks for: ARM's wire form (`userAssignedIdentities` or

@@ -1,0 +1,232 @@
+//! The journal and `vmssid undo`, as an operator uses them: real binary, real HTTP.
+
+use std::process::{Command, Output};
+
+use vmssid::emulator::{Emulator, EmulatorConfig, Mutation};
+use vmssid::journal::{Journal, Outcome, Record, read};
+
+const BIN: &str = env!("CARGO_BIN_EXE_vmssid");
+const SUB: &str = "00000000-0000-0000-0000-000000000000";
+const TOKEN: &str = "journal-test-token-91e2";
+const VMSS: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/myResourceGroup/providers/Microsoft.Compute/virtualMachineScaleSets/myVMSS";
+
+struct Env {
+    rt: tokio::runtime::Runtime,
+    emulator: Option<Emulator>,
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Self {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let config = EmulatorConfig { token: Some(TOKEN.into()), ..EmulatorConfig::default() };
+        let emulator = rt.block_on(Emulator::start(config)).unwrap();
+        Self { rt, emulator: Some(emulator), dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn journal(&self) -> std::path::PathBuf {
+        self.dir.path().join("journal.jsonl")
+    }
+
+    fn url(&self) -> String {
+        self.emulator.as_ref().unwrap().url().to_string()
+    }
+
+    /// `vmssid <command> --endpoint <emulator> --journal <file> <args...>`
+    fn vmssid(&self, command: &str, args: &[&str]) -> Output {
+        let journal = self.journal();
+        let url = self.url();
+        let mut full = vec![command];
+        if command != "journal" {
+            full.extend(["--endpoint", url.as_str()]);
+        }
+        full.extend(["--journal", journal.to_str().unwrap()]);
+        full.extend(args);
+        Command::new(BIN)
+            .args(full)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("VMSSID_ACCESS_TOKEN", TOKEN)
+            .env("AZURE_SUBSCRIPTION_ID", SUB)
+            .output()
+            .unwrap()
+    }
+
+    fn eval(&self, script: &str) -> String {
+        let out = self.vmssid("run", &["-e", script]);
+        assert!(out.status.success(), "script failed: {}", text(&out.stderr));
+        text(&out.stdout).trim().to_string()
+    }
+
+    fn identity(&self) -> String {
+        self.eval(
+            r#"let i = get_vmss("myResourceGroup", "myVMSS").identity; `${i.type} [${i.user.map(|u| u.id.split("/")[-1]).reduce(|s, u| if s == "" { u } else { s + "," + u }, "")}]`"#,
+        )
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if let Some(e) = self.emulator.take() {
+            self.rt.block_on(e.shutdown());
+        }
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn every_write_is_journaled_before_and_after() {
+    let env = Env::new();
+    env.eval(r#"enable_system("myResourceGroup", "myVMSS"); enable_system("myResourceGroup", "myVMSS");"#);
+    let entries = read(&env.journal()).unwrap();
+    assert_eq!(entries.len(), 1, "the second call changed nothing and wrote nothing");
+    let e = &entries[0];
+    assert_eq!(
+        (e.intent.as_str(), e.vmss.as_str(), e.outcome),
+        ("enable_system", VMSS, Some(Outcome::Succeeded))
+    );
+    assert_eq!(e.before["type"], "UserAssigned");
+    assert_eq!(e.after.as_ref().unwrap()["type"], "SystemAssigned, UserAssigned");
+    assert_eq!(e.request["identity"]["type"], "SystemAssigned, UserAssigned");
+    assert!(!e.correlation_id.is_empty() && e.endpoint.starts_with("http://127.0.0.1:"));
+    let raw = std::fs::read_to_string(env.journal()).unwrap();
+    assert_eq!(raw.lines().count(), 2, "one line before, one after:\n{raw}");
+    assert!(!raw.contains(TOKEN), "no token in the journal");
+}
+
+#[test]
+fn journal_lists_entries_readably_and_filters() {
+    let env = Env::new();
+    env.eval(
+        r#"enable_system("myResourceGroup", "myVMSS"); add_user("myResourceGroup", "myVMSS", user_identity("myResourceGroup", "ID2"));"#,
+    );
+    let out = env.vmssid("journal", &[]);
+    let listing = text(&out.stdout);
+    assert!(listing.starts_with("ENTRY"), "{listing}");
+    assert!(listing.contains("enable_system") && listing.contains("add_user ID2"), "{listing}");
+    assert!(listing.contains("UserAssigned [ID1] -> SystemAssigned, UserAssigned [ID1]"), "{listing}");
+    assert!(listing.contains("-> SystemAssigned, UserAssigned [ID1, ID2]"), "{listing}");
+    let last = text(&env.vmssid("journal", &["--last", "1"]).stdout);
+    assert_eq!(last.lines().count(), 2, "header + one entry:\n{last}");
+    let none = env.vmssid("journal", &["--vmss", "otherVMSS"]);
+    assert!(text(&none.stderr).contains("no entries"), "{}", text(&none.stderr));
+    let json = text(&env.vmssid("journal", &["--json", "--vmss", "myvmss"]).stdout);
+    assert_eq!(json.lines().count(), 2);
+}
+
+#[test]
+fn undo_restores_newest_first_and_does_not_undo_itself() {
+    let env = Env::new();
+    env.eval(
+        r#"enable_system("myResourceGroup", "myVMSS"); add_user("myResourceGroup", "myVMSS", user_identity("myResourceGroup", "ID2"));"#,
+    );
+    assert_eq!(env.identity(), "SystemAssigned, UserAssigned [ID1,ID2]");
+    let out = env.vmssid("undo", &[]);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("restoring with: remove_user ID2"), "{}", text(&out.stdout));
+    assert_eq!(env.identity(), "SystemAssigned, UserAssigned [ID1]");
+    let out = env.vmssid("undo", &[]);
+    assert!(text(&out.stdout).contains("restoring with: disable_system"), "{}", text(&out.stdout));
+    assert_eq!(env.identity(), "UserAssigned [ID1]");
+    let out = env.vmssid("undo", &[]);
+    assert!(text(&out.stderr).contains("nothing to undo"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn undo_refuses_where_someone_changed_the_set_and_force_overrides() {
+    let env = Env::new();
+    env.eval(r#"enable_system("myResourceGroup", "myVMSS");"#);
+    // Someone else assigns ID2 afterwards.
+    let control = env.emulator.as_ref().unwrap().control();
+    control.interfere_after_read(
+        VMSS,
+        Mutation::AddUserIdentity(VMSS.replace(
+            "Microsoft.Compute/virtualMachineScaleSets/myVMSS",
+            "Microsoft.ManagedIdentity/userAssignedIdentities/ID2",
+        )),
+    );
+    env.identity(); // the read that lets the other writer act
+    assert_eq!(env.identity(), "SystemAssigned, UserAssigned [ID1,ID2]");
+    let out = env.vmssid("undo", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("refused: changed since the write: now SystemAssigned, UserAssigned [ID1, ID2]"),
+        "{said}"
+    );
+    assert!(said.contains("--force"), "{said}");
+    assert_eq!(env.identity(), "SystemAssigned, UserAssigned [ID1,ID2]", "nothing was written");
+
+    let dry = env.vmssid("undo", &["--force", "--dry-run"]);
+    assert!(
+        text(&dry.stdout).contains("would restore with: remove_user ID2, disable_system"),
+        "{}",
+        text(&dry.stdout)
+    );
+    assert_eq!(env.identity(), "SystemAssigned, UserAssigned [ID1,ID2]", "dry run sends nothing");
+
+    let forced = env.vmssid("undo", &["--force"]);
+    assert!(forced.status.success(), "{}", text(&forced.stderr));
+    assert!(
+        text(&forced.stdout).contains("restoring with: remove_user ID2, disable_system"),
+        "{}",
+        text(&forced.stdout)
+    );
+    assert_eq!(env.identity(), "UserAssigned [ID1]");
+}
+
+#[test]
+fn a_crash_mid_write_is_shown_as_unknown_and_undo_reads_to_decide() {
+    let env = Env::new();
+    // vmssid wrote its intent line, sent the write, and died: ARM applied it.
+    env.eval(r#"enable_system("myResourceGroup", "myVMSS");"#);
+    let mut entries = read(&env.journal()).unwrap();
+    let applied = entries.remove(0);
+    std::fs::remove_file(env.journal()).unwrap();
+    let journal = Journal::open(&env.journal()).unwrap();
+    journal
+        .append(&Record::Intent {
+            entry: applied.entry.clone(),
+            time: applied.time.clone(),
+            intent: applied.intent.clone(),
+            vmss: applied.vmss.clone(),
+            endpoint: applied.endpoint.clone(),
+            api_version: applied.api_version.clone(),
+            correlation_id: applied.correlation_id.clone(),
+            before: applied.before.clone(),
+            expected: applied.expected.clone(),
+            request: applied.request.clone(),
+            undoes: None,
+        })
+        .unwrap();
+    let listing = text(&env.vmssid("journal", &[]).stdout);
+    assert!(listing.contains("outcome unknown"), "{listing}");
+    let out = env.vmssid("undo", &[]);
+    let said = text(&out.stdout);
+    assert!(said.contains("outcome unknown; reading the scale set to decide"), "{said}");
+    assert!(said.contains("restoring with: disable_system"), "{said}");
+    assert_eq!(env.identity(), "UserAssigned [ID1]");
+}
+
+#[test]
+fn an_unwritable_journal_stops_the_write_before_it_is_sent() {
+    let env = Env::new();
+    let blocker = env.dir.path().join("file");
+    std::fs::write(&blocker, "").unwrap();
+    let journal = blocker.join("journal.jsonl");
+    let out = Command::new(BIN)
+        .args(["run", "--endpoint", &env.url(), "--journal", journal.to_str().unwrap(), "-e"])
+        .arg(r#"enable_system("myResourceGroup", "myVMSS")"#)
+        .env("VMSSID_ACCESS_TOKEN", TOKEN)
+        .env("AZURE_SUBSCRIPTION_ID", SUB)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("not sent: journal"), "{}", text(&out.stderr));
+    let counters = env.emulator.as_ref().unwrap().control().counters();
+    assert_eq!(counters.by_method.get("PATCH"), None, "no write reached ARM");
+}
