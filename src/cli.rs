@@ -31,6 +31,8 @@ pub enum Command {
     Emulator(crate::emulator::cli::EmulatorArgs),
     /// Print the reference of every primitive and stdlib function.
     Docs(DocsArgs),
+    /// Explore interactively: a Rhai prompt with the primitives, completion and history.
+    Repl(ReplArgs),
 }
 
 /// Which ARM to use and how to treat writes; shared by `run`, `repl` and `undo`.
@@ -164,6 +166,21 @@ pub struct RunArgs {
     /// Arguments for the script, available as ARGS (after `--`).
     #[arg(last = true, value_name = "ARG")]
     pub args: Vec<String>,
+}
+
+/// `vmssid repl`.
+#[derive(Debug, Args)]
+pub struct ReplArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// History file [default: $XDG_STATE_HOME/vmssid/history, else ~/.local/state/vmssid/history].
+    #[arg(long, value_name = "FILE", env = "VMSSID_HISTORY")]
+    pub history: Option<PathBuf>,
+
+    /// Keep no history file for this session.
+    #[arg(long)]
+    pub no_history: bool,
 }
 
 /// `vmssid docs`.

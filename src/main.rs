@@ -11,6 +11,7 @@ fn main() -> ExitCode {
         Command::Run(args) => commands::run::run(args),
         Command::Emulator(args) => vmssid::emulator::cli::run(args).map(|()| ExitCode::SUCCESS),
         Command::Docs(args) => commands::docs::run(args),
+        Command::Repl(args) => vmssid::repl::run(args),
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");
