@@ -63,6 +63,8 @@ pub struct Primitives {
     mode: WriteMode,
     /// Every write planned in dry-run mode, for the closing summary.
     planned: Mutex<Vec<ChangeReport>>,
+    /// Writes that completed while Ctrl-C waited for them, for whoever shows the interruption.
+    finished_despite_ctrl_c: Mutex<Vec<ChangeReport>>,
     /// Scale sets as last read, keyed by (folded id, etag).
     snapshots: Mutex<HashMap<(ResourceId, String), Vmss>>,
 }
@@ -76,7 +78,14 @@ impl std::fmt::Debug for Primitives {
 impl Primitives {
     /// Primitives over `client` at VMSS api-version `api`.
     pub fn new(client: Arc<ArmClient>, api: ApiVersion, mode: WriteMode) -> Self {
-        Self { client, api, mode, planned: Mutex::new(Vec::new()), snapshots: Mutex::new(HashMap::new()) }
+        Self {
+            client,
+            api,
+            mode,
+            planned: Mutex::new(Vec::new()),
+            finished_despite_ctrl_c: Mutex::new(Vec::new()),
+            snapshots: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The client underneath.
@@ -97,6 +106,13 @@ impl Primitives {
     /// The writes planned so far in dry-run mode.
     pub fn planned_writes(&self) -> Vec<ChangeReport> {
         self.planned.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+
+    /// The reports of writes that completed while Ctrl-C waited for them (a sent write is
+    /// finished and verified, never abandoned); the statement stopped right after, so its
+    /// caller never saw them. Taking them empties the list.
+    pub fn take_finished_despite_ctrl_c(&self) -> Vec<ChangeReport> {
+        self.finished_despite_ctrl_c.lock().map(|mut r| std::mem::take(&mut *r)).unwrap_or_default()
     }
 
     /// The id of scale set `name` in resource group `rg` of the current subscription.
@@ -220,6 +236,9 @@ impl Primitives {
                 Some(etag) if self.api.supports_etag() => Precondition::IfMatch(etag),
                 _ => Precondition::None,
             };
+            // Ctrl-C from here on waits until the write is done and verified; one that came
+            // before means nothing is sent.
+            let Some(hold) = self.client.interrupt().hold() else { return Err(ArmError::Cancelled.into()) };
             writes += 1;
             tracing::info!(vmss = %id, intent = %intent, body = %body, "writing");
             let sent = self.client.write(Method::PATCH, id.as_str(), self.api.as_str(), &body, precondition).await;
@@ -238,7 +257,7 @@ impl Primitives {
             self.client.wait_for_operation(&started).await?;
             let after = self.get_vmss(&id).await?;
             verify(&id, &intent, &current.identity, &after.identity)?;
-            return Ok(ChangeReport {
+            let report = ChangeReport {
                 intent,
                 vmss: after.id,
                 changed: true,
@@ -247,7 +266,13 @@ impl Primitives {
                 after: after.identity,
                 request: Some(body),
                 attempts: writes,
-            });
+            };
+            if hold.deferred()
+                && let Ok(mut finished) = self.finished_despite_ctrl_c.lock()
+            {
+                finished.push(report.clone());
+            }
+            return Ok(report);
         }
         Err(OpError::Conflict { vmss: id.to_string(), attempts: writes })
     }
@@ -286,6 +311,7 @@ impl Primitives {
         }
         // If-None-Match: * makes ARM itself refuse to replace a set created since our read.
         let guard = if self.api.supports_etag() { Precondition::IfNoneMatch } else { Precondition::None };
+        let Some(_hold) = self.client.interrupt().hold() else { return Err(ArmError::Cancelled.into()) };
         let started = self.client.write(Method::PUT, id.as_str(), self.api.as_str(), &body, guard).await?;
         self.client.wait_for_operation(&started).await?;
         let created = self.get_vmss(id).await?;

@@ -212,6 +212,14 @@ impl Repl {
                 }
             }
             Err(e) if e.kind == ScriptErrorKind::Interrupted => {
+                // A write already sent when Ctrl-C came was finished and verified first: show
+                // what it did, since the statement stopped before it could.
+                for report in self.primitives.take_finished_despite_ctrl_c() {
+                    let value = crate::host::convert::to_dynamic(&report.to_json());
+                    if let Some(text) = display::render(&value) {
+                        println!("{text}");
+                    }
+                }
                 eprintln!("interrupted: the statement was stopped; the session is intact");
                 self.failed = true;
             }
@@ -220,6 +228,8 @@ impl Repl {
                 self.failed = true;
             }
         }
+        // Reports the statement itself received need no second showing.
+        self.primitives.take_finished_despite_ctrl_c();
         if !syntax_error {
             self.keep_imports(source);
         }
