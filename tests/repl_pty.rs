@@ -117,6 +117,15 @@ fn a_function_over_several_lines() {
     t.line("triple(111)");
     t.expect("333");
     t.expect(PROMPT);
+    // Ctrl-D under the continuation prompt drops the statement, not the session.
+    t.line("let unfinished = [1,");
+    t.expect(CONTINUATION);
+    t.ctrl('d');
+    t.expect("unfinished statement discarded");
+    t.expect(PROMPT);
+    t.line("triple(5)");
+    t.expect("15");
+    t.expect(PROMPT);
     t.quit();
 }
 
@@ -156,6 +165,11 @@ fn help_for_a_primitive() {
     t.line(".help enable_system");
     t.expect("Turns the system-assigned identity on");
     t.expect("example: enable_system(");
+    t.expect(PROMPT);
+    // Typing a primitive's opening parenthesis shows its call forms as a hint.
+    t.send("remove_user(");
+    t.expect("rg, name, identity) -> report   or remove_user(target, identity) -> report");
+    t.ctrl('c');
     t.expect(PROMPT);
     t.quit();
 }

@@ -161,6 +161,12 @@ impl Repl {
                     pending.clear();
                     continue;
                 }
+                // At a terminal, Ctrl-D under the continuation prompt abandons the statement only.
+                Err(ReadlineError::Eof) if self.interactive && !pending.is_empty() => {
+                    eprintln!("(unfinished statement discarded)");
+                    pending.clear();
+                    continue;
+                }
                 Err(ReadlineError::Eof) => {
                     if !pending.trim().is_empty() {
                         // Report the syntax error of the unfinished statement rather than drop it silently.
