@@ -126,6 +126,13 @@ impl Shared {
         }
     }
 
+    /// Forgets the ARM names, so the next Tab reads them again (after something was created).
+    pub fn forget_arm_names(&self) {
+        if let Ok(mut inventory) = self.inventory.lock() {
+            *inventory = None;
+        }
+    }
+
     /// The ARM names, fetching them once. A failure is not cached, so a later Tab retries.
     fn inventory(&self) -> Option<Inventory> {
         if let Some(cached) = self.inventory.lock().ok()?.clone() {
@@ -409,3 +416,23 @@ impl Validator for ReplHelper {
 }
 
 impl Helper for ReplHelper {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(line: &str) -> Option<ArgKind> {
+        syntax::string_argument(line).and_then(|arg| argument_kind(&arg))
+    }
+
+    #[test]
+    fn string_arguments_name_arm_resources() {
+        assert_eq!(kind(r#"get_vmss("my"#), Some(ArgKind::ResourceGroup));
+        assert_eq!(kind(r#"get_vmss("myResourceGroup", "my"#), Some(ArgKind::Vmss));
+        assert_eq!(kind(r#"add_user("rg", "v", "/sub"#), Some(ArgKind::IdentityId));
+        assert_eq!(kind(r#"add_user("rg", "v", user_identity("rg", "I"#), Some(ArgKind::Identity));
+        assert_eq!(kind(r#"id::ensure("rg", "my"#), Some(ArgKind::Vmss));
+        assert_eq!(kind(r#"print("my"#), None);
+        assert_eq!(kind(r#"create_vmss("rg", "new"#), None);
+    }
+}

@@ -234,6 +234,10 @@ impl Repl {
                 self.failed = true;
             }
         }
+        // New resources should be offered by Tab.
+        if source.contains("create_") {
+            self.shared.forget_arm_names();
+        }
         // Reports the statement itself received need no second showing.
         self.primitives.take_finished_despite_ctrl_c();
         if !syntax_error {
