@@ -37,6 +37,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Print the reference of every primitive and stdlib function.
     Docs(DocsArgs),
+    /// Explore interactively: a Rhai prompt with the primitives, completion and history.
+    Repl(ReplArgs),
 }
 
 /// Which ARM to use and how to treat writes; shared by `run`, `repl` and `undo`.
@@ -235,6 +237,21 @@ pub struct CheckArgs {
     /// Files or folders to check [default: the current directory].
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+}
+
+/// `vmssid repl`.
+#[derive(Debug, Args)]
+pub struct ReplArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// History file [default: $XDG_STATE_HOME/vmssid/history, else ~/.local/state/vmssid/history].
+    #[arg(long, value_name = "FILE", env = "VMSSID_HISTORY")]
+    pub history: Option<PathBuf>,
+
+    /// Keep no history file for this session.
+    #[arg(long)]
+    pub no_history: bool,
 }
 
 /// `vmssid docs`.

@@ -45,6 +45,19 @@ pub fn connect(
     runtime: &Runtime,
     interrupt: Interrupt,
 ) -> anyhow::Result<Connection> {
+    connect_reusing(args, project, runtime, interrupt, None)
+}
+
+/// Like [`connect`], but with `--emulator` talks to `running` instead of starting another one, so
+/// the REPL can switch subscription or dry-run without losing the emulator's state. The returned
+/// connection then does not own an emulator.
+pub fn connect_reusing(
+    args: &ConnectArgs,
+    project: &ProjectConfig,
+    runtime: &Runtime,
+    interrupt: Interrupt,
+    running: Option<&Emulator>,
+) -> anyhow::Result<Connection> {
     let api = ApiVersion::parse(&args.api_version)?;
     let read_only = args.read_only || (project.read_only && !args.allow_writes);
     let mode = match (args.dry_run, read_only) {
@@ -53,21 +66,30 @@ pub fn connect(
         _ => WriteMode::Allow,
     };
     let (endpoint, tokens, subscription, emulator, ca) = if args.emulator {
-        let fixture = match &args.state {
-            Some(path) => Fixture::State(StateFile::from_path(path)?),
-            None => Fixture::Demo,
+        let (endpoint, emulator) = match running {
+            Some(running) => (parse_endpoint(running.url())?, None),
+            None => {
+                let fixture = match &args.state {
+                    Some(path) => Fixture::State(StateFile::from_path(path)?),
+                    None => Fixture::Demo,
+                };
+                let config = EmulatorConfig {
+                    token: Some(EMBEDDED_TOKEN.into()),
+                    fixture,
+                    ..EmulatorConfig::default()
+                };
+                let emulator = runtime
+                    .block_on(Emulator::start(config))
+                    .context("cannot start the embedded emulator")?;
+                (parse_endpoint(emulator.url())?, Some(emulator))
+            }
         };
-        let config =
-            EmulatorConfig { token: Some(EMBEDDED_TOKEN.into()), fixture, ..EmulatorConfig::default() };
-        let emulator =
-            runtime.block_on(Emulator::start(config)).context("cannot start the embedded emulator")?;
-        let endpoint = parse_endpoint(emulator.url())?;
         let subscription = match &args.subscription {
             Some(s) => resolve_subscription(Some(s), |_| None).map_err(|e| e.to_string()),
             None => Ok((DEMO_SUBSCRIPTION.to_string(), SubscriptionSource::EmulatorDefault)),
         };
         let tokens = TokenProvider::fixed(Token::new(EMBEDDED_TOKEN));
-        (endpoint, tokens, subscription, Some(emulator), None)
+        (endpoint, tokens, subscription, emulator, None)
     } else {
         let endpoint = parse_endpoint(&args.endpoint)?;
         let subscription = resolve_subscription(args.subscription.as_deref(), |n| std::env::var(n).ok())

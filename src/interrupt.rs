@@ -2,39 +2,114 @@
 //!
 //! A `CancellationToken` cannot be un-cancelled, but a REPL must carry on after Ctrl-C, so
 //! the token is swapped for a fresh one when the session is ready for the next statement.
+//!
+//! A write that has been sent must finish and be reported, never be left half-way: while a
+//! [`Hold`] is alive, Ctrl-C is only noted, and takes effect when the hold ends.
 
 use std::sync::{Arc, Mutex};
 
 use tokio_util::sync::CancellationToken;
 
+#[derive(Debug, Default)]
+struct State {
+    token: CancellationToken,
+    /// Live holds.
+    holds: usize,
+    /// Ctrl-C came during a hold.
+    deferred: bool,
+}
+
 /// A resettable cancellation signal shared by the script host and the ARM client.
 #[derive(Debug, Clone, Default)]
-pub struct Interrupt(Arc<Mutex<CancellationToken>>);
+pub struct Interrupt(Arc<Mutex<State>>);
 
 impl Interrupt {
     /// The token of the current statement.
     pub fn token(&self) -> CancellationToken {
-        self.0.lock().map(|t| t.clone()).unwrap_or_default()
+        self.0.lock().map(|s| s.token.clone()).unwrap_or_default()
     }
 
-    /// Cancels whatever is running.
+    /// Cancels whatever is running, or, during a hold, as soon as the hold ends.
     pub fn trigger(&self) {
-        if let Ok(t) = self.0.lock() {
-            t.cancel();
+        if let Ok(mut s) = self.0.lock() {
+            if s.holds > 0 {
+                s.deferred = true;
+            } else {
+                s.token.cancel();
+            }
         }
     }
 
     /// Whether Ctrl-C arrived since the last reset.
     pub fn is_triggered(&self) -> bool {
-        self.0.lock().map(|t| t.is_cancelled()).unwrap_or(false)
+        self.0.lock().map(|s| s.token.is_cancelled() || s.deferred).unwrap_or(false)
     }
 
     /// Arms a fresh token for the next statement.
     pub fn reset(&self) {
-        if let Ok(mut t) = self.0.lock() {
-            if t.is_cancelled() {
-                *t = CancellationToken::new();
+        if let Ok(mut s) = self.0.lock() {
+            if s.token.is_cancelled() {
+                s.token = CancellationToken::new();
+            }
+            if s.holds == 0 {
+                s.deferred = false;
             }
         }
+    }
+
+    /// Defers Ctrl-C until the returned hold is dropped, for a write from the moment it is
+    /// sent until it is reported. `None` when Ctrl-C already came: then send nothing.
+    pub fn hold(&self) -> Option<Hold> {
+        let mut s = self.0.lock().ok()?;
+        if s.token.is_cancelled() || s.deferred {
+            return None;
+        }
+        s.holds += 1;
+        Some(Hold { interrupt: self.clone() })
+    }
+}
+
+/// Ctrl-C is deferred while this lives (see [`Interrupt::hold`]).
+#[derive(Debug)]
+pub struct Hold {
+    interrupt: Interrupt,
+}
+
+impl Hold {
+    /// Whether Ctrl-C came during the hold (it takes effect when the hold is dropped).
+    pub fn deferred(&self) -> bool {
+        self.interrupt.0.lock().map(|s| s.deferred).unwrap_or(false)
+    }
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        if let Ok(mut s) = self.interrupt.0.lock() {
+            s.holds = s.holds.saturating_sub(1);
+            if s.holds == 0 && s.deferred {
+                s.deferred = false;
+                s.token.cancel();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ctrl_c_waits_for_a_hold_and_a_hold_waits_for_no_ctrl_c() {
+        let interrupt = Interrupt::default();
+        let hold = interrupt.hold().expect("no Ctrl-C yet");
+        interrupt.trigger();
+        assert!(!interrupt.token().is_cancelled(), "a held write must not be cancelled");
+        assert!(hold.deferred() && interrupt.is_triggered());
+        drop(hold);
+        assert!(interrupt.token().is_cancelled(), "Ctrl-C takes effect when the hold ends");
+        assert!(interrupt.hold().is_none(), "after Ctrl-C nothing new may be sent");
+        interrupt.reset();
+        assert!(!interrupt.is_triggered());
+        assert!(interrupt.hold().is_some());
     }
 }

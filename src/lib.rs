@@ -19,4 +19,5 @@ pub mod interrupt;
 pub mod journal;
 pub mod logging;
 pub mod ops;
+pub mod repl;
 pub mod undo;

@@ -14,6 +14,7 @@ fn main() -> ExitCode {
         Command::Undo(args) => commands::undo::run(args),
         Command::Check(args) => commands::check::run(args),
         Command::Docs(args) => commands::docs::run(args),
+        Command::Repl(args) => vmssid::repl::run(args),
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");

@@ -160,6 +160,11 @@ impl ArmClient {
         self.config.subscription.as_deref().map_err(|e| ArmError::Config(e.clone()))
     }
 
+    /// The subscription for display: its id, or `<none>` when none is set.
+    pub fn subscription_label(&self) -> &str {
+        self.config.subscription.as_deref().unwrap_or("<none>")
+    }
+
     /// The ARM endpoint.
     pub fn endpoint(&self) -> &Url {
         &self.config.endpoint

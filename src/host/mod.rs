@@ -124,6 +124,29 @@ impl Session {
         result.map_err(|e| ScriptError::eval(name, &e))
     }
 
+    /// Keeps a module that `import "path" as alias;` loaded visible to later evaluations.
+    ///
+    /// Rhai scopes an import to the one script it appears in, so the REPL's next line could not
+    /// see it. The module is resolved again (the resolver caches it, so it does not run twice)
+    /// and registered as a static module under `alias`; a later import of the alias replaces it.
+    pub fn keep_import(&mut self, path: &str, alias: &str) -> Result<(), ScriptError> {
+        let module = self
+            .engine
+            .module_resolver()
+            .resolve(&self.engine, None, path, rhai::Position::NONE)
+            .map_err(|e| ScriptError::eval(&format!("import \"{path}\""), &e))?;
+        self.engine.register_static_module(alias, module);
+        Ok(())
+    }
+
+    /// Swaps the primitives (another subscription, dry-run on or off) and keeps the variables,
+    /// functions and kept imports: the primitives are registered again over the old ones.
+    pub fn set_context(&mut self, context: HostContext) {
+        primitives::register(&mut self.engine, &context);
+        watch_interrupt(&mut self.engine, &context);
+        self.context = context;
+    }
+
     /// Compiles without running (for checks and multi-line input detection).
     pub fn compile(&self, source: &str) -> Result<AST, rhai::ParseError> {
         self.engine.compile_with_scope(&self.scope, source)
@@ -139,8 +162,7 @@ pub fn build_engine(context: &HostContext, options: &SessionOptions) -> Engine {
     engine.disable_symbol("eval");
     options.limits.apply(&mut engine);
     engine.set_module_resolver(library::LibraryResolver::new(&options.library_paths));
-    let interrupt = context.interrupt.clone();
-    engine.on_progress(move |_| interrupt.is_triggered().then(|| Dynamic::from("interrupted")));
+    watch_interrupt(&mut engine, context);
     match options.print {
         PrintTarget::Stdout => engine.on_print(|s| println!("{s}")),
         PrintTarget::Stderr => engine.on_print(|s| eprintln!("{s}")),
@@ -151,6 +173,12 @@ pub fn build_engine(context: &HostContext, options: &SessionOptions) -> Engine {
     });
     primitives::register(&mut engine, context);
     engine
+}
+
+/// Stops scripts at their next operation once Ctrl-C arrives.
+fn watch_interrupt(engine: &mut Engine, context: &HostContext) {
+    let interrupt = context.interrupt.clone();
+    engine.on_progress(move |_| interrupt.is_triggered().then(|| Dynamic::from("interrupted")));
 }
 
 /// Shares a session's host context with code that needs the primitives directly.

@@ -65,6 +65,8 @@ pub struct Primitives {
     mode: WriteMode,
     /// Every write planned in dry-run mode, for the closing summary.
     planned: Mutex<Vec<ChangeReport>>,
+    /// Writes that completed while Ctrl-C waited for them, for whoever shows the interruption.
+    finished_despite_ctrl_c: Mutex<Vec<ChangeReport>>,
     /// Scale sets as last read, keyed by (folded id, etag).
     snapshots: Mutex<HashMap<(ResourceId, String), Vmss>>,
     /// Where every write is recorded before it is sent (none: not recorded).
@@ -93,6 +95,7 @@ impl Primitives {
             api,
             mode,
             planned: Mutex::new(Vec::new()),
+            finished_despite_ctrl_c: Mutex::new(Vec::new()),
             snapshots: Mutex::new(HashMap::new()),
             journal: None,
             conflicts: AtomicU64::new(0),
@@ -188,6 +191,13 @@ impl Primitives {
     /// The writes planned so far in dry-run mode.
     pub fn planned_writes(&self) -> Vec<ChangeReport> {
         self.planned.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+
+    /// The reports of writes that completed while Ctrl-C waited for them (a sent write is
+    /// finished and verified, never abandoned); the statement stopped right after, so its
+    /// caller never saw them. Taking them empties the list.
+    pub fn take_finished_despite_ctrl_c(&self) -> Vec<ChangeReport> {
+        self.finished_despite_ctrl_c.lock().map(|mut r| std::mem::take(&mut *r)).unwrap_or_default()
     }
 
     /// The id of scale set `name` in resource group `rg` of the current subscription.
@@ -347,6 +357,9 @@ impl Primitives {
                     continue;
                 }
             }
+            // Ctrl-C from here on waits until the write is done and verified; one that came
+            // before means nothing is sent.
+            let Some(hold) = self.client.interrupt().hold() else { return Err(ArmError::Cancelled.into()) };
             writes += 1;
             let expected = intent.predict(&current.identity);
             let entry = self.journal_intent(&intent, &id, &current.identity, &expected, &body, undoes)?;
@@ -407,7 +420,7 @@ impl Primitives {
             let outcome = if verified.is_ok() { Outcome::Succeeded } else { Outcome::Failed };
             self.journal_outcome(&entry, outcome, Some(&after.identity), error.as_deref());
             verified?;
-            return Ok(ChangeReport {
+            let report = ChangeReport {
                 intent,
                 vmss: after.id,
                 changed: true,
@@ -416,7 +429,13 @@ impl Primitives {
                 after: after.identity,
                 request: Some(body),
                 attempts: writes,
-            });
+            };
+            if hold.deferred() {
+                if let Ok(mut finished) = self.finished_despite_ctrl_c.lock() {
+                    finished.push(report.clone());
+                }
+            }
+            return Ok(report);
         }
         Err(OpError::Conflict { vmss: id.to_string(), attempts: writes })
     }
@@ -459,6 +478,7 @@ impl Primitives {
         }
         // If-None-Match: * makes ARM itself refuse to replace a set created since our read.
         let guard = if self.api.supports_etag() { Precondition::IfNoneMatch } else { Precondition::None };
+        let Some(_hold) = self.client.interrupt().hold() else { return Err(ArmError::Cancelled.into()) };
         let expected = wanted.clone().unwrap_or_default();
         let entry = self.journal_intent(&"create_vmss", id, &Identity::none(), &expected, &body, None)?;
         let started = match self

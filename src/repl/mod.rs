@@ -1,0 +1,341 @@
+//! `vmssid repl`: the primitives at a prompt, with the same connection flags and safety as `run`.
+//!
+//! One [`Session`] lives for the whole REPL, so variables, functions and imports carry from line
+//! to line. On a terminal, rustyline edits, completes and keeps history; with stdin piped it
+//! reads statements line by line and prints the same output, so the REPL can be scripted.
+
+mod commands;
+mod display;
+mod editor;
+pub mod history;
+pub mod syntax;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use rustyline::error::ReadlineError;
+use rustyline::history::DefaultHistory;
+use rustyline::{ColorMode, CompletionType, Config, Editor};
+use tokio::runtime::Runtime;
+
+use crate::cli::{ConnectArgs, ReplArgs};
+use crate::commands::exit;
+use crate::connect::{Connection, connect};
+use crate::host::{HostContext, ScriptErrorKind, Session, SessionOptions};
+use crate::interrupt::Interrupt;
+use crate::ops::{Primitives, WriteMode};
+use editor::{Names, ReplHelper, Shared};
+
+/// The name errors carry for what was typed at the prompt.
+const SOURCE: &str = "repl";
+
+/// Runs the REPL until `.quit`, Ctrl-D or the end of piped input.
+pub fn run(args: ReplArgs) -> anyhow::Result<ExitCode> {
+    let runtime = crate::commands::runtime()?;
+    let interrupt = Interrupt::default();
+    let project = crate::config::discover(&std::env::current_dir()?).map_err(anyhow::Error::msg)?;
+    let connection = connect(&args.connect, &project, &runtime, interrupt.clone())?;
+    crate::commands::forward_ctrl_c(&runtime, &interrupt);
+    let context = HostContext {
+        primitives: connection.primitives.clone(),
+        runtime: runtime.handle().clone(),
+        interrupt: interrupt.clone(),
+    };
+    let options = SessionOptions {
+        library_paths: crate::commands::library_paths(&args.connect.libs, &project),
+        limits: args.connect.limits.over(project.limits),
+        ..SessionOptions::default()
+    };
+    let session = Session::new(context, options);
+    let interactive = std::io::stdin().is_terminal();
+    let history = match (&args.history, args.no_history, interactive) {
+        (_, true, _) | (_, _, false) => None,
+        (Some(path), _, _) => Some(path.clone()),
+        (None, _, _) => history::default_path(),
+    };
+    let shared = Arc::new(Shared::new(connection.primitives.clone(), runtime.handle().clone()));
+    let config = Config::builder()
+        .auto_add_history(false)
+        .history_ignore_space(true)
+        .max_history_size(10_000)?
+        .history_ignore_dups(true)?
+        .completion_type(CompletionType::List)
+        .color_mode(if std::env::var_os("NO_COLOR").is_some() {
+            ColorMode::Disabled
+        } else {
+            ColorMode::Enabled
+        })
+        .bracketed_paste(true)
+        .tab_stop(4)
+        .indent_size(4)
+        .build();
+    let mut editor = Editor::<ReplHelper, DefaultHistory>::with_config(config)?;
+    editor.set_helper(Some(ReplHelper::new(shared.clone())));
+    let mut repl = Repl {
+        project,
+        primitives: connection.primitives.clone(),
+        args: args.connect.clone(),
+        runtime,
+        connection,
+        interrupt,
+        session,
+        editor,
+        shared,
+        history,
+        interactive,
+        failed: false,
+        imports: Vec::new(),
+    };
+    repl.load_history();
+    let code = repl.run_loop();
+    let Repl { runtime, connection, .. } = repl;
+    if let Some(emulator) = connection.emulator {
+        runtime.block_on(emulator.shutdown());
+    }
+    Ok(ExitCode::from(code))
+}
+
+/// What the loop does after an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Quit,
+}
+
+/// The REPL's state: the session, the connection it runs on, and the line editor.
+struct Repl {
+    runtime: Runtime,
+    /// The `vmssid.toml` in force (read-only default, libraries, limits).
+    project: crate::config::ProjectConfig,
+    /// The connection made at start; it owns the embedded emulator, which outlives reconnects.
+    connection: Connection,
+    /// The flags as they are now (`.dry-run` and `.subscription` change them).
+    args: ConnectArgs,
+    /// The primitives the session uses now.
+    primitives: Arc<Primitives>,
+    interrupt: Interrupt,
+    session: Session,
+    editor: Editor<ReplHelper, DefaultHistory>,
+    shared: Arc<Shared>,
+    /// Where history is saved; `None` when piped or disabled.
+    history: Option<PathBuf>,
+    interactive: bool,
+    /// Some statement failed (decides the exit code of piped runs).
+    failed: bool,
+    /// Imports kept across lines: (alias, path).
+    imports: Vec<(String, String)>,
+}
+
+impl Repl {
+    fn prompt(&self) -> String {
+        let subscription: String = self.primitives.client().subscription_label().chars().take(8).collect();
+        let mode = match self.primitives.mode() {
+            WriteMode::Allow => "",
+            WriteMode::DryRun => " [dry-run]",
+            WriteMode::ReadOnly => " [read-only]",
+        };
+        format!("vmssid {subscription}{mode}> ")
+    }
+
+    fn run_loop(&mut self) -> u8 {
+        if self.interactive {
+            println!(
+                "vmssid repl on {} (subscription {}). Type .help for help, Ctrl-D to quit.",
+                if self.args.emulator {
+                    "the embedded emulator".to_string()
+                } else {
+                    self.args.endpoint.clone()
+                },
+                self.primitives.client().subscription_label()
+            );
+        }
+        let mut pending = String::new();
+        loop {
+            let prompt = if pending.is_empty() {
+                self.prompt()
+            } else {
+                format!("{:>width$}", "...> ", width = self.prompt().chars().count())
+            };
+            let line = match self.editor.readline(&prompt) {
+                Ok(line) => line,
+                // Ctrl-C at the prompt drops what was typed, including a pending statement.
+                Err(ReadlineError::Interrupted) => {
+                    pending.clear();
+                    continue;
+                }
+                // At a terminal, Ctrl-D under the continuation prompt abandons the statement only.
+                Err(ReadlineError::Eof) if self.interactive && !pending.is_empty() => {
+                    eprintln!("(unfinished statement discarded)");
+                    pending.clear();
+                    continue;
+                }
+                Err(ReadlineError::Eof) => {
+                    if !pending.trim().is_empty() {
+                        // Report the syntax error of the unfinished statement rather than drop it silently.
+                        self.evaluate(&pending);
+                    }
+                    break;
+                }
+                Err(e) => {
+                    eprintln!("error: cannot read input: {e}");
+                    self.failed = true;
+                    break;
+                }
+            };
+            if !self.interactive && self.interrupt.is_triggered() {
+                return exit::INTERRUPTED;
+            }
+            if pending.is_empty() && line.trim().is_empty() {
+                continue;
+            }
+            if !pending.is_empty() {
+                pending.push('\n');
+            }
+            pending.push_str(&line);
+            let is_command = pending.trim_start().starts_with('.');
+            if !is_command && syntax::is_incomplete(self.session.engine(), &pending) {
+                continue;
+            }
+            let entry = std::mem::take(&mut pending);
+            self.remember(&entry);
+            let flow = if is_command { self.command(entry.trim()) } else { self.evaluate(&entry) };
+            if flow == Flow::Quit {
+                break;
+            }
+            if !self.interactive && self.interrupt.is_triggered() {
+                return exit::INTERRUPTED;
+            }
+        }
+        if self.failed && !self.interactive { exit::FAILED } else { exit::OK }
+    }
+
+    /// Runs one statement and prints its value, or the error; the session goes on either way.
+    fn evaluate(&mut self, source: &str) -> Flow {
+        let result = self.session.eval(source, SOURCE);
+        let syntax_error = matches!(&result, Err(e) if e.kind == ScriptErrorKind::Syntax);
+        match result {
+            Ok(value) => {
+                if let Some(text) = display::render(&value) {
+                    println!("{text}");
+                }
+            }
+            Err(e) if e.kind == ScriptErrorKind::Interrupted => {
+                // A write already sent when Ctrl-C came was finished and verified first: show
+                // what it did, since the statement stopped before it could.
+                for report in self.primitives.take_finished_despite_ctrl_c() {
+                    let value = crate::host::convert::to_dynamic(&report.to_json());
+                    if let Some(text) = display::render(&value) {
+                        println!("{text}");
+                    }
+                }
+                eprintln!("interrupted: the statement was stopped; the session is intact");
+                self.failed = true;
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                self.failed = true;
+            }
+        }
+        // New resources should be offered by Tab.
+        if source.contains("create_") {
+            self.shared.forget_arm_names();
+        }
+        // Reports the statement itself received need no second showing.
+        self.primitives.take_finished_despite_ctrl_c();
+        if !syntax_error {
+            self.keep_imports(source);
+        }
+        // The next Tab (which reads ARM for names) must not see this statement's Ctrl-C.
+        if self.interactive {
+            self.interrupt.reset();
+        }
+        self.refresh_names();
+        Flow::Continue
+    }
+
+    /// Makes the top-level imports of `source` visible to the lines that follow.
+    fn keep_imports(&mut self, source: &str) {
+        for import in syntax::top_level_imports(source) {
+            if self.session.keep_import(&import.path, &import.alias).is_ok() {
+                self.imports.retain(|(alias, _)| *alias != import.alias);
+                self.imports.push((import.alias, import.path));
+            }
+        }
+    }
+
+    /// Tells completion what the session now defines.
+    fn refresh_names(&self) {
+        let variables = self.session.scope().iter_raw().map(|(name, _, _)| name.to_string()).collect();
+        let functions = self
+            .session
+            .functions()
+            .iter_functions()
+            .filter(|f| !f.name.starts_with("anon$"))
+            .map(|f| f.name.to_string())
+            .collect();
+        let stdlib = crate::docs::stdlib_functions();
+        let modules = self
+            .imports
+            .iter()
+            .map(|(alias, path)| {
+                let names = stdlib.iter().filter(|f| f.module == path).map(|f| f.name.clone()).collect();
+                (alias.clone(), names)
+            })
+            .collect();
+        if let Ok(mut names) = self.shared.names.lock() {
+            *names = Names { variables, functions, modules };
+        }
+    }
+
+    /// Swaps in primitives built from `args` (another subscription) or over the same client
+    /// (dry-run on or off); the session's variables, functions and imports stay.
+    fn switch(&mut self, args: ConnectArgs, primitives: Arc<Primitives>) {
+        let context = HostContext {
+            primitives: primitives.clone(),
+            runtime: self.runtime.handle().clone(),
+            interrupt: self.interrupt.clone(),
+        };
+        self.session.set_context(context);
+        self.shared.set_primitives(primitives.clone());
+        self.primitives = primitives;
+        self.args = args;
+    }
+
+    fn load_history(&mut self) {
+        let Some(path) = &self.history else { return };
+        if !path.exists() {
+            return;
+        }
+        if let Err(e) = self.editor.load_history(path) {
+            eprintln!("warning: cannot read history {}: {e}", path.display());
+        }
+    }
+
+    /// Adds an entry to the history and appends it to the file at once (so concurrent sessions
+    /// share it and a crash loses nothing), unless it looks like it holds a secret.
+    fn remember(&mut self, entry: &str) {
+        if !self.interactive {
+            return;
+        }
+        if history::looks_secret(entry) {
+            eprintln!("(not saved in history: the line looks like it holds a secret)");
+            return;
+        }
+        if self.editor.add_history_entry(entry).is_err() {
+            return;
+        }
+        let Some(path) = self.history.clone() else { return };
+        let saved = history::prepare(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|()| self.editor.append_history(&path).map_err(|e| e.to_string()));
+        if let Err(e) = saved {
+            eprintln!(
+                "warning: history not saved to {}: {e} (set VMSSID_HISTORY or use --no-history)",
+                path.display()
+            );
+            self.history = None;
+        }
+    }
+}
