@@ -13,8 +13,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use azure_core::credentials::{Secret, TokenCredential};
+use azure_core::http::{ClientOptions, ExponentialRetryOptions, RetryOptions};
 use azure_identity::{
-    AzureCliCredential, ClientSecretCredential, ManagedIdentityCredential, WorkloadIdentityCredential,
+    AzureCliCredential, ClientSecretCredential, ClientSecretCredentialOptions, ManagedIdentityCredential,
+    ManagedIdentityCredentialOptions, WorkloadIdentityCredential,
 };
 use time::OffsetDateTime;
 use tokio::sync::Mutex;
@@ -108,8 +110,13 @@ impl TokenProvider {
         {
             add(
                 "environment service principal",
-                ClientSecretCredential::new(&tenant, client, Secret::new(secret), None)
-                    .map(|c| c as Arc<dyn TokenCredential>),
+                ClientSecretCredential::new(
+                    &tenant,
+                    client,
+                    Secret::new(secret),
+                    Some(ClientSecretCredentialOptions { client_options: token_client_options() }),
+                )
+                .map(|c| c as Arc<dyn TokenCredential>),
             );
         }
         if env("AZURE_FEDERATED_TOKEN_FILE").is_some() {
@@ -119,9 +126,13 @@ impl TokenProvider {
             );
         }
         if env("IDENTITY_ENDPOINT").is_some() || env("VMSSID_MANAGED_IDENTITY").is_some_and(|v| v == "1") {
+            let options = ManagedIdentityCredentialOptions {
+                client_options: token_client_options(),
+                ..ManagedIdentityCredentialOptions::default()
+            };
             add(
                 "managed identity",
-                ManagedIdentityCredential::new(None).map(|c| c as Arc<dyn TokenCredential>),
+                ManagedIdentityCredential::new(Some(options)).map(|c| c as Arc<dyn TokenCredential>),
             );
         }
         add("Azure CLI", AzureCliCredential::new(None).map(|c| c as Arc<dyn TokenCredential>));
@@ -175,6 +186,19 @@ impl TokenProvider {
             "no credential worked ({}); set {TOKEN_ENV}, sign in with `az login`, or configure a service principal",
             failures.join("; ")
         )))
+    }
+}
+
+/// Token endpoints get a short retry budget: a misconfigured credential should fail in seconds
+/// (and fall through to the next source), not after azure_core's default minute.
+fn token_client_options() -> ClientOptions {
+    ClientOptions {
+        retry: RetryOptions::exponential(ExponentialRetryOptions {
+            max_retries: 2,
+            max_total_elapsed: azure_core::time::Duration::seconds(10),
+            ..ExponentialRetryOptions::default()
+        }),
+        ..ClientOptions::default()
     }
 }
 

@@ -340,7 +340,7 @@ impl ArmClient {
                 Err(AttemptError::Retryable(failure, e)) => (failure, e),
             };
             let give_up = attempt >= policy.max_attempts || started.elapsed() >= policy.max_elapsed;
-            if !policy.may_retry(&method, precondition != Precondition::None, failure) {
+            if !policy.may_retry(&method, failure) {
                 return Err(match failure {
                     Failure::Lost | Failure::ServerError if is_write => ArmError::OutcomeUnknown {
                         method: method.to_string(),

@@ -42,14 +42,15 @@ pub enum Failure {
 }
 
 impl RetryPolicy {
-    /// Whether `failure` of a `method` request may be retried. A write is retried only when it
-    /// is certain it was not applied, or when `If-Match` makes a repeat harmless (a repeat of
-    /// an applied write then fails with 412 instead of applying twice).
-    pub fn may_retry(&self, method: &Method, guarded_by_etag: bool, failure: Failure) -> bool {
+    /// Whether `failure` of a `method` request may be retried here. A write is repeated only
+    /// when it is certain it was not applied; otherwise its outcome is unknown and the caller
+    /// must read the resource before deciding (even under `If-Match`, a blind repeat would turn
+    /// "applied, answer lost" into a misleading 412).
+    pub fn may_retry(&self, method: &Method, failure: Failure) -> bool {
         let idempotent = matches!(*method, Method::GET | Method::HEAD | Method::DELETE | Method::OPTIONS);
         match failure {
             Failure::Refused { .. } | Failure::ConnectFailed => true,
-            Failure::ServerError | Failure::Lost => idempotent || guarded_by_etag,
+            Failure::ServerError | Failure::Lost => idempotent,
         }
     }
 
@@ -80,12 +81,11 @@ mod tests {
     fn writes_are_retried_only_when_safe() {
         let p = RetryPolicy::default();
         let refused = Failure::Refused { retry_after: None };
-        assert!(p.may_retry(&Method::PATCH, false, refused));
-        assert!(p.may_retry(&Method::PATCH, false, Failure::ConnectFailed));
-        assert!(!p.may_retry(&Method::PATCH, false, Failure::ServerError));
-        assert!(!p.may_retry(&Method::PATCH, false, Failure::Lost));
-        assert!(p.may_retry(&Method::PATCH, true, Failure::Lost));
-        assert!(p.may_retry(&Method::GET, false, Failure::Lost));
+        assert!(p.may_retry(&Method::PATCH, refused));
+        assert!(p.may_retry(&Method::PATCH, Failure::ConnectFailed));
+        assert!(!p.may_retry(&Method::PATCH, Failure::ServerError));
+        assert!(!p.may_retry(&Method::PATCH, Failure::Lost));
+        assert!(p.may_retry(&Method::GET, Failure::Lost));
     }
 
     #[test]

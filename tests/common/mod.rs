@@ -11,6 +11,7 @@ use vmssid::emulator::{Control, DEMO_SUBSCRIPTION, Emulator, EmulatorConfig};
 use vmssid::host::{HostContext, Session, SessionOptions};
 use vmssid::identity::{ApiVersion, ResourceId};
 use vmssid::interrupt::Interrupt;
+use vmssid::journal::Journal;
 use vmssid::ops::{Primitives, WriteMode};
 
 pub const TOKEN: &str = "test-token-7f3a";
@@ -23,6 +24,8 @@ pub struct World {
     pub emulator: Option<Emulator>,
     pub primitives: Arc<Primitives>,
     pub interrupt: Interrupt,
+    /// Holds the journal.
+    pub dir: tempfile::TempDir,
 }
 
 impl World {
@@ -31,7 +34,12 @@ impl World {
         Self::with(EmulatorConfig::default(), api, WriteMode::Allow)
     }
 
-    pub fn with(mut config: EmulatorConfig, api: &str, mode: WriteMode) -> Self {
+    pub fn with(config: EmulatorConfig, api: &str, mode: WriteMode) -> Self {
+        Self::build(config, api, mode, |_| {})
+    }
+
+    /// Like [`World::with`], letting the test adjust the client (timeouts, retries).
+    pub fn build(mut config: EmulatorConfig, api: &str, mode: WriteMode, tweak: impl FnOnce(&mut ClientConfig)) -> Self {
         config.token = Some(TOKEN.to_string());
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let emulator = rt.block_on(Emulator::start(config)).expect("emulator starts");
@@ -39,10 +47,13 @@ impl World {
         let mut client = ClientConfig::new(emulator.url().parse().unwrap(), SUB.to_string());
         client.poll_interval = Duration::from_millis(5);
         client.retry = RetryPolicy { base_delay: Duration::from_millis(5), ..RetryPolicy::default() };
+        tweak(&mut client);
         let tokens = Arc::new(TokenProvider::fixed(Token::new(TOKEN)));
         let client = ArmClient::new(client, tokens, interrupt.clone()).unwrap();
-        let primitives = Arc::new(Primitives::new(Arc::new(client), ApiVersion::parse(api).unwrap(), mode));
-        Self { rt, emulator: Some(emulator), primitives, interrupt }
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Arc::new(Journal::new(&dir.path().join("journal.jsonl")));
+        let primitives = Primitives::new(Arc::new(client), ApiVersion::parse(api).unwrap(), mode).with_journal(journal);
+        Self { rt, emulator: Some(emulator), primitives: Arc::new(primitives), interrupt, dir }
     }
 
     pub fn control(&self) -> Control {
@@ -71,6 +82,11 @@ impl World {
 
     pub fn uai(&self, name: &str) -> ResourceId {
         ResourceId::user_identity(SUB, RG, name).unwrap()
+    }
+
+    /// The journal's entries so far.
+    pub fn journal(&self) -> Vec<vmssid::journal::Entry> {
+        vmssid::journal::read(&self.dir.path().join("journal.jsonl")).unwrap()
     }
 
     /// Requests the emulator has answered, by method.
