@@ -18,3 +18,4 @@ pub mod identity;
 pub mod interrupt;
 pub mod logging;
 pub mod ops;
+pub mod progress;

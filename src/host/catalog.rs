@@ -126,6 +126,14 @@ pub const PRIMITIVES: &[FunctionDoc] = &[
         example: r#"list_user_identities("myResourceGroup").map(|i| i.name)"#,
     },
     FunctionDoc {
+        name: "parallel",
+        signatures: &["parallel(items, |item| ...) -> array"],
+        summary: "Runs the closure for every item, --concurrency (default 16) at a time, and returns the results in input order. An item that fails yields #{ error: code, message } in its place while the others carry on; the run then ends with a summary and exit code 1. Ctrl-C and script limits stop every item.",
+        effect: Effect::Writes,
+        io: "whatever the closure does; maps from list_vmss/get_vmss let write primitives skip their read",
+        example: r#"let id = user_identity("myResourceGroup", "ID2"); parallel(list_vmss("myResourceGroup"), |v| add_user(v, id))"#,
+    },
+    FunctionDoc {
         name: "subscription",
         signatures: &["subscription() -> string"],
         summary: "The subscription id every call goes to.",

@@ -50,12 +50,16 @@ impl World {
     }
 
     pub fn session(&self) -> Session {
+        self.session_with(SessionOptions::default())
+    }
+
+    pub fn session_with(&self, options: SessionOptions) -> Session {
         let context = HostContext {
             primitives: self.primitives.clone(),
             runtime: self.rt.handle().clone(),
             interrupt: self.interrupt.clone(),
         };
-        Session::new(context, SessionOptions::default())
+        Session::new(context, options)
     }
 
     /// Evaluates a script, panicking with the script error if it fails.
