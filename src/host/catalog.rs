@@ -46,6 +46,14 @@ pub const PRIMITIVES: &[FunctionDoc] = &[
         example: r#"for v in list_vmss("myResourceGroup") { print(v.name); }"#,
     },
     FunctionDoc {
+        name: "list_vmss_in",
+        signatures: &["list_vmss_in(subscription) -> array", "list_vmss_in(subscription, rg) -> array"],
+        summary: "Lists the scale sets of another subscription (or one resource group in it). Write primitives take their maps or ids directly; each subscription is throttled on its own.",
+        effect: Effect::Reads,
+        io: "GET the scale set collection of that subscription (following nextLink)",
+        example: r#"list_vmss_in("11111111-1111-1111-1111-111111111111", "fleet-rg").len()"#,
+    },
+    FunctionDoc {
         name: "enable_system",
         signatures: &["enable_system(rg, name) -> report", "enable_system(target) -> report"],
         summary: "Turns the system-assigned identity on, keeping every user-assigned identity.",

@@ -10,6 +10,7 @@ pub mod library;
 pub mod limits;
 pub mod parallel;
 pub mod primitives;
+pub mod subscriptions;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -163,6 +164,7 @@ fn engine_with(context: &HostContext, options: &SessionOptions, fleet: &parallel
         None => eprintln!("[debug] {s}"),
     });
     primitives::register(&mut engine, context);
+    subscriptions::register(&mut engine, context);
     parallel::register(&mut engine, context, options.limits.concurrency, fleet);
     engine
 }

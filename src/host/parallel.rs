@@ -5,8 +5,10 @@
 //! becomes data (an error map in its place) so its siblings finish; only what must end the
 //! whole run (Ctrl-C, a script limit, a host fault) stops every worker.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rhai::{
     Array, Dynamic, Engine, EvalAltResult, FnPtr, FuncRegistration, Map, NativeCallContext, Position,
@@ -14,7 +16,7 @@ use rhai::{
 
 use super::convert::RhaiResult;
 use super::primitives::HostContext;
-use crate::interrupt::Interrupt;
+use crate::arm::throttle::{Throttles, subscription_of};
 use crate::progress::Progress;
 
 /// The default of `--concurrency`: ARM allows far more, but 16 already hides the latency.
@@ -23,6 +25,8 @@ pub const DEFAULT_CONCURRENCY: usize = 16;
 const WORKER_STACK: usize = 8 * 1024 * 1024;
 /// Failure messages kept for the closing summary.
 const SAMPLES: usize = 5;
+/// Items of a subscription ARM paused for longer than this wait until the others are done.
+const HOLD_OVER: Duration = Duration::from_secs(1);
 
 /// How each item of a batch ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,12 +110,12 @@ impl std::fmt::Display for Summary {
 
 /// Registers `parallel(items, f)`, running at most `concurrency` items at once.
 pub fn register(engine: &mut Engine, ctx: &HostContext, concurrency: usize, tally: &Tally) {
-    let interrupt = ctx.interrupt.clone();
+    let ctx = ctx.clone();
     let tally = tally.clone();
     FuncRegistration::new("parallel").with_volatility(true).register_into_engine(
         engine,
         move |call: NativeCallContext, items: Array, f: FnPtr| -> RhaiResult<Array> {
-            let pool = Pool { concurrency: concurrency.max(1), interrupt: &interrupt, tally: &tally };
+            let pool = Pool { concurrency: concurrency.max(1), ctx: &ctx, tally: &tally };
             pool.run(&call, &items, &f)
         },
     );
@@ -119,7 +123,7 @@ pub fn register(engine: &mut Engine, ctx: &HostContext, concurrency: usize, tall
 
 struct Pool<'a> {
     concurrency: usize,
-    interrupt: &'a Interrupt,
+    ctx: &'a HostContext,
     tally: &'a Tally,
 }
 
@@ -128,7 +132,8 @@ struct Batch<'a> {
     call: &'a NativeCallContext<'a>,
     items: &'a [Dynamic],
     f: &'a FnPtr,
-    next: AtomicUsize,
+    /// Items not started yet, with the subscription each one targets (when it names one).
+    queue: Mutex<VecDeque<(usize, Option<String>)>>,
     /// The error that ends the batch, if one did.
     fatal: Mutex<Option<Box<EvalAltResult>>>,
     progress: Progress,
@@ -143,7 +148,9 @@ impl Pool<'_> {
             call,
             items,
             f,
-            next: AtomicUsize::new(0),
+            queue: Mutex::new(
+                items.iter().enumerate().map(|(i, item)| (i, target_subscription(item))).collect(),
+            ),
             fatal: Mutex::new(None),
             progress: Progress::start("parallel", items.len() as u64),
         };
@@ -180,7 +187,7 @@ impl Pool<'_> {
         if let Some(fatal) = batch.fatal.into_inner().ok().flatten() {
             return Err(fatal);
         }
-        if self.interrupt.is_triggered() || done.len() < items.len() {
+        if self.ctx.interrupt.is_triggered() || done.len() < items.len() {
             return Err(EvalAltResult::ErrorTerminated("interrupted".into(), Position::NONE).into());
         }
         done.sort_unstable_by_key(|(i, _)| *i);
@@ -191,10 +198,10 @@ impl Pool<'_> {
     fn work(&self, batch: &Batch) -> Vec<(usize, Dynamic)> {
         let mut done = Vec::new();
         loop {
-            if self.interrupt.is_triggered() || batch.is_failed() {
+            if self.ctx.interrupt.is_triggered() || batch.is_failed() {
                 break;
             }
-            let i = batch.next.fetch_add(1, Ordering::Relaxed);
+            let Some(i) = batch.take(self.ctx.primitives.client().throttles()) else { break };
             let Some(item) = batch.items.get(i) else { break };
             let (value, outcome) = match batch.f.call_within_context::<Dynamic>(batch.call, (item.clone(),)) {
                 Ok(value) if is_unchanged_report(&value) => (value, ItemOutcome::Unchanged),
@@ -221,6 +228,22 @@ impl Pool<'_> {
 }
 
 impl Batch<'_> {
+    /// The next item to start. Items of a subscription ARM has paused (429) go to the back, so
+    /// a throttled subscription cannot occupy every worker while others have work.
+    fn take(&self, throttles: &Throttles) -> Option<usize> {
+        let mut queue = self.queue.lock().ok()?;
+        for _ in 0..queue.len() {
+            let (i, sub) = queue.pop_front()?;
+            let held = sub.as_deref().is_some_and(|s| throttles.for_subscription(s).paused_for() > HOLD_OVER);
+            if !held {
+                return Some(i);
+            }
+            queue.push_back((i, sub));
+        }
+        // Everything left is held: wait on it rather than spin.
+        queue.pop_front().map(|(i, _)| i)
+    }
+
     fn is_failed(&self) -> bool {
         self.fatal.lock().map(|f| f.is_some()).unwrap_or(true)
     }
@@ -277,6 +300,16 @@ fn error_map(e: &EvalAltResult) -> (Dynamic, String) {
     }
     let line = if message.starts_with(code.as_str()) { message } else { format!("{code}: {message}") };
     (map.into(), line)
+}
+
+/// The subscription of an item that is a resource id or a map with an `id`.
+fn target_subscription(item: &Dynamic) -> Option<String> {
+    if let Some(map) = item.read_lock::<Map>() {
+        return map
+            .get("id")
+            .and_then(|id| id.read_lock::<rhai::ImmutableString>().and_then(|s| subscription_of(&s)));
+    }
+    item.read_lock::<rhai::ImmutableString>().and_then(|s| subscription_of(&s))
 }
 
 /// A change report (`changed: false`) from a write primitive that found nothing to do.

@@ -31,14 +31,23 @@ impl World {
         Self::with(EmulatorConfig::default(), api, WriteMode::Allow)
     }
 
-    pub fn with(mut config: EmulatorConfig, api: &str, mode: WriteMode) -> Self {
+    pub fn with(config: EmulatorConfig, api: &str, mode: WriteMode) -> Self {
+        Self::with_retry(
+            config,
+            api,
+            mode,
+            RetryPolicy { base_delay: Duration::from_millis(5), ..RetryPolicy::default() },
+        )
+    }
+
+    pub fn with_retry(mut config: EmulatorConfig, api: &str, mode: WriteMode, retry: RetryPolicy) -> Self {
         config.token = Some(TOKEN.to_string());
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let emulator = rt.block_on(Emulator::start(config)).expect("emulator starts");
         let interrupt = Interrupt::default();
         let mut client = ClientConfig::new(emulator.url().parse().unwrap(), SUB.to_string());
         client.poll_interval = Duration::from_millis(5);
-        client.retry = RetryPolicy { base_delay: Duration::from_millis(5), ..RetryPolicy::default() };
+        client.retry = retry;
         let tokens = Arc::new(TokenProvider::fixed(Token::new(TOKEN)));
         let client = ArmClient::new(client, tokens, interrupt.clone()).unwrap();
         let primitives = Arc::new(Primitives::new(Arc::new(client), ApiVersion::parse(api).unwrap(), mode));
