@@ -131,6 +131,9 @@ pub struct LimitArgs {
     /// Modules one run may load.
     #[arg(long, value_name = "N")]
     pub max_modules: Option<usize>,
+    /// Items `parallel` works on at once [default: 16].
+    #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
+    pub concurrency: Option<usize>,
 }
 
 impl LimitArgs {
@@ -143,6 +146,7 @@ impl LimitArgs {
             max_array_size: self.max_array_size.unwrap_or(base.max_array_size),
             max_map_size: self.max_map_size.unwrap_or(base.max_map_size),
             max_modules: self.max_modules.unwrap_or(base.max_modules),
+            concurrency: self.concurrency.unwrap_or(base.concurrency),
             ..base
         }
     }

@@ -19,5 +19,6 @@ pub mod interrupt;
 pub mod journal;
 pub mod logging;
 pub mod ops;
+pub mod progress;
 pub mod repl;
 pub mod undo;

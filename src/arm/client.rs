@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::auth::TokenProvider;
 use super::error::{ArmError, CloudError, RequestIds};
 use super::retry::{Failure, RetryPolicy, parse_retry_after};
-use super::throttle::Throttle;
+use super::throttle::Throttles;
 use crate::interrupt::Interrupt;
 
 /// How the client talks to ARM.
@@ -103,13 +103,14 @@ pub struct RequestStats {
     pub throttled: AtomicU64,
 }
 
-/// A client for one subscription of one ARM endpoint. Cheap to share behind an `Arc`.
+/// A client for one ARM endpoint: relative calls go to its subscription, full ids to theirs,
+/// each subscription with its own throttle. Cheap to share behind an `Arc`.
 pub struct ArmClient {
     http: reqwest::Client,
     config: ClientConfig,
     tokens: Arc<TokenProvider>,
     interrupt: Interrupt,
-    throttle: Throttle,
+    throttle: Throttles,
     stats: RequestStats,
 }
 
@@ -150,7 +151,7 @@ impl ArmClient {
             config,
             tokens,
             interrupt,
-            throttle: Throttle::default(),
+            throttle: Throttles::default(),
             stats: RequestStats::default(),
         })
     }
@@ -173,6 +174,11 @@ impl ArmClient {
     /// What has been sent so far.
     pub fn stats(&self) -> &RequestStats {
         &self.stats
+    }
+
+    /// What the client knows of each subscription's request budget.
+    pub fn throttles(&self) -> &Throttles {
+        &self.throttle
     }
 
     /// The interrupt this client obeys while it waits.
@@ -332,7 +338,7 @@ impl ArmClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.pause(self.throttle.delay_before(is_write)).await?;
+            self.pause(self.throttle.delay_before(url.path(), is_write)).await?;
             let outcome = self.attempt(&method, &url, body, precondition, correlation_id).await;
             let (failure, error) = match outcome {
                 Ok(response) => return Ok(response),
@@ -411,7 +417,7 @@ impl ArmClient {
         };
         let status = response.status();
         let headers = response.headers().clone();
-        self.throttle.observe(&headers, body.is_some());
+        self.throttle.for_path(url.path()).observe(&headers, body.is_some());
         let text = match response.text().await {
             Ok(t) => t,
             Err(e) => {
@@ -446,7 +452,7 @@ impl ArmClient {
         match status {
             StatusCode::TOO_MANY_REQUESTS => {
                 self.stats.throttled.fetch_add(1, Ordering::Relaxed);
-                self.throttle.pause_for(retry_after.unwrap_or(Duration::from_secs(5)));
+                self.throttle.for_path(url.path()).pause_for(retry_after.unwrap_or(Duration::from_secs(5)));
                 Err(AttemptError::Retryable(Failure::Refused { retry_after }, error))
             }
             StatusCode::SERVICE_UNAVAILABLE => {

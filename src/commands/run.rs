@@ -43,7 +43,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         (None, None) => anyhow::bail!("give a script FILE or -e SCRIPT"),
     };
-    let code = match result {
+    let mut code = match result {
         Ok(value) => {
             print_value(&value, args.output, args.eval.is_some()).context("cannot print the result")?;
             exit::OK
@@ -56,6 +56,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             if e.kind == ScriptErrorKind::Interrupted { exit::INTERRUPTED } else { exit::FAILED }
         }
     };
+    if let Some(summary) = session.fleet().summary() {
+        eprintln!("{summary}");
+        if summary.failed > 0 && code == exit::OK {
+            code = exit::FAILED;
+        }
+    }
     super::print_dry_run_summary(&connection.primitives);
     if let Some(emulator) = connection.emulator {
         runtime.block_on(emulator.shutdown());

@@ -12,6 +12,7 @@ mod control;
 mod errors;
 mod faults;
 mod fixture;
+mod fleet;
 mod identity;
 mod ids;
 mod lro;
@@ -29,6 +30,7 @@ pub use app::RequestCounters;
 pub use control::{Control, Mutation, VmssTarget};
 pub use faults::{FaultKind, FaultRule, Matcher, Trigger};
 pub use fixture::{DEMO_RG, DEMO_VMSS, Fixture, demo_uai_id};
+pub use fleet::FleetSpec;
 pub use server::Emulator;
 pub use store::{
     DEMO_SUBSCRIPTION, DEMO_TENANT, IdentityState, ResourceGroupState, StateFile,

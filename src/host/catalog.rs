@@ -46,6 +46,14 @@ pub const PRIMITIVES: &[FunctionDoc] = &[
         example: r#"for v in list_vmss("myResourceGroup") { print(v.name); }"#,
     },
     FunctionDoc {
+        name: "list_vmss_in",
+        signatures: &["list_vmss_in(subscription) -> array", "list_vmss_in(subscription, rg) -> array"],
+        summary: "Lists the scale sets of another subscription (or one resource group in it). Write primitives take their maps or ids directly; each subscription is throttled on its own.",
+        effect: Effect::Reads,
+        io: "GET the scale set collection of that subscription (following nextLink)",
+        example: r#"list_vmss_in("11111111-1111-1111-1111-111111111111", "fleet-rg").len()"#,
+    },
+    FunctionDoc {
         name: "enable_system",
         signatures: &["enable_system(rg, name) -> report", "enable_system(target) -> report"],
         summary: "Turns the system-assigned identity on, keeping every user-assigned identity.",
@@ -124,6 +132,14 @@ pub const PRIMITIVES: &[FunctionDoc] = &[
         effect: Effect::Reads,
         io: "GET the identity collection",
         example: r#"list_user_identities("myResourceGroup").map(|i| i.name)"#,
+    },
+    FunctionDoc {
+        name: "parallel",
+        signatures: &["parallel(items, |item| ...) -> array"],
+        summary: "Runs the closure for every item, --concurrency (default 16) at a time, and returns the results in input order. An item that fails yields #{ error: code, message } in its place while the others carry on; the run then ends with a summary and exit code 1. Ctrl-C and script limits stop every item.",
+        effect: Effect::Writes,
+        io: "whatever the closure does; maps from list_vmss/get_vmss let write primitives skip their read",
+        example: r#"let id = user_identity("myResourceGroup", "ID2"); parallel(list_vmss("myResourceGroup"), |v| add_user(v, id))"#,
     },
     FunctionDoc {
         name: "subscription",

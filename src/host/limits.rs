@@ -22,6 +22,8 @@ pub struct Limits {
     pub max_map_size: usize,
     /// Modules a run may load.
     pub max_modules: usize,
+    /// Items `parallel` works on at once (ARM requests in flight).
+    pub concurrency: usize,
 }
 
 impl Default for Limits {
@@ -35,6 +37,7 @@ impl Default for Limits {
             max_array_size: 1_000_000,
             max_map_size: 100_000,
             max_modules: 256,
+            concurrency: super::parallel::DEFAULT_CONCURRENCY,
         }
     }
 }

@@ -8,7 +8,9 @@ pub mod convert;
 pub mod error;
 pub mod library;
 pub mod limits;
+pub mod parallel;
 pub mod primitives;
+pub mod subscriptions;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -58,19 +60,22 @@ pub struct Session {
     /// Function definitions of everything evaluated so far.
     functions: AST,
     context: HostContext,
+    /// Outcomes of `parallel` items, for the run's summary.
+    fleet: parallel::Tally,
 }
 
 impl Session {
     /// A session with the primitives, the stdlib and the given libraries.
     pub fn new(context: HostContext, options: SessionOptions) -> Self {
-        let engine = build_engine(&context, &options);
+        let fleet = parallel::Tally::default();
+        let engine = engine_with(&context, &options, &fleet);
         let mut scope = Scope::new();
         let args: rhai::Array = options.args.iter().map(|a| Dynamic::from(a.clone())).collect();
         scope.push_constant("ARGS", args);
         for (name, value) in &options.vars {
             scope.push(name.clone(), value.clone());
         }
-        Self { engine, scope, functions: AST::empty(), context }
+        Self { engine, scope, functions: AST::empty(), context, fleet }
     }
 
     /// The engine, for embedders who register more functions before running scripts.
@@ -96,6 +101,11 @@ impl Session {
     /// The primitives and bridge this session uses.
     pub fn context(&self) -> &HostContext {
         &self.context
+    }
+
+    /// How the `parallel` items of this session ended so far.
+    pub fn fleet(&self) -> &parallel::Tally {
+        &self.fleet
     }
 
     /// Runs a script file.
@@ -155,6 +165,10 @@ impl Session {
 
 /// The engine every session uses: primitives, stdlib resolver, limits, and no escape hatches.
 pub fn build_engine(context: &HostContext, options: &SessionOptions) -> Engine {
+    engine_with(context, options, &parallel::Tally::default())
+}
+
+fn engine_with(context: &HostContext, options: &SessionOptions, fleet: &parallel::Tally) -> Engine {
     let mut engine = Engine::new();
     // Never `Full`: it would call primitives at compile time (rhai-host-notes §2.3).
     engine.set_optimization_level(OptimizationLevel::Simple);
@@ -172,6 +186,8 @@ pub fn build_engine(context: &HostContext, options: &SessionOptions) -> Engine {
         None => eprintln!("[debug] {s}"),
     });
     primitives::register(&mut engine, context);
+    subscriptions::register(&mut engine, context);
+    parallel::register(&mut engine, context, options.limits.concurrency, fleet);
     engine
 }
 

@@ -3,6 +3,7 @@
 //! and reads again to verify that the intent holds and nothing it did not name disappeared.
 
 pub mod error;
+mod fleet;
 pub mod model;
 
 use std::collections::HashMap;

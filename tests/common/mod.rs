@@ -38,6 +38,11 @@ impl World {
         Self::build(config, api, mode, |_| {})
     }
 
+    /// Like [`World::with`] with another retry policy.
+    pub fn with_retry(config: EmulatorConfig, api: &str, mode: WriteMode, retry: RetryPolicy) -> Self {
+        Self::build(config, api, mode, move |c| c.retry = retry)
+    }
+
     /// Like [`World::with`], letting the test adjust the client (timeouts, retries).
     pub fn build(mut config: EmulatorConfig, api: &str, mode: WriteMode, tweak: impl FnOnce(&mut ClientConfig)) -> Self {
         config.token = Some(TOKEN.to_string());
@@ -61,12 +66,16 @@ impl World {
     }
 
     pub fn session(&self) -> Session {
+        self.session_with(SessionOptions::default())
+    }
+
+    pub fn session_with(&self, options: SessionOptions) -> Session {
         let context = HostContext {
             primitives: self.primitives.clone(),
             runtime: self.rt.handle().clone(),
             interrupt: self.interrupt.clone(),
         };
-        Session::new(context, SessionOptions::default())
+        Session::new(context, options)
     }
 
     /// Evaluates a script, panicking with the script error if it fails.

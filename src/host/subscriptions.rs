@@ -1,0 +1,27 @@
+//! Script functions for fleets spanning subscriptions. Write primitives already take full ids
+//! from any subscription; these add the reads that find them.
+
+use rhai::{Array, Engine, FuncRegistration};
+
+use super::convert::{RhaiResult, to_dynamic};
+use super::primitives::HostContext;
+
+/// Registers `list_vmss_in(subscription)` and `list_vmss_in(subscription, rg)`.
+pub fn register(engine: &mut Engine, ctx: &HostContext) {
+    let c = ctx.clone();
+    FuncRegistration::new("list_vmss_in").with_volatility(true).register_into_engine(
+        engine,
+        move |subscription: &str| -> RhaiResult<Array> {
+            let sets = c.block(c.primitives.list_vmss_in(subscription, None))?;
+            Ok(sets.iter().map(|v| to_dynamic(&v.to_json())).collect())
+        },
+    );
+    let c = ctx.clone();
+    FuncRegistration::new("list_vmss_in").with_volatility(true).register_into_engine(
+        engine,
+        move |subscription: &str, rg: &str| -> RhaiResult<Array> {
+            let sets = c.block(c.primitives.list_vmss_in(subscription, Some(rg)))?;
+            Ok(sets.iter().map(|v| to_dynamic(&v.to_json())).collect())
+        },
+    );
+}

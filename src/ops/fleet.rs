@@ -1,0 +1,29 @@
+//! Reads across subscriptions: a fleet rarely lives in the subscription vmssid started with.
+//! Write primitives need nothing extra, since a full id names its subscription and the client
+//! routes (and throttles) by it.
+
+use super::{OpError, Primitives, Vmss};
+use crate::identity::VMSS_TYPE;
+use crate::identity::resource_id::{ResourceIdError, is_guid, validate_segment};
+
+impl Primitives {
+    /// Lists the scale sets of `subscription`, or of one resource group in it.
+    pub async fn list_vmss_in(&self, subscription: &str, rg: Option<&str>) -> Result<Vec<Vmss>, OpError> {
+        if !is_guid(subscription) {
+            return Err(ResourceIdError::BadSubscription(subscription.to_string()).into());
+        }
+        let path = match rg {
+            Some(rg) => {
+                validate_segment(rg)?;
+                format!("/subscriptions/{subscription}/resourceGroups/{rg}/providers/{VMSS_TYPE}")
+            }
+            None => format!("/subscriptions/{subscription}/providers/{VMSS_TYPE}"),
+        };
+        let items = self.client.list(&path, self.api.as_str()).await?;
+        let sets: Vec<Vmss> = items.iter().map(Vmss::from_body).collect::<Result<_, _>>()?;
+        for vmss in &sets {
+            self.remember(vmss);
+        }
+        Ok(sets)
+    }
+}
