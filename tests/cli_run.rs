@@ -253,3 +253,26 @@ fn access_token_env_is_used_and_never_printed() {
     assert!(!all.contains(TOKEN), "the token leaked:\n{all}");
     rt.block_on(emulator.shutdown());
 }
+
+#[test]
+fn https_with_the_emulators_certificate() {
+    const TOKEN: &str = "tls-token-3e4f";
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let config = EmulatorConfig { tls: true, token: Some(TOKEN.into()), ..EmulatorConfig::default() };
+    let emulator = rt.block_on(Emulator::start(config)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("emulator.pem");
+    std::fs::write(&pem, emulator.cert_pem().expect("a TLS emulator has a certificate")).unwrap();
+    let url = emulator.url().to_string();
+    assert!(url.starts_with("https://"), "{url}");
+    let script = r#"get_vmss("myResourceGroup", "myVMSS").name"#;
+    let env = [("VMSSID_ACCESS_TOKEN", TOKEN)];
+    let out = vmssid_env(&["run", "--endpoint", &url, "--subscription", SUB, "--ca-cert", pem.to_str().unwrap(), "-e", script], &env);
+    expect(&out, 0, "myVMSS", "");
+    let out = vmssid_env(&["run", "--endpoint", &url, "--subscription", SUB, "-e", script], &env);
+    expect(&out, 1, "", "cannot reach ARM");
+    expect(&out, 1, "", "--ca-cert FILE");
+    let out = vmssid_env(&["run", "--endpoint", &url, "--subscription", SUB, "--ca-cert", "Cargo.toml", "-e", script], &env);
+    expect(&out, 1, "", "--ca-cert");
+    rt.block_on(emulator.shutdown());
+}

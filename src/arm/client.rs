@@ -407,12 +407,15 @@ impl ArmClient {
         let response = match sent {
             Ok(r) => r,
             Err(e) => {
+                let message = describe_reqwest(&e);
+                let endpoint = self.config.endpoint.origin().ascii_serialization();
+                // A certificate the client does not trust will not become trusted by retrying.
+                if message.contains("certificate") {
+                    let message = format!("{message} (trust a private CA or the emulator's --cert-out with --ca-cert FILE)");
+                    return Err(AttemptError::Final(ArmError::Transport { endpoint, message }));
+                }
                 let failure = if e.is_connect() { Failure::ConnectFailed } else { Failure::Lost };
-                let error = ArmError::Transport {
-                    endpoint: self.config.endpoint.origin().ascii_serialization(),
-                    message: describe_reqwest(&e),
-                };
-                return Err(AttemptError::Retryable(failure, error));
+                return Err(AttemptError::Retryable(failure, ArmError::Transport { endpoint, message }));
             }
         };
         let status = response.status();

@@ -50,6 +50,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         Err(e) => {
             eprintln!("error: {e}");
+            // Writes already sent when Ctrl-C came were finished and verified; say what they did.
+            for report in connection.primitives.take_finished_despite_ctrl_c() {
+                eprintln!("completed before stopping: {}", report.one_line());
+            }
             if args.output == OutputFormat::Json {
                 println!("{}", json!({"error": {"code": e.code, "message": e.message}}));
             }
