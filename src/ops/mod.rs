@@ -181,6 +181,8 @@ impl Primitives {
             };
             let patch = match plan(&current.identity, &intent, self.api.family())? {
                 Plan::NoChange => {
+                    // Nothing was written, so this state stays the one a later write plans from.
+                    self.remember(&current);
                     return Ok(ChangeReport {
                         intent,
                         vmss: current.id,
