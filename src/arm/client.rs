@@ -2,8 +2,8 @@
 //!
 //! It knows nothing about identities; the primitives build on it.
 
-use std::sync::{Arc, OnceLock};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use rand::Rng;
