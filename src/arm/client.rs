@@ -2,8 +2,8 @@
 //!
 //! It knows nothing about identities; the primitives build on it.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use rand::Rng;
@@ -106,7 +106,8 @@ pub struct RequestStats {
 /// A client for one ARM endpoint: relative calls go to its subscription, full ids to theirs,
 /// each subscription with its own throttle. Cheap to share behind an `Arc`.
 pub struct ArmClient {
-    http: reqwest::Client,
+    /// Built on first use (see [`ArmClient::new`]).
+    http: OnceLock<Result<reqwest::Client, String>>,
     config: ClientConfig,
     tokens: Arc<TokenProvider>,
     interrupt: Interrupt,
@@ -124,36 +125,39 @@ impl std::fmt::Debug for ArmClient {
 }
 
 impl ArmClient {
-    /// Builds the HTTP client; fails only on an unusable certificate.
+    /// Checks the settings; fails only on an unusable certificate. The HTTP client itself is
+    /// built on the first request: loading the system's root certificates costs milliseconds
+    /// that scripts which never call ARM should not pay.
     pub fn new(
         config: ClientConfig,
         tokens: Arc<TokenProvider>,
         interrupt: Interrupt,
     ) -> Result<Self, ArmError> {
-        let mut builder = reqwest::Client::builder()
-            .user_agent(concat!("vmssid/", env!("CARGO_PKG_VERSION")))
-            .tcp_nodelay(true)
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(config.request_timeout)
-            .pool_max_idle_per_host(64);
-        if let Some(pem) = &config.ca_cert_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| ArmError::Config(format!("--ca-cert is not a PEM certificate: {e}")))?;
-            if certs.is_empty() {
-                return Err(ArmError::Config("--ca-cert holds no PEM certificate".into()));
-            }
-            builder = builder.tls_certs_merge(certs);
-        }
-        let http =
-            builder.build().map_err(|e| ArmError::Config(format!("cannot build the HTTP client: {e}")))?;
+        extra_roots(&config).map_err(ArmError::Config)?;
         Ok(Self {
-            http,
+            http: OnceLock::new(),
             config,
             tokens,
             interrupt,
             throttle: Throttles::default(),
             stats: RequestStats::default(),
         })
+    }
+
+    fn http(&self) -> Result<&reqwest::Client, &str> {
+        let built = self.http.get_or_init(|| {
+            let mut builder = reqwest::Client::builder()
+                .user_agent(concat!("vmssid/", env!("CARGO_PKG_VERSION")))
+                .tcp_nodelay(true)
+                .connect_timeout(Duration::from_secs(10))
+                .timeout(self.config.request_timeout)
+                .pool_max_idle_per_host(64);
+            if let Some(certs) = extra_roots(&self.config)? {
+                builder = builder.tls_certs_merge(certs);
+            }
+            builder.build().map_err(|e| format!("cannot build the HTTP client: {e}"))
+        });
+        built.as_ref().map_err(String::as_str)
     }
 
     /// The subscription every relative call goes to.
@@ -379,7 +383,8 @@ impl ArmClient {
         correlation_id: Option<&str>,
     ) -> Result<ArmResponse, AttemptError> {
         let token = self.tokens.token().await.map_err(AttemptError::Final)?;
-        let mut request = self.http.request(method.clone(), url.clone()).bearer_auth(token.expose());
+        let http = self.http().map_err(|e| AttemptError::Final(ArmError::Config(e.to_string())))?;
+        let mut request = http.request(method.clone(), url.clone()).bearer_auth(token.expose());
         if let Some(body) = body {
             request = request.json(body);
         }
@@ -465,6 +470,17 @@ impl ArmClient {
             _ => Err(AttemptError::Final(error)),
         }
     }
+}
+
+/// The `--ca-cert` roots, if any.
+fn extra_roots(config: &ClientConfig) -> Result<Option<Vec<reqwest::Certificate>>, String> {
+    let Some(pem) = &config.ca_cert_pem else { return Ok(None) };
+    let certs = reqwest::Certificate::from_pem_bundle(pem)
+        .map_err(|e| format!("--ca-cert is not a PEM certificate: {e}"))?;
+    if certs.is_empty() {
+        return Err("--ca-cert holds no PEM certificate".into());
+    }
+    Ok(Some(certs))
 }
 
 enum AttemptError {

@@ -307,6 +307,8 @@ impl Primitives {
                         // The write whose answer was lost did land (or someone made it so).
                         self.journal_outcome(&entry, Outcome::Succeeded, Some(&current.identity), None);
                     }
+                    // Nothing was written, so this state stays the one a later write plans from.
+                    self.remember(&current);
                     return Ok(ChangeReport {
                         intent,
                         vmss: current.id,
