@@ -25,7 +25,8 @@ fn vmssid(args: &[&str]) -> Output {
 fn fails_cleanly(args: &[&str], wanted: &str) {
     let out = vmssid(args);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let shown: String = args.iter().map(|a| a.chars().take(80).collect::<String>()).collect::<Vec<_>>().join(" ");
+    let shown: String =
+        args.iter().map(|a| a.chars().take(80).collect::<String>()).collect::<Vec<_>>().join(" ");
     assert!(!out.status.success(), "{shown}: expected failure, got success");
     assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "{shown}: panic: {stderr}");
     assert!(stderr.contains(wanted), "{shown}: expected {wanted:?} in {stderr}");
@@ -90,7 +91,10 @@ fn mistaken_settings_and_files() {
 fn runaway_scripts_are_stopped() {
     fails_cleanly(&["run", "--max-operations", "200000", "-e", "loop { }"], "--max-operations");
     fails_cleanly(&["run", "-e", "fn f(x) { f(x) + 1 } f(1)"], "--max-call-levels");
-    fails_cleanly(&["run", "--max-array-size", "1000", "-e", "let a = []; loop { a += [1, 2, 3]; }"], "--max-array-size");
+    fails_cleanly(
+        &["run", "--max-array-size", "1000", "-e", "let a = []; loop { a += [1, 2, 3]; }"],
+        "--max-array-size",
+    );
     fails_cleanly(&["run", "-e", "let s = \"x\"; loop { s += s; }"], "--max-string-size");
     let deep = format!("{}1{}", "(".repeat(500), ")".repeat(500));
     fails_cleanly(&["run", "-e", &deep], "syntax error");

@@ -267,12 +267,18 @@ fn https_with_the_emulators_certificate() {
     assert!(url.starts_with("https://"), "{url}");
     let script = r#"get_vmss("myResourceGroup", "myVMSS").name"#;
     let env = [("VMSSID_ACCESS_TOKEN", TOKEN)];
-    let out = vmssid_env(&["run", "--endpoint", &url, "--subscription", SUB, "--ca-cert", pem.to_str().unwrap(), "-e", script], &env);
+    let out = vmssid_env(
+        &["run", "--endpoint", &url, "--subscription", SUB, "--ca-cert", pem.to_str().unwrap(), "-e", script],
+        &env,
+    );
     expect(&out, 0, "myVMSS", "");
     let out = vmssid_env(&["run", "--endpoint", &url, "--subscription", SUB, "-e", script], &env);
     expect(&out, 1, "", "cannot reach ARM");
     expect(&out, 1, "", "--ca-cert FILE");
-    let out = vmssid_env(&["run", "--endpoint", &url, "--subscription", SUB, "--ca-cert", "Cargo.toml", "-e", script], &env);
+    let out = vmssid_env(
+        &["run", "--endpoint", &url, "--subscription", SUB, "--ca-cert", "Cargo.toml", "-e", script],
+        &env,
+    );
     expect(&out, 1, "", "--ca-cert");
     rt.block_on(emulator.shutdown());
 }

@@ -49,19 +49,14 @@ fn spawn(args: &[&str]) -> Proc {
         let _ = BufReader::new(stderr).read_to_string(&mut s);
         let _ = etx.send(s);
     });
-    let line = rx
-        .recv_timeout(Duration::from_secs(60))
-        .unwrap_or_else(|_| panic!("no listening line within 60 s"));
+    let line =
+        rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| panic!("no listening line within 60 s"));
     let url = line
         .trim_end()
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("first stdout line should be 'listening on <URL>', saw {line:?}"))
         .to_string();
-    Proc {
-        child,
-        url,
-        stderr: erx,
-    }
+    Proc { child, url, stderr: erx }
 }
 
 fn wait_exit(child: &mut Child, limit: Duration) -> ExitStatus {
@@ -70,10 +65,7 @@ fn wait_exit(child: &mut Child, limit: Duration) -> ExitStatus {
         if let Ok(Some(s)) = child.try_wait() {
             return s;
         }
-        assert!(
-            t.elapsed() < limit,
-            "the emulator did not exit within {limit:?}"
-        );
+        assert!(t.elapsed() < limit, "the emulator did not exit within {limit:?}");
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -88,10 +80,7 @@ fn signal(child: &Child, sig: &str) {
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"))
+    reqwest::Client::builder().no_proxy().build().unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// One of the article's curl calls: method, path+query (after management.azure.com), body.
@@ -123,12 +112,7 @@ type Check = Box<dyn Fn(&Value)>;
 
 /// The article's requests, in its order, preceded by its prerequisites (group, identities).
 fn article() -> Vec<(Call, u16, Check)> {
-    let call = |what, method, path: String, body: Option<Value>| Call {
-        what,
-        method,
-        path,
-        body,
-    };
+    let call = |what, method, path: String, body: Option<Value>| Call { what, method, path, body };
     let ty = |want: &'static str| -> Box<dyn Fn(&Value)> {
         Box::new(move |b: &Value| assert_eq!(b["identity"]["type"], want, "identity type: {b}"))
     };
@@ -136,13 +120,11 @@ fn article() -> Vec<(Call, u16, Check)> {
         Box::new(move |b: &Value| {
             assert_eq!(b["identity"]["type"], ty_want, "{b}");
             let i = &b["identity"];
-            let mut got: Vec<String> = match (i.get("userAssignedIdentities"), i.get("identityIds"))
-            {
+            let mut got: Vec<String> = match (i.get("userAssignedIdentities"), i.get("identityIds")) {
                 (Some(Value::Object(m)), _) => m.keys().cloned().collect(),
-                (_, Some(Value::Array(a))) => a
-                    .iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect(),
+                (_, Some(Value::Array(a))) => {
+                    a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()
+                }
                 _ => Vec::new(),
             };
             got.sort();
@@ -150,18 +132,15 @@ fn article() -> Vec<(Call, u16, Check)> {
             assert_eq!(got, want, "user identities: {b}");
         })
     };
-    let none = || -> Box<dyn Fn(&Value)> {
-        Box::new(|b: &Value| assert!(b.get("identity").is_none(), "{b}"))
-    };
+    let none =
+        || -> Box<dyn Fn(&Value)> { Box::new(|b: &Value| assert!(b.get("identity").is_none(), "{b}")) };
     let any: Box<dyn Fn(&Value)> = Box::new(|_| {});
     vec![
         (
             call(
                 "create the resource group",
                 "PUT",
-                format!(
-                    "/subscriptions/{SUB}/resourcegroups/myResourceGroup?api-version=2021-04-01"
-                ),
+                format!("/subscriptions/{SUB}/resourcegroups/myResourceGroup?api-version=2021-04-01"),
                 Some(json!({"location":"eastus"})),
             ),
             201,
@@ -201,11 +180,7 @@ fn article() -> Vec<(Call, u16, Check)> {
             201,
             ty("SystemAssigned"),
         ),
-        (
-            call("list identities first", "GET", vmss("2018-06-01"), None),
-            200,
-            ty("SystemAssigned"),
-        ),
+        (call("list identities first", "GET", vmss("2018-06-01"), None), 200, ty("SystemAssigned")),
         (
             call(
                 "enable system identity",
@@ -255,9 +230,7 @@ fn article() -> Vec<(Call, u16, Check)> {
                 "create with user identity (2018-06-01)",
                 "PUT",
                 vmss("2018-06-01"),
-                Some(create_body(
-                    json!({"type":"UserAssigned","userAssignedIdentities":{id("ID1"):{}}}),
-                )),
+                Some(create_body(json!({"type":"UserAssigned","userAssignedIdentities":{id("ID1"):{}}}))),
             ),
             200,
             users(vec!["ID1"], "UserAssigned"),
@@ -267,20 +240,13 @@ fn article() -> Vec<(Call, u16, Check)> {
                 "create with user identity (2017-12-01)",
                 "PUT",
                 vmss("2017-12-01"),
-                Some(create_body(
-                    json!({"type":"UserAssigned","identityIds":[id("ID1")]}),
-                )),
+                Some(create_body(json!({"type":"UserAssigned","identityIds":[id("ID1")]}))),
             ),
             200,
             users(vec!["ID1"], "UserAssigned"),
         ),
         (
-            call(
-                "list identities before assigning",
-                "GET",
-                vmss("2018-06-01"),
-                None,
-            ),
+            call("list identities before assigning", "GET", vmss("2018-06-01"), None),
             200,
             users(vec!["ID1"], "UserAssigned"),
         ),
@@ -289,9 +255,7 @@ fn article() -> Vec<(Call, u16, Check)> {
                 "assign the first user identity (2018-12-01)",
                 "PATCH",
                 vmss("2018-12-01"),
-                Some(
-                    json!({"identity":{"type":"userAssigned", "userAssignedIdentities":{id("ID1"):{}}}}),
-                ),
+                Some(json!({"identity":{"type":"userAssigned", "userAssignedIdentities":{id("ID1"):{}}}})),
             ),
             200,
             users(vec!["ID1"], "UserAssigned"),
@@ -331,12 +295,7 @@ fn article() -> Vec<(Call, u16, Check)> {
             users(vec!["ID1", "ID2"], "SystemAssigned, UserAssigned"),
         ),
         (
-            call(
-                "list identities before removing",
-                "GET",
-                vmss("2018-06-01"),
-                None,
-            ),
+            call("list identities before removing", "GET", vmss("2018-06-01"), None),
             200,
             users(vec!["ID1", "ID2"], "SystemAssigned, UserAssigned"),
         ),
@@ -357,9 +316,7 @@ fn article() -> Vec<(Call, u16, Check)> {
                 "keep only ID1 (2017-12-01)",
                 "PATCH",
                 vmss("2017-12-01"),
-                Some(
-                    json!({"identity":{"type":"SystemAssigned,UserAssigned", "identityIds":[id("ID1")]}}),
-                ),
+                Some(json!({"identity":{"type":"SystemAssigned,UserAssigned", "identityIds":[id("ID1")]}})),
             ),
             200,
             users(vec!["ID1"], "SystemAssigned, UserAssigned"),
@@ -375,12 +332,7 @@ fn article() -> Vec<(Call, u16, Check)> {
             ty("SystemAssigned"),
         ),
         (
-            call(
-                "remove everything",
-                "PATCH",
-                vmss("2018-06-01"),
-                Some(json!({"identity":{"type":"None"}})),
-            ),
+            call("remove everything", "PATCH", vmss("2018-06-01"), Some(json!({"identity":{"type":"None"}}))),
             200,
             none(),
         ),
@@ -394,28 +346,16 @@ async fn replays_the_articles_curl_requests() {
     let http = client();
     for (c, status, check) in article() {
         let mut rb = http
-            .request(
-                c.method.parse().unwrap_or(reqwest::Method::GET),
-                format!("{}{}", p.url, c.path),
-            )
+            .request(c.method.parse().unwrap_or(reqwest::Method::GET), format!("{}{}", p.url, c.path))
             // As in the article: -H "Authorization: Bearer <ACCESS TOKEN>", -H "Content-Type: application/json".
             .header("Authorization", format!("Bearer {TOKEN}"));
         if let Some(b) = &c.body {
-            rb = rb
-                .header("Content-Type", "application/json")
-                .body(b.to_string());
+            rb = rb.header("Content-Type", "application/json").body(b.to_string());
         }
-        let r = rb
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{}: {e}", c.what));
+        let r = rb.send().await.unwrap_or_else(|e| panic!("{}: {e}", c.what));
         let got = r.status().as_u16();
         let body: Value = r.json().await.unwrap_or(Value::Null);
-        assert_eq!(
-            got, status,
-            "{}: expected {status}, saw {got}: {body}",
-            c.what
-        );
+        assert_eq!(got, status, "{}: expected {status}, saw {got}: {body}", c.what);
         check(&body);
         // The answer every later GET gives agrees with the write's answer.
         if c.method != "GET" && c.path.contains("virtualMachineScaleSets") {
@@ -428,24 +368,12 @@ async fn replays_the_articles_curl_requests() {
                 .json()
                 .await
                 .unwrap_or(Value::Null);
-            assert_eq!(
-                g["identity"]["type"], body["identity"]["type"],
-                "{}: GET after write: {g}",
-                c.what
-            );
-            assert_eq!(
-                g["properties"]["provisioningState"], "Succeeded",
-                "{}",
-                c.what
-            );
+            assert_eq!(g["identity"]["type"], body["identity"]["type"], "{}: GET after write: {g}", c.what);
+            assert_eq!(g["properties"]["provisioningState"], "Succeeded", "{}", c.what);
         }
     }
     // A wrong token is refused.
-    let r = http
-        .get(format!("{}{}", p.url, vmss("2018-06-01")))
-        .bearer_auth("other")
-        .send()
-        .await;
+    let r = http.get(format!("{}{}", p.url, vmss("2018-06-01"))).bearer_auth("other").send().await;
     assert_eq!(r.map(|r| r.status().as_u16()).unwrap_or(0), 401);
 }
 
@@ -483,22 +411,15 @@ fn bad_state_file_is_a_one_line_error_naming_the_file() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
-    assert!(
-        err.contains("broken.json") && err.contains("line 1"),
-        "{err}"
-    );
-    std::fs::write(&f, "{\"version\": 1, \"tenantId\": \"nope\"}")
-        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(err.contains("broken.json") && err.contains("line 1"), "{err}");
+    std::fs::write(&f, "{\"version\": 1, \"tenantId\": \"nope\"}").unwrap_or_else(|e| panic!("{e}"));
     let out = Command::new(env!("CARGO_BIN_EXE_vmssid"))
         .args(["emulator", "--state"])
         .arg(&f)
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("broken.json") && err.contains("tenantId") && err.contains("not a GUID"),
-        "{err}"
-    );
+    assert!(err.contains("broken.json") && err.contains("tenantId") && err.contains("not a GUID"), "{err}");
 }
 
 #[tokio::test]
@@ -526,15 +447,8 @@ async fn sigterm_and_sigint_stop_it_with_exit_0() {
         assert_eq!(r.map(|r| r.status().as_u16()).unwrap_or(0), 200);
         signal(&p.child, sig);
         let status = wait_exit(&mut p.child, Duration::from_secs(30));
-        let err = p
-            .stderr
-            .recv_timeout(Duration::from_secs(5))
-            .unwrap_or_default();
-        assert_eq!(
-            status.code(),
-            Some(0),
-            "SIG{sig}: exit {status}, stderr: {err}"
-        );
+        let err = p.stderr.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
+        assert_eq!(status.code(), Some(0), "SIG{sig}: exit {status}, stderr: {err}");
     }
 }
 
@@ -548,11 +462,8 @@ async fn tls_with_cert_out() {
     let pem = std::fs::read(&cert)
         .unwrap_or_else(|e| panic!("the certificate is written before the listening line: {e}"));
     let c = reqwest::Certificate::from_pem(&pem).unwrap_or_else(|e| panic!("{e}"));
-    let https = reqwest::Client::builder()
-        .tls_certs_only([c])
-        .no_proxy()
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let https =
+        reqwest::Client::builder().tls_certs_only([c]).no_proxy().build().unwrap_or_else(|e| panic!("{e}"));
     let r = https
         .get(format!("{}/subscriptions?api-version=2022-12-01", p.url))
         .bearer_auth("t")

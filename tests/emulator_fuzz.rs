@@ -17,9 +17,7 @@ fn id_pool() -> Vec<String> {
     vec![
         demo_uai_id("ID1"),
         demo_uai_id("ID2"),
-        demo_uai_id("ID1")
-            .to_uppercase()
-            .replace("/SUBSCRIPTIONS/", "/subscriptions/"),
+        demo_uai_id("ID1").to_uppercase().replace("/SUBSCRIPTIONS/", "/subscriptions/"),
         demo_uai_id("ID2").replace("resourcegroups", "resourceGroups"),
         demo_uai_id("ghost"),
         "not-an-id".to_string(),
@@ -79,10 +77,7 @@ fn identity_strategy() -> impl Strategy<Value = Value> {
                 o.insert("userAssignedIdentities".into(), Value::Object(m));
             }
             2 => {
-                o.insert(
-                    "identityIds".into(),
-                    Value::Array(ids.iter().map(|i| json!(pool[*i])).collect()),
-                );
+                o.insert("identityIds".into(), Value::Array(ids.iter().map(|i| json!(pool[*i])).collect()));
             }
             3 => {
                 o.insert("userAssignedIdentities".into(), Value::Null);
@@ -96,13 +91,7 @@ fn identity_strategy() -> impl Strategy<Value = Value> {
 fn write_strategy() -> impl Strategy<Value = Write> {
     (
         any::<bool>(),
-        prop::sample::select(vec![
-            "2017-12-01",
-            "2018-04-01",
-            "2018-06-01",
-            "2023-09-01",
-            "2026-04-01",
-        ]),
+        prop::sample::select(vec!["2017-12-01", "2018-04-01", "2018-06-01", "2023-09-01", "2026-04-01"]),
         identity_strategy(),
         prop::option::of(prop::sample::select(vec!["\"1\"", "\"2\"", "*", "garbage"])),
     )
@@ -119,15 +108,9 @@ fn consistent(identity: Option<&Value>, family_old: bool) -> Result<(), String> 
     let Some(i) = identity else { return Ok(()) };
     let ty = i["type"].as_str().ok_or(format!("no type: {i}"))?;
     let users = if family_old {
-        i.get("identityIds")
-            .and_then(Value::as_array)
-            .map(|a| a.len())
-            .unwrap_or(0)
+        i.get("identityIds").and_then(Value::as_array).map(|a| a.len()).unwrap_or(0)
     } else {
-        i.get("userAssignedIdentities")
-            .and_then(Value::as_object)
-            .map(|m| m.len())
-            .unwrap_or(0)
+        i.get("userAssignedIdentities").and_then(Value::as_object).map(|m| m.len()).unwrap_or(0)
     };
     let system = i.get("principalId").is_some();
     let want = match (system, users > 0) {
@@ -149,20 +132,11 @@ fn random_identity_writes_keep_the_emulator_consistent() {
         .enable_all()
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
-    let emu = rt
-        .block_on(Emulator::start(EmulatorConfig::default()))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let emu = rt.block_on(Emulator::start(EmulatorConfig::default())).unwrap_or_else(|e| panic!("{e}"));
+    let http = reqwest::Client::builder().no_proxy().build().unwrap_or_else(|e| panic!("{e}"));
     let control = emu.control();
     let base = emu.url().to_string();
-    let mut runner = TestRunner::new(Config {
-        cases: 300,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner = TestRunner::new(Config { cases: 300, failure_persistence: None, ..Config::default() });
     let result = runner.run(&write_strategy(), |w| {
         rt.block_on(async {
             let before = control.snapshot();
@@ -170,37 +144,22 @@ fn random_identity_writes_keep_the_emulator_consistent() {
             body.insert("identity".into(), w.identity.clone());
             if w.put {
                 body.insert("location".into(), json!("eastus"));
-                body.insert(
-                    "sku".into(),
-                    json!({"name": "Standard_D1_v2", "capacity": 1}),
-                );
+                body.insert("sku".into(), json!({"name": "Standard_D1_v2", "capacity": 1}));
             }
-            let method = if w.put {
-                reqwest::Method::PUT
-            } else {
-                reqwest::Method::PATCH
-            };
-            let mut rb = http
-                .request(method, vmss_url(&base, w.api))
-                .bearer_auth("t")
-                .json(&Value::Object(body));
+            let method = if w.put { reqwest::Method::PUT } else { reqwest::Method::PATCH };
+            let mut rb =
+                http.request(method, vmss_url(&base, w.api)).bearer_auth("t").json(&Value::Object(body));
             if let Some(m) = &w.if_match {
                 rb = rb.header("If-Match", m.as_str());
             }
-            let r = rb
-                .send()
-                .await
-                .map_err(|e| TestCaseError::fail(format!("{w:?}: {e}")))?;
+            let r = rb.send().await.map_err(|e| TestCaseError::fail(format!("{w:?}: {e}")))?;
             let status = r.status().as_u16();
             let answer: Value = r.json().await.unwrap_or(Value::Null);
             if status >= 500 {
                 return Err(TestCaseError::fail(format!("{w:?} → {status}: {answer}")));
             }
             if status >= 400 {
-                prop_assert!(
-                    answer["error"]["code"].is_string(),
-                    "{w:?}: not a CloudError: {answer}"
-                );
+                prop_assert!(answer["error"]["code"].is_string(), "{w:?}: not a CloudError: {answer}");
                 prop_assert_eq!(
                     &control.snapshot(),
                     &before,

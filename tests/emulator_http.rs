@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 use vmssid::emulator::{
-    BucketConfig, DEMO_SUBSCRIPTION, Emulator, EmulatorConfig, FaultKind, FaultRule, Fixture,
-    Mutation, ThrottleConfig, Trigger, demo_uai_id,
+    BucketConfig, DEMO_SUBSCRIPTION, Emulator, EmulatorConfig, FaultKind, FaultRule, Fixture, Mutation,
+    ThrottleConfig, Trigger, demo_uai_id,
 };
 
 const SUB: &str = DEMO_SUBSCRIPTION;
@@ -45,31 +45,15 @@ impl Resp {
 
     /// Asserts status, error code and (when given) the exact message.
     fn expect_error(&self, status: u16, code: &str, message: Option<&str>) {
-        assert_eq!(
-            self.status, status,
-            "expected status {status}, saw {}: {}",
-            self.status, self.text
-        );
-        assert_eq!(
-            self.body["error"]["code"], code,
-            "expected error code {code}, saw body {}",
-            self.text
-        );
+        assert_eq!(self.status, status, "expected status {status}, saw {}: {}", self.status, self.text);
+        assert_eq!(self.body["error"]["code"], code, "expected error code {code}, saw body {}", self.text);
         if let Some(m) = message {
-            assert_eq!(
-                self.body["error"]["message"], m,
-                "expected message {m:?}, saw body {}",
-                self.text
-            );
+            assert_eq!(self.body["error"]["message"], m, "expected message {m:?}, saw body {}", self.text);
         }
     }
 
     fn expect(&self, status: u16) -> &Resp {
-        assert_eq!(
-            self.status, status,
-            "expected status {status}, saw {}: {}",
-            self.status, self.text
-        );
+        assert_eq!(self.status, status, "expected status {status}, saw {}: {}", self.status, self.text);
         self
     }
 }
@@ -79,10 +63,7 @@ async fn start(cfg: EmulatorConfig) -> Env {
         Ok(e) => e,
         Err(e) => panic!("emulator did not start: {e}"),
     };
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap_or_else(|e| panic!("client: {e}"));
+    let http = reqwest::Client::builder().no_proxy().build().unwrap_or_else(|e| panic!("client: {e}"));
     Env { emu, http }
 }
 
@@ -108,45 +89,24 @@ impl Env {
         if let Some(b) = body {
             rb = rb.json(&b);
         }
-        let r = rb
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("request {path_q} failed: {e}"));
+        let r = rb.send().await.unwrap_or_else(|e| panic!("request {path_q} failed: {e}"));
         let status = r.status().as_u16();
         let headers = r.headers().clone();
         let text = r.text().await.unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp {
-            status,
-            headers,
-            body,
-            text,
-        }
+        Resp { status, headers, body, text }
     }
 
     async fn get(&self, path: &str, api: &str) -> Resp {
-        self.send(Method::GET, &format!("{path}?api-version={api}"), None, &[])
-            .await
+        self.send(Method::GET, &format!("{path}?api-version={api}"), None, &[]).await
     }
 
     async fn put(&self, path: &str, api: &str, body: Value) -> Resp {
-        self.send(
-            Method::PUT,
-            &format!("{path}?api-version={api}"),
-            Some(body),
-            &[],
-        )
-        .await
+        self.send(Method::PUT, &format!("{path}?api-version={api}"), Some(body), &[]).await
     }
 
     async fn patch(&self, path: &str, api: &str, body: Value) -> Resp {
-        self.send(
-            Method::PATCH,
-            &format!("{path}?api-version={api}"),
-            Some(body),
-            &[],
-        )
-        .await
+        self.send(Method::PATCH, &format!("{path}?api-version={api}"), Some(body), &[]).await
     }
 
     async fn vmss(&self, api: &str) -> Value {
@@ -176,10 +136,7 @@ fn article_vmss_body(identity: Value) -> Value {
 /// The user-identity part of an identity block, in the family of `api`.
 fn users(api: &str, ids: &[&str]) -> (String, Value) {
     if api == OLD {
-        (
-            "identityIds".into(),
-            json!(ids.iter().map(|n| uai(n)).collect::<Vec<_>>()),
-        )
+        ("identityIds".into(), json!(ids.iter().map(|n| uai(n)).collect::<Vec<_>>()))
     } else {
         let mut m = serde_json::Map::new();
         for n in ids {
@@ -204,10 +161,7 @@ fn user_ids(identity: &Value) -> Vec<String> {
     let mut v: Vec<String> = if let Some(m) = identity["userAssignedIdentities"].as_object() {
         m.keys().map(|k| k.to_lowercase()).collect()
     } else if let Some(a) = identity["identityIds"].as_array() {
-        a.iter()
-            .filter_map(|x| x.as_str())
-            .map(|s| s.to_lowercase())
-            .collect()
+        a.iter().filter_map(|x| x.as_str()).map(|s| s.to_lowercase()).collect()
     } else {
         Vec::new()
     };
@@ -231,11 +185,7 @@ fn is_guid(v: &Value) -> bool {
 #[tokio::test]
 async fn scenario_1_create_with_system_identity_in_both_families() {
     for api in [OLD, NEW] {
-        let env = start(EmulatorConfig {
-            fixture: Fixture::Empty,
-            ..Default::default()
-        })
-        .await;
+        let env = start(EmulatorConfig { fixture: Fixture::Empty, ..Default::default() }).await;
         env.put(
             &format!("/subscriptions/{SUB}/resourcegroups/{RG}"),
             "2021-04-01",
@@ -243,39 +193,16 @@ async fn scenario_1_create_with_system_identity_in_both_families() {
         )
         .await
         .expect(201);
-        let r = env
-            .put(
-                &vmss_path("myVMSS"),
-                api,
-                article_vmss_body(json!({"type":"SystemAssigned"})),
-            )
-            .await;
+        let r = env.put(&vmss_path("myVMSS"), api, article_vmss_body(json!({"type":"SystemAssigned"}))).await;
         r.expect(201);
-        assert_eq!(
-            r.body["identity"]["type"], "SystemAssigned",
-            "{api}: {}",
-            r.text
-        );
-        assert!(
-            is_guid(&r.body["identity"]["principalId"]),
-            "{api}: {}",
-            r.text
-        );
-        assert!(
-            is_guid(&r.body["identity"]["tenantId"]),
-            "{api}: {}",
-            r.text
-        );
+        assert_eq!(r.body["identity"]["type"], "SystemAssigned", "{api}: {}", r.text);
+        assert!(is_guid(&r.body["identity"]["principalId"]), "{api}: {}", r.text);
+        assert!(is_guid(&r.body["identity"]["tenantId"]), "{api}: {}", r.text);
         assert_eq!(r.body["properties"]["provisioningState"], "Creating");
-        assert!(
-            r.header("azure-asyncoperation").is_some(),
-            "no Azure-AsyncOperation on {api}"
-        );
+        assert!(r.header("azure-asyncoperation").is_some(), "no Azure-AsyncOperation on {api}");
         assert!(r.header("location").is_none() && r.header("retry-after").is_none());
         assert!(
-            r.body["properties"]["virtualMachineProfile"]["osProfile"]
-                .get("adminPassword")
-                .is_none(),
+            r.body["properties"]["virtualMachineProfile"]["osProfile"].get("adminPassword").is_none(),
             "the password must not be echoed"
         );
         let got = env.identity(api).await;
@@ -283,10 +210,7 @@ async fn scenario_1_create_with_system_identity_in_both_families() {
         assert_eq!(got["principalId"], r.body["identity"]["principalId"]);
         let v = env.vmss(api).await;
         assert_eq!(v["properties"]["provisioningState"], "Succeeded");
-        assert_eq!(
-            v["properties"]["overprovision"], true,
-            "unknown properties are kept"
-        );
+        assert_eq!(v["properties"]["overprovision"], true, "unknown properties are kept");
     }
 }
 
@@ -296,13 +220,14 @@ async fn scenario_2_enable_system_keeping_users_in_both_families() {
         let env = demo().await;
         // The article's PATCH: the no-space spelling, both user identities.
         let r = env
-            .patch(&vmss_path("myVMSS"), api, json!({"identity": identity_block(api, "SystemAssigned,UserAssigned", &["ID1", "ID2"])}))
+            .patch(
+                &vmss_path("myVMSS"),
+                api,
+                json!({"identity": identity_block(api, "SystemAssigned,UserAssigned", &["ID1", "ID2"])}),
+            )
             .await;
         r.expect(200);
-        assert_eq!(
-            r.body["identity"]["type"], "SystemAssigned, UserAssigned",
-            "canonical spelling on {api}"
-        );
+        assert_eq!(r.body["identity"]["type"], "SystemAssigned, UserAssigned", "canonical spelling on {api}");
         let got = env.identity(LATEST).await;
         assert_eq!(got["type"], "SystemAssigned, UserAssigned");
         assert!(is_guid(&got["principalId"]));
@@ -314,20 +239,11 @@ async fn scenario_2_enable_system_keeping_users_in_both_families() {
 async fn scenario_2_the_naive_patch_really_drops_user_identities() {
     for api in [OLD, NEW] {
         let env = demo().await;
-        let r = env
-            .patch(
-                &vmss_path("myVMSS"),
-                api,
-                json!({"identity":{"type":"SystemAssigned"}}),
-            )
-            .await;
+        let r = env.patch(&vmss_path("myVMSS"), api, json!({"identity":{"type":"SystemAssigned"}})).await;
         r.expect(200);
         let got = env.identity(LATEST).await;
         assert_eq!(got["type"], "SystemAssigned", "{api}");
-        assert!(
-            got.get("userAssignedIdentities").is_none(),
-            "{api}: ID1 should be gone, saw {got}"
-        );
+        assert!(got.get("userAssignedIdentities").is_none(), "{api}: ID1 should be gone, saw {got}");
         assert_eq!(
             got.as_object().map(|o| o.len()),
             Some(3),
@@ -357,25 +273,13 @@ async fn scenario_3_disable_system_keeping_users_and_the_naive_none() {
         r.expect(200);
         let got = env.identity(LATEST).await;
         assert_eq!(got["type"], "UserAssigned", "{api}");
-        assert!(
-            got.get("principalId").is_none(),
-            "{api}: no system principal after disabling: {got}"
-        );
+        assert!(got.get("principalId").is_none(), "{api}: no system principal after disabling: {got}");
         assert_eq!(user_ids(&got), lc(&["ID1"]));
 
         // `None` removes everything, users included.
-        env.patch(
-            &vmss_path("myVMSS"),
-            api,
-            json!({"identity":{"type":"None"}}),
-        )
-        .await
-        .expect(200);
+        env.patch(&vmss_path("myVMSS"), api, json!({"identity":{"type":"None"}})).await.expect(200);
         let v = env.vmss(api).await;
-        assert!(
-            v.get("identity").is_none(),
-            "{api}: identity should be gone: {v}"
-        );
+        assert!(v.get("identity").is_none(), "{api}: identity should be gone: {v}");
     }
 }
 
@@ -384,31 +288,19 @@ async fn scenario_4_create_with_user_identity_in_both_families() {
     for api in [OLD, NEW] {
         let env = demo().await;
         let r = env
-            .put(
-                &vmss_path("newVMSS"),
-                api,
-                article_vmss_body(identity_block(api, "UserAssigned", &["ID1"])),
-            )
+            .put(&vmss_path("newVMSS"), api, article_vmss_body(identity_block(api, "UserAssigned", &["ID1"])))
             .await;
         r.expect(201);
         assert_eq!(r.body["identity"]["type"], "UserAssigned");
         if api == NEW {
             // The write response shows the new identity as {} while the operation runs (spec §3b).
-            assert_eq!(
-                r.body["identity"]["userAssignedIdentities"][uai("ID1")],
-                json!({}),
-                "{}",
-                r.text
-            );
+            assert_eq!(r.body["identity"]["userAssignedIdentities"][uai("ID1")], json!({}), "{}", r.text);
         } else {
             assert_eq!(r.body["identity"]["identityIds"], json!([uai("ID1")]));
         }
         let got = env.get(&vmss_path("newVMSS"), LATEST).await.body["identity"].clone();
         let v = &got["userAssignedIdentities"][uai("ID1")];
-        assert_eq!(
-            v["principalId"], "1d1d1d1d-0000-4000-8000-0000000000a1",
-            "{api}: {got}"
-        );
+        assert_eq!(v["principalId"], "1d1d1d1d-0000-4000-8000-0000000000a1", "{api}: {got}");
         assert_eq!(v["clientId"], "c1c1c1c1-0000-4000-8000-0000000000a1");
     }
 }
@@ -417,25 +309,12 @@ async fn scenario_4_create_with_user_identity_in_both_families() {
 async fn scenario_5_assign_user_identity_to_a_scale_set_without_identities() {
     for (api, ty) in [(OLD, "userAssigned"), ("2018-12-01", "userAssigned")] {
         let env = demo().await;
-        env.patch(
-            &vmss_path("myVMSS"),
-            api,
-            json!({"identity":{"type":"None"}}),
-        )
-        .await
-        .expect(200);
+        env.patch(&vmss_path("myVMSS"), api, json!({"identity":{"type":"None"}})).await.expect(200);
         let r = env
-            .patch(
-                &vmss_path("myVMSS"),
-                api,
-                json!({"identity": identity_block(api, ty, &["ID1"])}),
-            )
+            .patch(&vmss_path("myVMSS"), api, json!({"identity": identity_block(api, ty, &["ID1"])}))
             .await;
         r.expect(200);
-        assert_eq!(
-            r.body["identity"]["type"], "UserAssigned",
-            "lower-case type accepted, canonical answer"
-        );
+        assert_eq!(r.body["identity"]["type"], "UserAssigned", "lower-case type accepted, canonical answer");
         assert_eq!(user_ids(&env.identity(LATEST).await), lc(&["ID1"]));
     }
 }
@@ -445,7 +324,11 @@ async fn scenario_5_assign_keeping_existing_identities() {
     for api in [OLD, NEW] {
         let env = demo().await;
         let r = env
-            .patch(&vmss_path("myVMSS"), api, json!({"identity": identity_block(api, "SystemAssigned, UserAssigned", &["ID1", "ID2"])}))
+            .patch(
+                &vmss_path("myVMSS"),
+                api,
+                json!({"identity": identity_block(api, "SystemAssigned, UserAssigned", &["ID1", "ID2"])}),
+            )
             .await;
         r.expect(200);
         let got = env.identity(LATEST).await;
@@ -458,22 +341,14 @@ async fn scenario_5_assign_keeping_existing_identities() {
 async fn patch_merges_user_identity_maps_but_identity_ids_replace() {
     let env = demo().await;
     // Map: only the new id sent, the old one is kept (merge).
-    env.patch(
-        &vmss_path("myVMSS"),
-        NEW,
-        json!({"identity": identity_block(NEW, "UserAssigned", &["ID2"])}),
-    )
-    .await
-    .expect(200);
+    env.patch(&vmss_path("myVMSS"), NEW, json!({"identity": identity_block(NEW, "UserAssigned", &["ID2"])}))
+        .await
+        .expect(200);
     assert_eq!(user_ids(&env.identity(NEW).await), lc(&["ID1", "ID2"]));
     // Array: the list sent is the new list.
-    env.patch(
-        &vmss_path("myVMSS"),
-        OLD,
-        json!({"identity": identity_block(OLD, "UserAssigned", &["ID2"])}),
-    )
-    .await
-    .expect(200);
+    env.patch(&vmss_path("myVMSS"), OLD, json!({"identity": identity_block(OLD, "UserAssigned", &["ID2"])}))
+        .await
+        .expect(200);
     assert_eq!(user_ids(&env.identity(NEW).await), lc(&["ID2"]));
 }
 
@@ -481,9 +356,13 @@ async fn patch_merges_user_identity_maps_but_identity_ids_replace() {
 async fn scenario_6_remove_one_user_identity_in_both_families() {
     for api in [OLD, NEW] {
         let env = demo().await;
-        env.patch(&vmss_path("myVMSS"), api, json!({"identity": identity_block(api, "SystemAssigned, UserAssigned", &["ID1", "ID2"])}))
-            .await
-            .expect(200);
+        env.patch(
+            &vmss_path("myVMSS"),
+            api,
+            json!({"identity": identity_block(api, "SystemAssigned, UserAssigned", &["ID1", "ID2"])}),
+        )
+        .await
+        .expect(200);
         let principal = env.identity(LATEST).await["principalId"].clone();
         let body = if api == NEW {
             json!({"identity":{"type":"SystemAssigned, UserAssigned","userAssignedIdentities":{uai("ID2"): null}}})
@@ -493,10 +372,7 @@ async fn scenario_6_remove_one_user_identity_in_both_families() {
         env.patch(&vmss_path("myVMSS"), api, body).await.expect(200);
         let got = env.identity(LATEST).await;
         assert_eq!(user_ids(&got), lc(&["ID1"]), "{api}");
-        assert_eq!(
-            got["principalId"], principal,
-            "system principal stable across unrelated updates"
-        );
+        assert_eq!(got["principalId"], principal, "system principal stable across unrelated updates");
     }
 }
 
@@ -504,26 +380,18 @@ async fn scenario_6_remove_one_user_identity_in_both_families() {
 async fn scenario_7_remove_all_user_identities() {
     for api in [OLD, NEW] {
         let env = demo().await;
-        env.patch(&vmss_path("myVMSS"), api, json!({"identity": identity_block(api, "SystemAssigned, UserAssigned", &["ID1", "ID2"])}))
-            .await
-            .expect(200);
         env.patch(
             &vmss_path("myVMSS"),
             api,
-            json!({"identity":{"type":"SystemAssigned"}}),
+            json!({"identity": identity_block(api, "SystemAssigned, UserAssigned", &["ID1", "ID2"])}),
         )
         .await
         .expect(200);
+        env.patch(&vmss_path("myVMSS"), api, json!({"identity":{"type":"SystemAssigned"}})).await.expect(200);
         let got = env.identity(api).await;
         assert_eq!(got["type"], "SystemAssigned");
         assert!(user_ids(&got).is_empty());
-        env.patch(
-            &vmss_path("myVMSS"),
-            api,
-            json!({"identity":{"type":"None"}}),
-        )
-        .await
-        .expect(200);
+        env.patch(&vmss_path("myVMSS"), api, json!({"identity":{"type":"None"}})).await.expect(200);
         assert!(env.vmss(api).await.get("identity").is_none());
     }
 }
@@ -531,36 +399,12 @@ async fn scenario_7_remove_all_user_identities() {
 #[tokio::test]
 async fn system_principal_is_new_after_disable_and_reenable() {
     let env = demo().await;
-    env.patch(
-        &vmss_path("myVMSS"),
-        NEW,
-        json!({"identity":{"type":"SystemAssigned"}}),
-    )
-    .await
-    .expect(200);
+    env.patch(&vmss_path("myVMSS"), NEW, json!({"identity":{"type":"SystemAssigned"}})).await.expect(200);
     let first = env.identity(NEW).await["principalId"].clone();
-    env.patch(&vmss_path("myVMSS"), NEW, json!({"tags":{"a":"b"}}))
-        .await
-        .expect(200);
-    assert_eq!(
-        env.identity(NEW).await["principalId"],
-        first,
-        "unrelated update keeps the principal"
-    );
-    env.patch(
-        &vmss_path("myVMSS"),
-        NEW,
-        json!({"identity":{"type":"None"}}),
-    )
-    .await
-    .expect(200);
-    env.patch(
-        &vmss_path("myVMSS"),
-        NEW,
-        json!({"identity":{"type":"SystemAssigned"}}),
-    )
-    .await
-    .expect(200);
+    env.patch(&vmss_path("myVMSS"), NEW, json!({"tags":{"a":"b"}})).await.expect(200);
+    assert_eq!(env.identity(NEW).await["principalId"], first, "unrelated update keeps the principal");
+    env.patch(&vmss_path("myVMSS"), NEW, json!({"identity":{"type":"None"}})).await.expect(200);
+    env.patch(&vmss_path("myVMSS"), NEW, json!({"identity":{"type":"SystemAssigned"}})).await.expect(200);
     let second = env.identity(NEW).await["principalId"].clone();
     assert!(is_guid(&second));
     assert_ne!(first, second, "re-enabling makes a new principal");
@@ -569,20 +413,12 @@ async fn system_principal_is_new_after_disable_and_reenable() {
 #[tokio::test]
 async fn put_replaces_the_identity_block_and_keeps_it_when_absent() {
     let env = demo().await;
-    env.patch(
-        &vmss_path("myVMSS"),
-        NEW,
-        json!({"identity": identity_block(NEW, "UserAssigned", &["ID2"])}),
-    )
-    .await
-    .expect(200);
+    env.patch(&vmss_path("myVMSS"), NEW, json!({"identity": identity_block(NEW, "UserAssigned", &["ID2"])}))
+        .await
+        .expect(200);
     // PUT with only ID2: ID1 goes.
     let r = env
-        .put(
-            &vmss_path("myVMSS"),
-            NEW,
-            article_vmss_body(identity_block(NEW, "UserAssigned", &["ID2"])),
-        )
+        .put(&vmss_path("myVMSS"), NEW, article_vmss_body(identity_block(NEW, "UserAssigned", &["ID2"])))
         .await;
     r.expect(200);
     assert_eq!(user_ids(&env.identity(NEW).await), lc(&["ID2"]));
@@ -606,10 +442,7 @@ async fn cross_family_reads() {
     .await
     .expect(200);
     let new = env.identity(LATEST).await;
-    assert_eq!(
-        new["userAssignedIdentities"][uai("ID2")]["clientId"],
-        "c2c2c2c2-0000-4000-8000-0000000000a2"
-    );
+    assert_eq!(new["userAssignedIdentities"][uai("ID2")]["clientId"], "c2c2c2c2-0000-4000-8000-0000000000a2");
     assert!(new.get("identityIds").is_none());
     env.patch(&vmss_path("myVMSS"), LATEST, json!({"identity":{"type":"SystemAssigned, UserAssigned","userAssignedIdentities":{uai("ID1"): null}}}))
         .await
@@ -627,17 +460,8 @@ async fn every_supported_vmss_api_version_answers() {
         let r = env.get(&vmss_path("myVMSS"), v).await;
         r.expect(200);
         let fam_old = *v == "2017-12-01" || *v == "2018-04-01";
-        assert_eq!(
-            r.body["identity"].get("identityIds").is_some(),
-            fam_old,
-            "{v}: {}",
-            r.text
-        );
-        assert_eq!(
-            r.body.get("etag").is_some(),
-            *v >= "2023-09-01",
-            "{v}: etag only from 2023-09-01"
-        );
+        assert_eq!(r.body["identity"].get("identityIds").is_some(), fam_old, "{v}: {}", r.text);
+        assert_eq!(r.body.get("etag").is_some(), *v >= "2023-09-01", "{v}: etag only from 2023-09-01");
         assert_eq!(r.header("etag").is_some(), *v >= "2023-09-01");
     }
 }
@@ -648,22 +472,20 @@ async fn every_supported_vmss_api_version_answers() {
 #[tokio::test]
 async fn identity_ids_compare_case_insensitively_and_keep_the_sent_spelling() {
     let env = demo().await;
-    let shouty = uai("ID1")
-        .replace(
-            "resourcegroups/myResourceGroup",
-            "resourceGroups/MYRESOURCEGROUP",
-        )
-        .to_uppercase();
+    let shouty =
+        uai("ID1").replace("resourcegroups/myResourceGroup", "resourceGroups/MYRESOURCEGROUP").to_uppercase();
     // Re-sending ID1 in another spelling does not add a second entry.
     let shouty_path = shouty.replace("/SUBSCRIPTIONS/", "/subscriptions/");
-    env.patch(&vmss_path("myVMSS"), NEW, json!({"identity":{"type":"UserAssigned","userAssignedIdentities":{shouty_path.clone(): {}}}}))
-        .await
-        .expect(200);
+    env.patch(
+        &vmss_path("myVMSS"),
+        NEW,
+        json!({"identity":{"type":"UserAssigned","userAssignedIdentities":{shouty_path.clone(): {}}}}),
+    )
+    .await
+    .expect(200);
     let got = env.identity(NEW).await;
-    let keys: Vec<&String> = got["userAssignedIdentities"]
-        .as_object()
-        .map(|m| m.keys().collect())
-        .unwrap_or_default();
+    let keys: Vec<&String> =
+        got["userAssignedIdentities"].as_object().map(|m| m.keys().collect()).unwrap_or_default();
     assert_eq!(keys, vec![&uai("ID1")], "the stored spelling stays: {got}");
     // A new id keeps the spelling the client sent.
     let odd = uai("ID2").replace("resourcegroups", "ResourceGroups");
@@ -674,11 +496,7 @@ async fn identity_ids_compare_case_insensitively_and_keep_the_sent_spelling() {
     )
     .await
     .expect(200);
-    assert!(
-        env.identity(NEW).await["userAssignedIdentities"]
-            .get(&odd)
-            .is_some()
-    );
+    assert!(env.identity(NEW).await["userAssignedIdentities"].get(&odd).is_some());
     // Removal matches case-insensitively.
     env.patch(&vmss_path("myVMSS"), NEW, json!({"identity":{"type":"UserAssigned","userAssignedIdentities":{uai("ID1").to_lowercase(): null}}}))
         .await
@@ -697,7 +515,9 @@ async fn case_only_duplicates_are_rejected() {
     r.expect_error(
         400,
         "InvalidParameter",
-        Some(&format!("ResourceIdentity identityId '{dup}' cannot be duplicated in the provided identityIds list.")),
+        Some(&format!(
+            "ResourceIdentity identityId '{dup}' cannot be duplicated in the provided identityIds list."
+        )),
     );
     assert_eq!(r.body["error"]["target"], "resourceIdentity.identityIds");
     let r = env
@@ -722,9 +542,11 @@ async fn missing_scale_set_and_group() {
         "ResourceNotFound",
         Some("The Resource 'Microsoft.Compute/virtualMachineScaleSets/nope' under resource group 'myResourceGroup' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"),
     );
-    env.patch(&vmss_path("nope"), NEW, json!({"identity":{"type":"None"}}))
-        .await
-        .expect_error(404, "ResourceNotFound", None);
+    env.patch(&vmss_path("nope"), NEW, json!({"identity":{"type":"None"}})).await.expect_error(
+        404,
+        "ResourceNotFound",
+        None,
+    );
     let p = format!(
         "/subscriptions/{SUB}/resourceGroups/noGroup/providers/Microsoft.Compute/virtualMachineScaleSets/x"
     );
@@ -733,9 +555,11 @@ async fn missing_scale_set_and_group() {
         "ResourceGroupNotFound",
         Some("Resource group 'noGroup' could not be found."),
     );
-    env.put(&p, NEW, article_vmss_body(json!({"type":"SystemAssigned"})))
-        .await
-        .expect_error(404, "ResourceGroupNotFound", None);
+    env.put(&p, NEW, article_vmss_body(json!({"type":"SystemAssigned"}))).await.expect_error(
+        404,
+        "ResourceGroupNotFound",
+        None,
+    );
 }
 
 #[tokio::test]
@@ -743,7 +567,11 @@ async fn unknown_user_identity_fails_the_identity_operation() {
     let env = demo().await;
     let ghost = uai("ghost");
     let r = env
-        .patch(&vmss_path("myVMSS"), NEW, json!({"identity":{"type":"UserAssigned","userAssignedIdentities":{ghost.clone(): {}}}}))
+        .patch(
+            &vmss_path("myVMSS"),
+            NEW,
+            json!({"identity":{"type":"UserAssigned","userAssignedIdentities":{ghost.clone(): {}}}}),
+        )
         .await;
     let vm_id = format!(
         "/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Compute/virtualMachineScaleSets/myVMSS"
@@ -753,13 +581,9 @@ async fn unknown_user_identity_fails_the_identity_operation() {
         ghost.to_lowercase()
     );
     r.expect_error(400, "FailedIdentityOperation", Some(&expected));
-    env.patch(
-        &vmss_path("myVMSS"),
-        OLD,
-        json!({"identity":{"type":"UserAssigned","identityIds":[ghost]}}),
-    )
-    .await
-    .expect_error(400, "FailedIdentityOperation", None);
+    env.patch(&vmss_path("myVMSS"), OLD, json!({"identity":{"type":"UserAssigned","identityIds":[ghost]}}))
+        .await
+        .expect_error(400, "FailedIdentityOperation", None);
     env.patch(
         &vmss_path("myVMSS"),
         NEW,
@@ -783,9 +607,7 @@ async fn user_identities_with_a_system_only_type_are_rejected() {
         r.expect_error(
             400,
             "InvalidParameter",
-            Some(&format!(
-                "ResourceIdentity identityIds should not be provided if the type is \"{ty}\"."
-            )),
+            Some(&format!("ResourceIdentity identityIds should not be provided if the type is \"{ty}\".")),
         );
         assert_eq!(r.body["error"]["target"], "resourceIdentity.identityIds");
     }
@@ -822,9 +644,7 @@ async fn non_empty_identity_values_are_rejected_unless_they_echo_the_stored_ones
     .expect(200);
     // GET output round-tripped: accepted, as the message says ("the resource existing property").
     let current = env.identity(NEW).await;
-    env.put(&vmss_path("myVMSS"), NEW, article_vmss_body(current))
-        .await
-        .expect(200);
+    env.put(&vmss_path("myVMSS"), NEW, article_vmss_body(current)).await.expect(200);
     assert_eq!(user_ids(&env.identity(NEW).await), lc(&["ID1"]));
 }
 
@@ -846,49 +666,33 @@ async fn user_assigned_without_ids_is_missing_identity_ids() {
     )
     .await
     .expect_error(400, "MissingIdentityIds", Some(msg));
-    env.patch(
-        &vmss_path("myVMSS"),
-        OLD,
-        json!({"identity":{"type":"UserAssigned","identityIds":[]}}),
-    )
-    .await
-    .expect_error(400, "MissingIdentityIds", Some(msg));
+    env.patch(&vmss_path("myVMSS"), OLD, json!({"identity":{"type":"UserAssigned","identityIds":[]}}))
+        .await
+        .expect_error(400, "MissingIdentityIds", Some(msg));
     assert_eq!(user_ids(&env.identity(NEW).await), lc(&["ID1"]));
 }
 
 #[tokio::test]
 async fn invalid_identity_type_is_rejected() {
     let env = demo().await;
-    env.patch(
-        &vmss_path("myVMSS"),
-        NEW,
-        json!({"identity":{"type":"Everything"}}),
-    )
-    .await
-    .expect_error(400, "InvalidParameter", None);
-    env.patch(
-        &vmss_path("myVMSS"),
-        NEW,
-        json!({"identity":{"userAssignedIdentities":{}}}),
-    )
-    .await
-    .expect_error(
+    env.patch(&vmss_path("myVMSS"), NEW, json!({"identity":{"type":"Everything"}})).await.expect_error(
         400,
         "InvalidParameter",
-        Some("Required parameter 'identity.type' is missing (null)."),
+        None,
     );
+    env.patch(&vmss_path("myVMSS"), NEW, json!({"identity":{"userAssignedIdentities":{}}}))
+        .await
+        .expect_error(400, "InvalidParameter", Some("Required parameter 'identity.type' is missing (null)."));
 }
 
 #[tokio::test]
 async fn api_version_errors() {
     let env = demo().await;
-    env.send(Method::GET, &vmss_path("myVMSS"), None, &[])
-        .await
-        .expect_error(
-            400,
-            "MissingApiVersionParameter",
-            Some("The api-version query parameter (?api-version=) is required for all requests."),
-        );
+    env.send(Method::GET, &vmss_path("myVMSS"), None, &[]).await.expect_error(
+        400,
+        "MissingApiVersionParameter",
+        Some("The api-version query parameter (?api-version=) is required for all requests."),
+    );
     let r = env.get(&vmss_path("myVMSS"), "2017-03-30").await;
     r.expect_error(400, "NoRegisteredProviderFound", None);
     let m = r.body["error"]["message"].as_str().unwrap_or_default();
@@ -896,34 +700,21 @@ async fn api_version_errors() {
         m.starts_with("No registered resource provider found for location 'eastus' and API version '2017-03-30' for type 'virtualMachineScaleSets'. The supported api-versions are '2017-12-01, 2018-04-01, 2018-06-01"),
         "{m}"
     );
-    assert!(
-        m.contains("2026-04-01'. The supported locations are '"),
-        "{m}"
-    );
+    assert!(m.contains("2026-04-01'. The supported locations are '"), "{m}");
     env.get(&format!("/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ID1"), "2099-01-01")
         .await
         .expect_error(400, "NoRegisteredProviderFound", None);
-    env.get(
-        &format!("/subscriptions/{SUB}/resourcegroups/{RG}"),
-        "yesterday",
-    )
-    .await
-    .expect_error(400, "InvalidApiVersionParameter", None);
-    env.get(
-        &format!("/subscriptions/{SUB}/resourcegroups/{RG}"),
-        "2099-12-31-preview",
-    )
-    .await
-    .expect(200);
+    env.get(&format!("/subscriptions/{SUB}/resourcegroups/{RG}"), "yesterday").await.expect_error(
+        400,
+        "InvalidApiVersionParameter",
+        None,
+    );
+    env.get(&format!("/subscriptions/{SUB}/resourcegroups/{RG}"), "2099-12-31-preview").await.expect(200);
 }
 
 #[tokio::test]
 async fn authentication() {
-    let env = start(EmulatorConfig {
-        token: Some("s3cret".into()),
-        ..Default::default()
-    })
-    .await;
+    let env = start(EmulatorConfig { token: Some("s3cret".into()), ..Default::default() }).await;
     let url = format!("{}{}?api-version={NEW}", env.emu.url(), vmss_path("myVMSS"));
     let check = |r: reqwest::Response, code: &'static str, msg: Option<&'static str>| async move {
         let status = r.status().as_u16();
@@ -936,18 +727,9 @@ async fn authentication() {
             assert_eq!(body["error"]["message"], m);
         }
     };
-    let r = env
-        .http
-        .get(&url)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    check(
-        r,
-        "AuthenticationFailed",
-        Some("Authentication failed. The 'Authorization' header is missing."),
-    )
-    .await;
+    let r = env.http.get(&url).send().await.unwrap_or_else(|e| panic!("{e}"));
+    check(r, "AuthenticationFailed", Some("Authentication failed. The 'Authorization' header is missing."))
+        .await;
     let r = env
         .http
         .get(&url)
@@ -961,29 +743,12 @@ async fn authentication() {
         Some("Authentication failed. The 'Authorization' header is provided in an invalid format."),
     )
     .await;
-    let r = env
-        .http
-        .get(&url)
-        .header("Authorization", "Bearer")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r =
+        env.http.get(&url).header("Authorization", "Bearer").send().await.unwrap_or_else(|e| panic!("{e}"));
     check(r, "AuthenticationFailed", None).await;
-    let r = env
-        .http
-        .get(&url)
-        .bearer_auth("wrong")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = env.http.get(&url).bearer_auth("wrong").send().await.unwrap_or_else(|e| panic!("{e}"));
     check(r, "InvalidAuthenticationToken", None).await;
-    let r = env
-        .http
-        .get(&url)
-        .bearer_auth("s3cret")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let r = env.http.get(&url).bearer_auth("s3cret").send().await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.status().as_u16(), 200);
     // Control endpoints need the same Authorization.
     let r = env
@@ -1030,16 +795,9 @@ async fn etag_bumps_on_every_write_and_if_match_protects() {
         "PreconditionFailed",
         Some("Etag provided in if-match header \"1\" does not match etag \"2\" of resource."),
     );
-    assert_eq!(
-        user_ids(&env.identity(NEW).await),
-        lc(&["ID1"]),
-        "412 must not change anything"
-    );
+    assert_eq!(user_ids(&env.identity(NEW).await), lc(&["ID1"]), "412 must not change anything");
     // GETs do not move the etag.
-    assert_eq!(
-        env.get(&vmss_path("myVMSS"), api).await.header("etag"),
-        Some("\"2\"")
-    );
+    assert_eq!(env.get(&vmss_path("myVMSS"), api).await.header("etag"), Some("\"2\""));
     // If-None-Match: * refuses to overwrite an existing scale set.
     env.send(
         Method::PUT,
@@ -1084,32 +842,18 @@ async fn if_match_is_ignored_before_2023_09_01() {
 
 #[tokio::test]
 async fn lro_polls_in_progress_then_succeeded() {
-    let env = start(EmulatorConfig {
-        operation_polls: 2,
-        ..Default::default()
-    })
-    .await;
+    let env = start(EmulatorConfig { operation_polls: 2, ..Default::default() }).await;
     let r = env
-        .patch(
-            &vmss_path("myVMSS"),
-            NEW,
-            json!({"identity": identity_block(NEW, "UserAssigned", &["ID2"])}),
-        )
+        .patch(&vmss_path("myVMSS"), NEW, json!({"identity": identity_block(NEW, "UserAssigned", &["ID2"])}))
         .await;
     r.expect(200);
     assert_eq!(r.body["properties"]["provisioningState"], "Updating");
-    assert_eq!(
-        r.body["identity"]["userAssignedIdentities"][uai("ID2")],
-        json!({})
-    );
+    assert_eq!(r.body["identity"]["userAssignedIdentities"][uai("ID2")], json!({}));
     assert!(
         r.body["identity"]["userAssignedIdentities"][uai("ID1")]["principalId"].is_string(),
         "existing ones keep values"
     );
-    let op = r
-        .header("azure-asyncoperation")
-        .unwrap_or_default()
-        .to_string();
+    let op = r.header("azure-asyncoperation").unwrap_or_default().to_string();
     assert!(
         op.starts_with(&format!(
             "{}/subscriptions/{SUB}/providers/Microsoft.Compute/locations/eastus/operations/",
@@ -1121,18 +865,9 @@ async fn lro_polls_in_progress_then_succeeded() {
     // While running, a GET shows Updating and {}.
     let v = env.vmss(NEW).await;
     assert_eq!(v["properties"]["provisioningState"], "Updating");
-    assert_eq!(
-        v["identity"]["userAssignedIdentities"][uai("ID2")],
-        json!({})
-    );
+    assert_eq!(v["identity"]["userAssignedIdentities"][uai("ID2")], json!({}));
     let poll = || async {
-        let r = env
-            .http
-            .get(&op)
-            .bearer_auth("t")
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        let r = env.http.get(&op).bearer_auth("t").send().await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(r.status().as_u16(), 200);
         assert!(r.headers().get("retry-after").is_none());
         r.json::<Value>().await.unwrap_or(Value::Null)
@@ -1163,22 +898,10 @@ async fn lro_failed_fault_rolls_back() {
         ..Default::default()
     })
     .await;
-    let r = env
-        .patch(
-            &vmss_path("myVMSS"),
-            NEW,
-            json!({"identity":{"type":"SystemAssigned"}}),
-        )
-        .await;
+    let r = env.patch(&vmss_path("myVMSS"), NEW, json!({"identity":{"type":"SystemAssigned"}})).await;
     r.expect(200);
-    assert_eq!(
-        r.body["identity"]["type"], "SystemAssigned",
-        "the change is visible while it runs"
-    );
-    let op = r
-        .header("azure-asyncoperation")
-        .unwrap_or_default()
-        .to_string();
+    assert_eq!(r.body["identity"]["type"], "SystemAssigned", "the change is visible while it runs");
+    let op = r.header("azure-asyncoperation").unwrap_or_default().to_string();
     let envr = &env;
     let get = |u: String| async move {
         envr.http
@@ -1194,10 +917,7 @@ async fn lro_failed_fault_rolls_back() {
     assert_eq!(get(op.clone()).await["status"], "InProgress");
     let s = get(op).await;
     assert_eq!(s["status"], "Failed", "{s}");
-    assert!(
-        s["error"]["code"].is_string() && s["error"]["message"].is_string(),
-        "{s}"
-    );
+    assert!(s["error"]["code"].is_string() && s["error"]["message"].is_string(), "{s}");
     let v = env.vmss(NEW).await;
     assert_eq!(v["identity"]["type"], "UserAssigned", "rolled back: {v}");
     assert_eq!(user_ids(&v["identity"]), lc(&["ID1"]));
@@ -1211,13 +931,7 @@ async fn lro_failed_fault_rolls_back() {
 async fn fault_429_carries_retry_after_and_computes_body() {
     let env = demo().await;
     env.emu.control().add_fault(
-        FaultRule::new(
-            FaultKind::Throttle {
-                retry_after_secs: 7,
-            },
-            Trigger::Next(1),
-        )
-        .method("GET"),
+        FaultRule::new(FaultKind::Throttle { retry_after_secs: 7 }, Trigger::Next(1)).method("GET"),
     );
     let r = env.get(&vmss_path("myVMSS"), NEW).await;
     r.expect_error(
@@ -1235,61 +949,34 @@ async fn fault_500_503_and_matchers() {
     let env = demo().await;
     let c = env.emu.control();
     c.add_fault(
-        FaultRule::parse("500:next=2:GET:/VIRTUALMACHINESCALESETS/")
-            .unwrap_or_else(|e| panic!("{e}")),
+        FaultRule::parse("500:next=2:GET:/VIRTUALMACHINESCALESETS/").unwrap_or_else(|e| panic!("{e}")),
     );
     c.add_fault(FaultRule::parse("503=4:next=1:PATCH").unwrap_or_else(|e| panic!("{e}")));
     // Not matching: another path.
-    env.get(&format!("/subscriptions/{SUB}/resourcegroups/{RG}"), NEW)
-        .await
-        .expect(200);
-    env.get(&vmss_path("myVMSS"), NEW)
-        .await
-        .expect_error(500, "InternalServerError", None);
-    env.get(&vmss_path("myVMSS"), NEW)
-        .await
-        .expect_error(500, "InternalServerError", None);
+    env.get(&format!("/subscriptions/{SUB}/resourcegroups/{RG}"), NEW).await.expect(200);
+    env.get(&vmss_path("myVMSS"), NEW).await.expect_error(500, "InternalServerError", None);
+    env.get(&vmss_path("myVMSS"), NEW).await.expect_error(500, "InternalServerError", None);
     env.get(&vmss_path("myVMSS"), NEW).await.expect(200);
-    let r = env
-        .patch(
-            &vmss_path("myVMSS"),
-            NEW,
-            json!({"identity":{"type":"None"}}),
-        )
-        .await;
+    let r = env.patch(&vmss_path("myVMSS"), NEW, json!({"identity":{"type":"None"}})).await;
     r.expect_error(503, "ServiceUnavailable", None);
     assert_eq!(r.header("retry-after"), Some("4"));
-    assert_eq!(
-        user_ids(&env.identity(NEW).await),
-        lc(&["ID1"]),
-        "a 503 write changes nothing"
-    );
+    assert_eq!(user_ids(&env.identity(NEW).await), lc(&["ID1"]), "a 503 write changes nothing");
     assert!(c.faults().is_empty(), "used-up rules disappear");
 }
 
 #[tokio::test]
 async fn fault_drop_closes_without_answer_and_changes_nothing() {
     let env = demo().await;
-    env.emu
-        .control()
-        .add_fault(FaultRule::new(FaultKind::Drop, Trigger::Next(1)).method("PATCH"));
+    env.emu.control().add_fault(FaultRule::new(FaultKind::Drop, Trigger::Next(1)).method("PATCH"));
     let before = env.snapshot();
     let r = env
         .http
-        .patch(format!(
-            "{}{}?api-version={NEW}",
-            env.emu.url(),
-            vmss_path("myVMSS")
-        ))
+        .patch(format!("{}{}?api-version={NEW}", env.emu.url(), vmss_path("myVMSS")))
         .bearer_auth("t")
         .json(&json!({"identity":{"type":"None"}}))
         .send()
         .await;
-    assert!(
-        r.is_err(),
-        "expected a dropped connection, got {:?}",
-        r.map(|x| x.status())
-    );
+    assert!(r.is_err(), "expected a dropped connection, got {:?}", r.map(|x| x.status()));
     assert_eq!(env.snapshot(), before);
     assert_eq!(env.emu.control().counters().dropped, 1);
     env.get(&vmss_path("myVMSS"), NEW).await.expect(200);
@@ -1303,46 +990,26 @@ async fn fault_drop_after_applies_the_write_but_loses_the_answer() {
         .add_fault(FaultRule::parse("drop-after:next=1:PATCH").unwrap_or_else(|e| panic!("{e}")));
     let r = env
         .http
-        .patch(format!(
-            "{}{}?api-version={NEW}",
-            env.emu.url(),
-            vmss_path("myVMSS")
-        ))
+        .patch(format!("{}{}?api-version={NEW}", env.emu.url(), vmss_path("myVMSS")))
         .bearer_auth("t")
         .json(&json!({"identity":{"type":"None"}}))
         .send()
         .await;
     assert!(r.is_err(), "expected a dropped connection");
-    assert!(
-        env.vmss(NEW).await.get("identity").is_none(),
-        "the write happened"
-    );
+    assert!(env.vmss(NEW).await.get("identity").is_none(), "the write happened");
 }
 
 #[tokio::test]
 async fn fault_slow_and_latency_delay_answers() {
-    let env = start(EmulatorConfig {
-        latency: Duration::from_millis(50),
-        ..Default::default()
-    })
-    .await;
-    env.emu
-        .control()
-        .add_fault(FaultRule::parse("slow=300:next=1").unwrap_or_else(|e| panic!("{e}")));
+    let env = start(EmulatorConfig { latency: Duration::from_millis(50), ..Default::default() }).await;
+    env.emu.control().add_fault(FaultRule::parse("slow=300:next=1").unwrap_or_else(|e| panic!("{e}")));
     let t = Instant::now();
     env.get(&vmss_path("myVMSS"), NEW).await.expect(200);
-    assert!(
-        t.elapsed() >= Duration::from_millis(350),
-        "slow+latency: {:?}",
-        t.elapsed()
-    );
+    assert!(t.elapsed() >= Duration::from_millis(350), "slow+latency: {:?}", t.elapsed());
     let t = Instant::now();
     env.get(&vmss_path("myVMSS"), NEW).await.expect(200);
     let e = t.elapsed();
-    assert!(
-        e >= Duration::from_millis(50) && e < Duration::from_millis(300),
-        "latency only: {e:?}"
-    );
+    assert!(e >= Duration::from_millis(50) && e < Duration::from_millis(300), "latency only: {e:?}");
 }
 
 #[tokio::test]
@@ -1350,10 +1017,7 @@ async fn fractional_faults_follow_the_seed() {
     let run = |seed: u64| async move {
         let env = start(EmulatorConfig {
             seed,
-            faults: vec![FaultRule::new(
-                FaultKind::ServerError,
-                Trigger::Fraction(0.5),
-            )],
+            faults: vec![FaultRule::new(FaultKind::ServerError, Trigger::Fraction(0.5))],
             ..Default::default()
         })
         .await;
@@ -1375,17 +1039,11 @@ async fn fractional_faults_follow_the_seed() {
 async fn second_writer_is_caught_by_if_match() {
     let env = demo().await;
     let api = LATEST;
-    env.emu
-        .control()
-        .interfere_after_read((RG, "myVMSS"), Mutation::AddUserIdentity(uai("ID2")));
+    env.emu.control().interfere_after_read((RG, "myVMSS"), Mutation::AddUserIdentity(uai("ID2")));
     let r = env.get(&vmss_path("myVMSS"), api).await;
     let etag = r.header("etag").unwrap_or_default().to_string();
     assert_eq!(etag, "\"1\"");
-    assert_eq!(
-        user_ids(&r.body["identity"]),
-        lc(&["ID1"]),
-        "the read is answered before the interference"
-    );
+    assert_eq!(user_ids(&r.body["identity"]), lc(&["ID1"]), "the read is answered before the interference");
     // The client's read-modify-write, protected by If-Match: refused.
     let w = env
         .send(
@@ -1409,9 +1067,7 @@ async fn second_writer_update_is_lost_without_etags_in_2017_12_01() {
     let id = format!(
         "/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Compute/virtualMachineScaleSets/myVMSS"
     );
-    env.emu
-        .control()
-        .interfere_after_read(id.as_str(), Mutation::AddUserIdentity(uai("ID2")));
+    env.emu.control().interfere_after_read(id.as_str(), Mutation::AddUserIdentity(uai("ID2")));
     // Read-modify-write in the old family: the list sent replaces the one stored.
     let read = env.identity(OLD).await;
     assert_eq!(user_ids(&read), lc(&["ID1"]));
@@ -1423,11 +1079,7 @@ async fn second_writer_update_is_lost_without_etags_in_2017_12_01() {
     .await
     .expect(200);
     let after = env.identity(LATEST).await;
-    assert_eq!(
-        user_ids(&after),
-        lc(&["ID1"]),
-        "ID2, added by the second writer, was lost: {after}"
-    );
+    assert_eq!(user_ids(&after), lc(&["ID1"]), "ID2, added by the second writer, was lost: {after}");
     assert_eq!(env.emu.control().pending_interference(), 0);
 }
 
@@ -1445,21 +1097,11 @@ async fn second_writer_mutations() {
     c.interfere_after_read((RG, "myVMSS"), Mutation::DisableSystemIdentity);
     env.vmss(NEW).await;
     assert!(env.vmss(NEW).await.get("identity").is_none());
-    c.interfere_after_read(
-        (RG, "myVMSS"),
-        Mutation::SetTag {
-            key: "by".into(),
-            value: "other".into(),
-        },
-    );
+    c.interfere_after_read((RG, "myVMSS"), Mutation::SetTag { key: "by".into(), value: "other".into() });
     env.vmss(NEW).await;
     let v = env.get(&vmss_path("myVMSS"), LATEST).await;
     assert_eq!(v.body["tags"]["by"], "other");
-    assert_eq!(
-        v.header("etag"),
-        Some("\"5\""),
-        "each interference is a write"
-    );
+    assert_eq!(v.header("etag"), Some("\"5\""), "each interference is a write");
 }
 
 // =============================================================================================
@@ -1467,17 +1109,10 @@ async fn second_writer_mutations() {
 
 #[tokio::test]
 async fn throttling_headers_decrease_and_an_empty_bucket_answers_429() {
-    let small = BucketConfig {
-        capacity: 3,
-        refill_per_sec: 0.01,
-    };
+    let small = BucketConfig { capacity: 3, refill_per_sec: 0.01 };
     let big = ThrottleConfig::default().writes;
     let env = start(EmulatorConfig {
-        throttle: ThrottleConfig {
-            reads: small,
-            writes: big,
-            deletes: big,
-        },
+        throttle: ThrottleConfig { reads: small, writes: big, deletes: big },
         ..Default::default()
     })
     .await;
@@ -1485,32 +1120,16 @@ async fn throttling_headers_decrease_and_an_empty_bucket_answers_429() {
     for _ in 0..3 {
         let r = env.get(&vmss_path("myVMSS"), NEW).await;
         r.expect(200);
-        seen.push(
-            r.header("x-ms-ratelimit-remaining-subscription-reads")
-                .unwrap_or_default()
-                .to_string(),
-        );
-        assert!(
-            r.header("x-ms-ratelimit-remaining-subscription-global-reads")
-                .is_some()
-        );
+        seen.push(r.header("x-ms-ratelimit-remaining-subscription-reads").unwrap_or_default().to_string());
+        assert!(r.header("x-ms-ratelimit-remaining-subscription-global-reads").is_some());
     }
     assert_eq!(seen, vec!["2", "1", "0"]);
     let r = env.get(&vmss_path("myVMSS"), NEW).await;
     r.expect_error(429, "SubscriptionRequestsThrottled", None);
-    assert!(
-        r.header("retry-after")
-            .and_then(|s| s.parse::<u64>().ok())
-            .is_some_and(|n| n >= 1)
-    );
-    let w = env
-        .patch(&vmss_path("myVMSS"), NEW, json!({"tags":{}}))
-        .await;
+    assert!(r.header("retry-after").and_then(|s| s.parse::<u64>().ok()).is_some_and(|n| n >= 1));
+    let w = env.patch(&vmss_path("myVMSS"), NEW, json!({"tags":{}})).await;
     w.expect(200);
-    assert!(
-        w.header("x-ms-ratelimit-remaining-subscription-writes")
-            .is_some()
-    );
+    assert!(w.header("x-ms-ratelimit-remaining-subscription-writes").is_some());
 }
 
 #[tokio::test]
@@ -1540,9 +1159,7 @@ async fn managed_identity_tokens_are_jwts_the_emulator_accepts() {
     let ep = env.emu.identity_endpoint();
     let r = env
         .http
-        .get(format!(
-            "{ep}?api-version=2019-08-01&resource=https%3A%2F%2Fmanagement.azure.com"
-        ))
+        .get(format!("{ep}?api-version=2019-08-01&resource=https%3A%2F%2Fmanagement.azure.com"))
         .header("X-IDENTITY-HEADER", "hdr-secret")
         .send()
         .await
@@ -1551,22 +1168,14 @@ async fn managed_identity_tokens_are_jwts_the_emulator_accepts() {
     let t: Value = r.json().await.unwrap_or(Value::Null);
     assert_eq!(t["token_type"], "Bearer");
     assert_eq!(t["resource"], "https://management.azure.com");
-    assert!(
-        t["expires_on"]
-            .as_str()
-            .and_then(|s| s.parse::<i64>().ok())
-            .is_some(),
-        "{t}"
-    );
+    assert!(t["expires_on"].as_str().and_then(|s| s.parse::<i64>().ok()).is_some(), "{t}");
     assert!(t["client_id"].is_string());
     let token = t["access_token"].as_str().unwrap_or_default().to_string();
     let parts: Vec<&str> = token.split('.').collect();
     assert_eq!(parts.len(), 3, "JWT-shaped");
     use base64::Engine;
     let payload: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(parts[1])
-            .unwrap_or_default(),
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(parts[1]).unwrap_or_default(),
     )
     .unwrap_or(Value::Null);
     assert_eq!(payload["tid"], vmssid::emulator::DEMO_TENANT);
@@ -1574,19 +1183,12 @@ async fn managed_identity_tokens_are_jwts_the_emulator_accepts() {
     assert!(payload["oid"].is_string() && payload["exp"].is_i64() && payload["iat"].is_i64());
     let ok = env
         .http
-        .get(format!(
-            "{}/subscriptions?api-version=2022-12-01",
-            env.emu.url()
-        ))
+        .get(format!("{}/subscriptions?api-version=2022-12-01", env.emu.url()))
         .bearer_auth(&token)
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        ok.status().as_u16(),
-        200,
-        "issued tokens are accepted even with --token"
-    );
+    assert_eq!(ok.status().as_u16(), 200, "issued tokens are accepted even with --token");
     // A user-assigned identity by client id.
     let r = env
         .http
@@ -1601,9 +1203,7 @@ async fn managed_identity_tokens_are_jwts_the_emulator_accepts() {
     assert_eq!(t["client_id"], "c2c2c2c2-0000-4000-8000-0000000000a2");
     // Missing / wrong secret.
     let st = |h: Option<&'static str>| {
-        let mut rb = env
-            .http
-            .get(format!("{ep}?api-version=2019-08-01&resource=x"));
+        let mut rb = env.http.get(format!("{ep}?api-version=2019-08-01&resource=x"));
         if let Some(h) = h {
             rb = rb.header("X-IDENTITY-HEADER", h);
         }
@@ -1627,13 +1227,7 @@ async fn user_assigned_identities_crud() {
             .await
             .expect(200);
     }
-    let r = env
-        .put(
-            &p,
-            "2024-11-30",
-            json!({"location":"eastus","tags":{"a":"1"}}),
-        )
-        .await;
+    let r = env.put(&p, "2024-11-30", json!({"location":"eastus","tags":{"a":"1"}})).await;
     r.expect(201);
     assert_eq!(
         r.body["id"],
@@ -1646,81 +1240,42 @@ async fn user_assigned_identities_crud() {
         assert!(is_guid(&r.body["properties"][k]), "{k}: {}", r.text);
     }
     assert!(r.header("location").is_some());
-    let again = env
-        .put(&p, "2023-01-31", json!({"location":"eastus"}))
-        .await;
+    let again = env.put(&p, "2023-01-31", json!({"location":"eastus"})).await;
     again.expect(200);
-    assert_eq!(
-        again.body["properties"]["principalId"],
-        r.body["properties"]["principalId"]
-    );
-    assert!(
-        again.body["properties"].get("isolationScope").is_none(),
-        "isolationScope from 2024-11-30 only"
-    );
+    assert_eq!(again.body["properties"]["principalId"], r.body["properties"]["principalId"]);
+    assert!(again.body["properties"].get("isolationScope").is_none(), "isolationScope from 2024-11-30 only");
     let list = env
         .get(&format!("/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities"), "2024-11-30")
         .await;
     assert_eq!(list.body["value"].as_array().map(|a| a.len()), Some(3));
     let all = env
         .get(
-            &format!(
-                "/subscriptions/{SUB}/providers/Microsoft.ManagedIdentity/userAssignedIdentities"
-            ),
+            &format!("/subscriptions/{SUB}/providers/Microsoft.ManagedIdentity/userAssignedIdentities"),
             "2018-11-30",
         )
         .await;
     assert_eq!(all.body["value"].as_array().map(|a| a.len()), Some(3));
-    env.send(
-        Method::DELETE,
-        &format!("{p}?api-version=2024-11-30"),
-        None,
-        &[],
-    )
-    .await
-    .expect(200);
-    env.send(
-        Method::DELETE,
-        &format!("{p}?api-version=2024-11-30"),
-        None,
-        &[],
-    )
-    .await
-    .expect(204);
-    env.get(&p, "2024-11-30")
-        .await
-        .expect_error(404, "ResourceNotFound", None);
-    env.put(&p, "2024-11-30", json!({}))
-        .await
-        .expect_error(400, "LocationRequired", None);
+    env.send(Method::DELETE, &format!("{p}?api-version=2024-11-30"), None, &[]).await.expect(200);
+    env.send(Method::DELETE, &format!("{p}?api-version=2024-11-30"), None, &[]).await.expect(204);
+    env.get(&p, "2024-11-30").await.expect_error(404, "ResourceNotFound", None);
+    env.put(&p, "2024-11-30", json!({})).await.expect_error(400, "LocationRequired", None);
 }
 
 #[tokio::test]
 async fn resource_groups_and_subscriptions() {
     let env = demo().await;
     let p = format!("/subscriptions/{SUB}/resourcegroups/other");
-    env.put(&p, "2021-04-01", json!({"location":"westeurope"}))
-        .await
-        .expect(201);
-    env.put(
-        &p,
-        "2021-04-01",
-        json!({"location":"westeurope","tags":{"x":"y"}}),
-    )
-    .await
-    .expect(200);
-    env.put(&p, "2021-04-01", json!({"location":"eastus"}))
-        .await
-        .expect_error(409, "InvalidResourceGroupLocation", None);
+    env.put(&p, "2021-04-01", json!({"location":"westeurope"})).await.expect(201);
+    env.put(&p, "2021-04-01", json!({"location":"westeurope","tags":{"x":"y"}})).await.expect(200);
+    env.put(&p, "2021-04-01", json!({"location":"eastus"})).await.expect_error(
+        409,
+        "InvalidResourceGroupLocation",
+        None,
+    );
     let g = env.get(&p, "2021-04-01").await;
     assert_eq!(g.body["properties"]["provisioningState"], "Succeeded");
     assert_eq!(g.body["tags"]["x"], "y");
-    let list = env
-        .get(
-            &format!("/subscriptions/{SUB}/resourcegroups"),
-            "2021-04-01",
-        )
-        .await;
+    let list = env.get(&format!("/subscriptions/{SUB}/resourcegroups"), "2021-04-01").await;
     assert_eq!(list.body["value"].as_array().map(|a| a.len()), Some(2));
     // Deleting a group deletes what it holds.
     env.send(
@@ -1731,14 +1286,9 @@ async fn resource_groups_and_subscriptions() {
     )
     .await
     .expect(200);
-    env.get(&vmss_path("myVMSS"), NEW)
-        .await
-        .expect_error(404, "ResourceGroupNotFound", None);
+    env.get(&vmss_path("myVMSS"), NEW).await.expect_error(404, "ResourceGroupNotFound", None);
     let all = env
-        .get(
-            &format!("/subscriptions/{SUB}/providers/Microsoft.Compute/virtualMachineScaleSets"),
-            NEW,
-        )
+        .get(&format!("/subscriptions/{SUB}/providers/Microsoft.Compute/virtualMachineScaleSets"), NEW)
         .await;
     assert_eq!(all.body["value"], json!([]));
     // Subscriptions: any GUID, the demo one always listed.
@@ -1749,32 +1299,18 @@ async fn resource_groups_and_subscriptions() {
     assert_eq!(first["state"], "Enabled");
     assert!(is_guid(&first["tenantId"]));
     let other = "11111111-2222-3333-4444-555555555555";
-    let s = env
-        .get(&format!("/subscriptions/{other}"), "2022-12-01")
-        .await;
+    let s = env.get(&format!("/subscriptions/{other}"), "2022-12-01").await;
     s.expect(200);
     assert_eq!(s.body["id"], format!("/subscriptions/{other}"));
-    env.get("/subscriptions/not-a-guid", "2022-12-01")
-        .await
-        .expect_error(400, "InvalidSubscriptionId", None);
+    env.get("/subscriptions/not-a-guid", "2022-12-01").await.expect_error(400, "InvalidSubscriptionId", None);
     env.get("/tenants", "2022-12-01").await.expect(200);
 }
 
 #[tokio::test]
 async fn lists_page_with_next_link() {
-    let env = start(EmulatorConfig {
-        page_size: 2,
-        ..Default::default()
-    })
-    .await;
+    let env = start(EmulatorConfig { page_size: 2, ..Default::default() }).await;
     for n in ["a1", "a2", "a3", "a4"] {
-        env.put(
-            &vmss_path(n),
-            NEW,
-            article_vmss_body(json!({"type":"SystemAssigned"})),
-        )
-        .await
-        .expect(201);
+        env.put(&vmss_path(n), NEW, article_vmss_body(json!({"type":"SystemAssigned"}))).await.expect(201);
     }
     let mut url = format!(
         "{}/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Compute/virtualMachineScaleSets?api-version={NEW}",
@@ -1813,15 +1349,8 @@ async fn paths_and_names_are_case_insensitive() {
     let r = env.get(&p, NEW).await;
     r.expect(200);
     assert_eq!(r.body["name"], "myVMSS", "original spelling in output");
-    assert!(
-        r.body["id"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("/resourceGroups/myResourceGroup/")
-    );
-    env.patch(&p.to_lowercase(), NEW, json!({"tags":{"t":"1"}}))
-        .await
-        .expect(200);
+    assert!(r.body["id"].as_str().unwrap_or_default().contains("/resourceGroups/myResourceGroup/"));
+    env.patch(&p.to_lowercase(), NEW, json!({"tags":{"t":"1"}})).await.expect(200);
     assert_eq!(env.vmss(NEW).await["tags"]["t"], "1");
 }
 
@@ -1830,11 +1359,7 @@ async fn paths_and_names_are_case_insensitive() {
 
 #[tokio::test]
 async fn hostile_requests_are_answered_with_arm_errors_and_change_nothing() {
-    let env = start(EmulatorConfig {
-        max_body_bytes: 64 * 1024,
-        ..Default::default()
-    })
-    .await;
+    let env = start(EmulatorConfig { max_body_bytes: 64 * 1024, ..Default::default() }).await;
     let before = env.snapshot();
     let url = |p: &str| format!("{}{}", env.emu.url(), p);
     let vm = format!("{}?api-version={NEW}", vmss_path("myVMSS"));
@@ -1852,13 +1377,7 @@ async fn hostile_requests_are_answered_with_arm_errors_and_change_nothing() {
     assert_eq!(r.status().as_u16(), 400);
     let b: Value = r.json().await.unwrap_or(Value::Null);
     assert_eq!(b["error"]["code"], "InvalidRequestContent");
-    assert!(
-        b["error"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("line 1"),
-        "{b}"
-    );
+    assert!(b["error"]["message"].as_str().unwrap_or_default().contains("line 1"), "{b}");
 
     // Not JSON.
     let r = env
@@ -1871,25 +1390,21 @@ async fn hostile_requests_are_answered_with_arm_errors_and_change_nothing() {
         .await;
     assert_eq!(r.map(|r| r.status().as_u16()).unwrap_or(0), 415);
     // Not an object.
-    env.send(Method::PATCH, &vm, Some(json!([1, 2])), &[])
-        .await
-        .expect_error(400, "InvalidRequestContent", None);
-    env.send(
-        Method::PATCH,
-        &vm,
-        Some(json!({"identity": "SystemAssigned"})),
-        &[],
-    )
-    .await
-    .expect_error(400, "InvalidRequestContent", None);
-    env.send(
-        Method::PATCH,
-        &vm,
-        Some(json!({"identity": {"type": 5}})),
-        &[],
-    )
-    .await
-    .expect_error(400, "InvalidParameter", None);
+    env.send(Method::PATCH, &vm, Some(json!([1, 2])), &[]).await.expect_error(
+        400,
+        "InvalidRequestContent",
+        None,
+    );
+    env.send(Method::PATCH, &vm, Some(json!({"identity": "SystemAssigned"})), &[]).await.expect_error(
+        400,
+        "InvalidRequestContent",
+        None,
+    );
+    env.send(Method::PATCH, &vm, Some(json!({"identity": {"type": 5}})), &[]).await.expect_error(
+        400,
+        "InvalidParameter",
+        None,
+    );
     env.send(
         Method::PATCH,
         &vm,
@@ -1898,12 +1413,12 @@ async fn hostile_requests_are_answered_with_arm_errors_and_change_nothing() {
     )
     .await
     .expect_error(400, "InvalidRequestContent", None);
-    env.send(Method::PATCH, &vm, Some(json!({"tags": "x"})), &[])
-        .await
-        .expect_error(400, "InvalidRequestContent", None);
-    env.send(Method::PUT, &vm, None, &[])
-        .await
-        .expect_error(400, "InvalidRequestContent", None);
+    env.send(Method::PATCH, &vm, Some(json!({"tags": "x"})), &[]).await.expect_error(
+        400,
+        "InvalidRequestContent",
+        None,
+    );
+    env.send(Method::PUT, &vm, None, &[]).await.expect_error(400, "InvalidRequestContent", None);
 
     // Huge body.
     let huge = format!("{{\"tags\":{{\"x\":\"{}\"}}}}", "a".repeat(200 * 1024));
@@ -1937,26 +1452,15 @@ async fn hostile_requests_are_answered_with_arm_errors_and_change_nothing() {
         &format!(
             "/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Compute/virtualMachines/vm?api-version={NEW}"
         ),
-        &format!(
-            "/subscriptions/{SUB}/resourceGroups/{RG}/providers/Foo.Bar/x/y?api-version={NEW}"
-        ),
+        &format!("/subscriptions/{SUB}/resourceGroups/{RG}/providers/Foo.Bar/x/y?api-version={NEW}"),
         &format!(
             "/subscriptions/{SUB}/resourceGroups/ü/providers/Microsoft.Compute/virtualMachineScaleSets/ü?api-version={NEW}"
         ),
         "/_emulatorü",
     ] {
         let r = env.send(Method::GET, p, None, &[]).await;
-        assert!(
-            (400..500).contains(&r.status),
-            "{p}: {} {}",
-            r.status,
-            r.text
-        );
-        assert!(
-            r.body["error"]["code"].is_string(),
-            "{p}: not ARM-shaped: {}",
-            r.text
-        );
+        assert!((400..500).contains(&r.status), "{p}: {} {}", r.status, r.text);
+        assert!(r.body["error"]["code"].is_string(), "{p}: not ARM-shaped: {}", r.text);
     }
     env.send(
         Method::PUT,
@@ -1974,17 +1478,12 @@ async fn hostile_requests_are_answered_with_arm_errors_and_change_nothing() {
     )
     .await
     .expect_error(400, "InvalidResourceName", None);
-    env.send(Method::POST, &vm, Some(json!({})), &[])
-        .await
-        .expect_error(405, "MethodNotAllowed", None);
-    env.send(
-        Method::DELETE,
-        &format!("/subscriptions?api-version={NEW}"),
+    env.send(Method::POST, &vm, Some(json!({})), &[]).await.expect_error(405, "MethodNotAllowed", None);
+    env.send(Method::DELETE, &format!("/subscriptions?api-version={NEW}"), None, &[]).await.expect_error(
+        405,
+        "MethodNotAllowed",
         None,
-        &[],
-    )
-    .await
-    .expect_error(405, "MethodNotAllowed", None);
+    );
 
     assert_eq!(env.snapshot(), before, "hostile requests changed the state");
     env.get(&vmss_path("myVMSS"), NEW).await.expect(200);
@@ -1999,8 +1498,7 @@ async fn every_response_carries_request_ids() {
         env.send(Method::GET, "/x", None, &[]).await,
     ] {
         assert!(
-            r.header("x-ms-request-id").is_some()
-                && r.header("x-ms-correlation-request-id").is_some(),
+            r.header("x-ms-request-id").is_some() && r.header("x-ms-correlation-request-id").is_some(),
             "{}",
             r.text
         );
@@ -2023,13 +1521,7 @@ async fn every_response_carries_request_ids() {
 async fn control_over_http() {
     let env = demo().await;
     let c = |m: Method, p: &'static str, b: Option<Value>| env.send(m, p, b, &[]);
-    c(
-        Method::POST,
-        "/_emulator/faults",
-        Some(json!({"spec": "500:next=1:GET"})),
-    )
-    .await
-    .expect(201);
+    c(Method::POST, "/_emulator/faults", Some(json!({"spec": "500:next=1:GET"}))).await.expect(201);
     env.get(&vmss_path("myVMSS"), NEW).await.expect(500);
     c(
         Method::POST,
@@ -2039,14 +1531,10 @@ async fn control_over_http() {
     .await
     .expect(201);
     assert_eq!(
-        c(Method::GET, "/_emulator/faults", None).await.body["value"]
-            .as_array()
-            .map(|a| a.len()),
+        c(Method::GET, "/_emulator/faults", None).await.body["value"].as_array().map(|a| a.len()),
         Some(1)
     );
-    c(Method::DELETE, "/_emulator/faults", None)
-        .await
-        .expect(204);
+    c(Method::DELETE, "/_emulator/faults", None).await.expect(204);
     c(
         Method::POST,
         "/_emulator/interfere",
@@ -2064,36 +1552,16 @@ async fn control_over_http() {
     // Replace the state with the empty world.
     let mut empty = state.body.clone();
     empty["subscriptions"][0]["resourceGroups"] = json!([]);
-    c(Method::PUT, "/_emulator/state", Some(empty))
-        .await
-        .expect(204);
-    env.get(&vmss_path("myVMSS"), NEW)
-        .await
-        .expect_error(404, "ResourceGroupNotFound", None);
-    c(Method::PUT, "/_emulator/state", Some(json!({"version": 2})))
-        .await
-        .expect(400);
-    c(
-        Method::PUT,
-        "/_emulator/operation-polls",
-        Some(json!({"value": 1})),
-    )
-    .await
-    .expect(204);
+    c(Method::PUT, "/_emulator/state", Some(empty)).await.expect(204);
+    env.get(&vmss_path("myVMSS"), NEW).await.expect_error(404, "ResourceGroupNotFound", None);
+    c(Method::PUT, "/_emulator/state", Some(json!({"version": 2}))).await.expect(400);
+    c(Method::PUT, "/_emulator/operation-polls", Some(json!({"value": 1}))).await.expect(204);
 }
 
 #[tokio::test]
 async fn tls_serves_https_with_the_generated_certificate() {
-    let env = start(EmulatorConfig {
-        tls: true,
-        ..Default::default()
-    })
-    .await;
-    assert!(
-        env.emu.url().starts_with("https://127.0.0.1:"),
-        "{}",
-        env.emu.url()
-    );
+    let env = start(EmulatorConfig { tls: true, ..Default::default() }).await;
+    assert!(env.emu.url().starts_with("https://127.0.0.1:"), "{}", env.emu.url());
     let pem = env.emu.cert_pem().unwrap_or_default().to_string();
     assert!(pem.contains("BEGIN CERTIFICATE"));
     let cert = reqwest::Certificate::from_pem(pem.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
@@ -2102,10 +1570,7 @@ async fn tls_serves_https_with_the_generated_certificate() {
         .no_proxy()
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
-    for host in [
-        env.emu.url().to_string(),
-        env.emu.url().replace("127.0.0.1", "localhost"),
-    ] {
+    for host in [env.emu.url().to_string(), env.emu.url().replace("127.0.0.1", "localhost")] {
         let r = https
             .get(format!("{host}{}?api-version={NEW}", vmss_path("myVMSS")))
             .bearer_auth("t")
@@ -2134,10 +1599,7 @@ async fn tls_serves_https_with_the_generated_certificate() {
     // Plain http to the TLS port fails rather than leaking data.
     let plain = env
         .http
-        .get(format!(
-            "{}/subscriptions?api-version=2022-12-01",
-            env.emu.url().replace("https", "http")
-        ))
+        .get(format!("{}/subscriptions?api-version=2022-12-01", env.emu.url().replace("https", "http")))
         .send()
         .await;
     assert!(plain.is_err() || plain.is_ok_and(|r| r.status().as_u16() >= 400));
@@ -2161,11 +1623,7 @@ async fn shutdown_is_graceful_and_frees_the_port() {
     env.get(&vmss_path("myVMSS"), NEW).await.expect(200);
     let Env { emu, http } = env;
     emu.shutdown().await;
-    let r = http
-        .get(format!("{url}/subscriptions?api-version=2022-12-01"))
-        .bearer_auth("t")
-        .send()
-        .await;
+    let r = http.get(format!("{url}/subscriptions?api-version=2022-12-01")).bearer_auth("t").send().await;
     assert!(r.is_err(), "still answering after shutdown");
 }
 
@@ -2173,10 +1631,8 @@ async fn shutdown_is_graceful_and_frees_the_port() {
 async fn request_counters() {
     let env = demo().await;
     env.get(&vmss_path("myVMSS"), NEW).await;
-    env.patch(&vmss_path("myVMSS"), NEW, json!({"tags":{}}))
-        .await;
-    env.send(Method::GET, "/_emulator/counters", None, &[])
-        .await;
+    env.patch(&vmss_path("myVMSS"), NEW, json!({"tags":{}})).await;
+    env.send(Method::GET, "/_emulator/counters", None, &[]).await;
     let c = env.emu.control().counters();
     assert_eq!(c.total, 2, "control calls are not counted: {c:?}");
     assert_eq!(c.by_method.get("GET"), Some(&1));
@@ -2188,9 +1644,7 @@ async fn request_counters() {
 async fn raw(url: &str, request: &[u8], hang_up: bool) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let addr = url.trim_start_matches("http://");
-    let mut s = tokio::net::TcpStream::connect(addr)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap_or_else(|e| panic!("{e}"));
     s.write_all(request).await.unwrap_or_else(|e| panic!("{e}"));
     if hang_up {
         let _ = s.shutdown().await;

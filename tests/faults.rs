@@ -52,18 +52,25 @@ fn every_fault_for_every_write_primitive_in_both_families() {
                 });
                 let intent = intents(&w).remove(i);
                 // Give disable_system something to disable and remove_all_user two to remove.
-                w.rt.block_on(w.primitives.apply(Target::Id(w.vmss("myVMSS")), Intent::EnableSystem)).unwrap();
-                w.rt.block_on(w.primitives.apply(Target::Id(w.vmss("myVMSS")), Intent::AddUser(w.uai("ID2"))))
+                w.rt.block_on(w.primitives.apply(Target::Id(w.vmss("myVMSS")), Intent::EnableSystem))
                     .unwrap();
+                w.rt.block_on(
+                    w.primitives.apply(Target::Id(w.vmss("myVMSS")), Intent::AddUser(w.uai("ID2"))),
+                )
+                .unwrap();
                 if matches!(intent, Intent::AddUser(_)) {
-                    w.rt.block_on(w.primitives.apply(Target::Id(w.vmss("myVMSS")), Intent::RemoveUser(w.uai("ID2"))))
-                        .unwrap();
+                    w.rt.block_on(
+                        w.primitives.apply(Target::Id(w.vmss("myVMSS")), Intent::RemoveUser(w.uai("ID2"))),
+                    )
+                    .unwrap();
                 }
                 if matches!(intent, Intent::EnableSystem) {
-                    w.rt.block_on(w.primitives.apply(Target::Id(w.vmss("myVMSS")), Intent::DisableSystem)).unwrap();
+                    w.rt.block_on(w.primitives.apply(Target::Id(w.vmss("myVMSS")), Intent::DisableSystem))
+                        .unwrap();
                 }
                 let before = shape(&w);
-                let wanted = intent.outcome(&w.rt.block_on(w.primitives.get_vmss(&w.vmss("myVMSS"))).unwrap().identity);
+                let wanted = intent
+                    .outcome(&w.rt.block_on(w.primitives.get_vmss(&w.vmss("myVMSS"))).unwrap().identity);
                 let entries_before = w.journal().len();
                 w.control().add_fault(FaultRule::new(fault.clone(), Trigger::Next(1)).method("PATCH"));
                 let label = format!("{api} / {fault_name} / {intent}");
@@ -78,7 +85,10 @@ fn every_fault_for_every_write_primitive_in_both_families() {
                 match &result {
                     Ok(report) => {
                         assert!(report.changed, "{label}");
-                        assert_eq!(now, wanted, "{label}: success must mean the intent holds and nothing else moved");
+                        assert_eq!(
+                            now, wanted,
+                            "{label}: success must mean the intent holds and nothing else moved"
+                        );
                         assert_eq!(
                             new_entries.iter().rev().find_map(|e| e.outcome),
                             Some(Outcome::Succeeded),
@@ -89,9 +99,15 @@ fn every_fault_for_every_write_primitive_in_both_families() {
                     Err(e) => {
                         let message = e.to_string();
                         assert!(!message.is_empty() && !message.contains('\n'), "{label}: {message:?}");
-                        assert!(now == before || now == wanted, "{label}: collateral change: {before} -> {now}");
+                        assert!(
+                            now == before || now == wanted,
+                            "{label}: collateral change: {before} -> {now}"
+                        );
                         let last = new_entries.last().and_then(|e| e.outcome);
-                        assert!(matches!(last, Some(Outcome::Failed | Outcome::Unknown)), "{label}: journal says {last:?}");
+                        assert!(
+                            matches!(last, Some(Outcome::Failed | Outcome::Unknown)),
+                            "{label}: journal says {last:?}"
+                        );
                         rows.push(format!("{label}: error: {message}"));
                     }
                 }

@@ -29,14 +29,8 @@ fn run_with_timeout(mut cmd: Command, limit: Duration) -> (bool, String) {
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     let mut readers = Vec::new();
     for stream in [
-        child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-        child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
     ]
     .into_iter()
     .flatten()
@@ -60,11 +54,8 @@ fn run_with_timeout(mut cmd: Command, limit: Duration) -> (bool, String) {
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    let out: String = readers
-        .into_iter()
-        .map(|r| r.join().unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join("\n");
+    let out: String =
+        readers.into_iter().map(|r| r.join().unwrap_or_default()).collect::<Vec<_>>().join("\n");
     match status {
         Some(s) => (s.success(), out),
         None => (false, format!("timed out after {limit:?}\n{out}")),
@@ -72,9 +63,7 @@ fn run_with_timeout(mut cmd: Command, limit: Duration) -> (bool, String) {
 }
 
 fn venv_dir(root: &Path) -> PathBuf {
-    std::env::var_os("VMSSID_PYVENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target").join("pyvenv"))
+    std::env::var_os("VMSSID_PYVENV").map(PathBuf::from).unwrap_or_else(|| root.join("target").join("pyvenv"))
 }
 
 #[test]
@@ -92,14 +81,7 @@ fn azure_sdk_for_python_runs_the_article_workflow_over_https() {
     let secret = uuid::Uuid::new_v4().to_string();
     let mut child = Command::new(env!("CARGO_BIN_EXE_vmssid"))
         .arg("emulator")
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--tls",
-            "--empty",
-            "--operation-polls",
-            "1",
-        ])
+        .args(["--listen", "127.0.0.1:0", "--tls", "--empty", "--operation-polls", "1"])
         .arg("--cert-out")
         .arg(&cert)
         .args(["--token", &token, "--identity-header", &secret])
@@ -117,9 +99,7 @@ fn azure_sdk_for_python_runs_the_article_workflow_over_https() {
         let _ = tx.send(line);
         let _ = std::io::copy(&mut r, &mut std::io::sink());
     });
-    let line = rx
-        .recv_timeout(Duration::from_secs(60))
-        .unwrap_or_else(|_| panic!("no listening line"));
+    let line = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| panic!("no listening line"));
     let url = line
         .trim_end()
         .strip_prefix("listening on ")
@@ -144,8 +124,5 @@ fn azure_sdk_for_python_runs_the_article_workflow_over_https() {
     let (ok, out) = run_with_timeout(py, SCRIPT_TIMEOUT);
     drop(emulator);
     assert!(ok, "article_workflow.py failed:\n{out}");
-    assert!(
-        out.contains("all checks passed"),
-        "the script ended early:\n{out}"
-    );
+    assert!(out.contains("all checks passed"), "the script ended early:\n{out}");
 }

@@ -54,7 +54,8 @@ fn run_family(api: &str, runs: usize, seed: u64) -> Counts {
             let intent = random_intent(&mut rng, &pool);
             // The other writer adds an identity our intent does not name, or turns system on.
             let theirs: Option<Mutation> = if rng.random_bool(0.6) {
-                let candidates: Vec<&ResourceId> = pool.iter().filter(|p| intent.user() != Some(*p)).collect();
+                let candidates: Vec<&ResourceId> =
+                    pool.iter().filter(|p| intent.user() != Some(*p)).collect();
                 Some(if intent != Intent::DisableSystem && rng.random_bool(0.25) {
                     Mutation::EnableSystemIdentity
                 } else {

@@ -42,19 +42,34 @@ fn files_under(dir: &std::path::Path) -> String {
 
 #[track_caller]
 fn no_secret(what: &str, out: &Output, home: &std::path::Path) {
-    let text = format!("{}{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr), files_under(home));
+    let text = format!(
+        "{}{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        files_under(home)
+    );
     assert!(!text.contains(SECRET), "{what}: the secret leaked:\n{text}");
 }
 
 #[test]
 fn the_secret_never_shows() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let emulator =
-        rt.block_on(Emulator::start(EmulatorConfig { token: Some(SECRET.into()), ..EmulatorConfig::default() })).unwrap();
+    let emulator = rt
+        .block_on(Emulator::start(EmulatorConfig { token: Some(SECRET.into()), ..EmulatorConfig::default() }))
+        .unwrap();
     let url = emulator.url().to_string();
     let home = tempfile::tempdir().unwrap();
     let journal = home.path().join("journal.jsonl");
-    let base = ["-vv", "run", "--endpoint", url.as_str(), "--subscription", SUB, "--journal", journal.to_str().unwrap()];
+    let base = [
+        "-vv",
+        "run",
+        "--endpoint",
+        url.as_str(),
+        "--subscription",
+        SUB,
+        "--journal",
+        journal.to_str().unwrap(),
+    ];
 
     // Success, with writes journaled and trace logging on.
     let mut args = base.to_vec();
@@ -75,20 +90,45 @@ fn the_secret_never_shows() {
     let other = tempfile::tempdir().unwrap();
     let rt2 = tokio::runtime::Runtime::new().unwrap();
     let strict = rt2
-        .block_on(Emulator::start(EmulatorConfig { token: Some("another".into()), ..EmulatorConfig::default() }))
+        .block_on(Emulator::start(EmulatorConfig {
+            token: Some("another".into()),
+            ..EmulatorConfig::default()
+        }))
         .unwrap();
     let out = run(
-        &["-vv", "run", "--endpoint", strict.url(), "--subscription", SUB, "-e", r#"get_vmss("myResourceGroup", "myVMSS")"#],
+        &[
+            "-vv",
+            "run",
+            "--endpoint",
+            strict.url(),
+            "--subscription",
+            SUB,
+            "-e",
+            r#"get_vmss("myResourceGroup", "myVMSS")"#,
+        ],
         &[("VMSSID_ACCESS_TOKEN", SECRET)],
         other.path(),
     );
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 401"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("HTTP 401"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     no_secret("a refused token", &out, other.path());
 
     // The credential chain failing with a client secret in the environment.
     let out = run(
-        &["-vv", "run", "--endpoint", &url, "--subscription", SUB, "-e", r#"get_vmss("myResourceGroup", "myVMSS")"#],
+        &[
+            "-vv",
+            "run",
+            "--endpoint",
+            &url,
+            "--subscription",
+            SUB,
+            "-e",
+            r#"get_vmss("myResourceGroup", "myVMSS")"#,
+        ],
         &[
             ("AZURE_TENANT_ID", "72f988bf-86f1-41af-91ab-2d7cd011db47"),
             ("AZURE_CLIENT_ID", "11111111-2222-3333-4444-555555555555"),

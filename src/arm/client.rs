@@ -416,7 +416,9 @@ impl ArmClient {
                 let endpoint = self.config.endpoint.origin().ascii_serialization();
                 // A certificate the client does not trust will not become trusted by retrying.
                 if message.contains("certificate") {
-                    let message = format!("{message} (trust a private CA or the emulator's --cert-out with --ca-cert FILE)");
+                    let message = format!(
+                        "{message} (trust a private CA or the emulator's --cert-out with --ca-cert FILE)"
+                    );
                     return Err(AttemptError::Final(ArmError::Transport { endpoint, message }));
                 }
                 let failure = if e.is_connect() { Failure::ConnectFailed } else { Failure::Lost };

@@ -78,18 +78,11 @@ pub struct VmssVersion {
 impl VmssVersion {
     /// Exact (case-insensitive) match against the supported list.
     pub fn parse(v: &str) -> Option<VmssVersion> {
-        VMSS_VERSIONS
-            .iter()
-            .find(|s| s.eq_ignore_ascii_case(v))
-            .map(|s| VmssVersion { version: s })
+        VMSS_VERSIONS.iter().find(|s| s.eq_ignore_ascii_case(v)).map(|s| VmssVersion { version: s })
     }
 
     pub fn family(self) -> Family {
-        if self.version < "2018-06-01" {
-            Family::IdentityIds
-        } else {
-            Family::UserAssignedMap
-        }
+        if self.version < "2018-06-01" { Family::IdentityIds } else { Family::UserAssignedMap }
     }
 
     /// etag, If-Match and If-None-Match exist only from 2023-09-01 (spec §4).
@@ -104,10 +97,7 @@ impl VmssVersion {
 }
 
 pub fn uai_version(v: &str) -> Option<&'static str> {
-    UAI_VERSIONS
-        .iter()
-        .find(|s| s.eq_ignore_ascii_case(v))
-        .copied()
+    UAI_VERSIONS.iter().find(|s| s.eq_ignore_ascii_case(v)).copied()
 }
 
 /// `isolationScope` is part of the identity model from 2024-11-30 (previews after it too).

@@ -96,19 +96,11 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(status: u16, v: Value) -> Reply {
-        Reply {
-            status,
-            headers: Vec::new(),
-            body: Body::Json(v),
-        }
+        Reply { status, headers: Vec::new(), body: Body::Json(v) }
     }
 
     pub fn empty(status: u16) -> Reply {
-        Reply {
-            status,
-            headers: Vec::new(),
-            body: Body::Empty,
-        }
+        Reply { status, headers: Vec::new(), body: Body::Empty }
     }
 
     pub fn header(mut self, k: &str, v: impl Into<String>) -> Reply {
@@ -117,11 +109,7 @@ impl Reply {
     }
 
     pub fn from_error(e: &ArmError) -> Reply {
-        Reply {
-            status: e.status,
-            headers: e.headers.clone(),
-            body: Body::Json(e.body()),
-        }
+        Reply { status: e.status, headers: e.headers.clone(), body: Body::Json(e.body()) }
     }
 }
 
@@ -135,11 +123,7 @@ pub struct Outcome {
 
 impl Outcome {
     fn reply(reply: Reply) -> Outcome {
-        Outcome {
-            reply,
-            delay: Duration::ZERO,
-            drop: false,
-        }
+        Outcome { reply, delay: Duration::ZERO, drop: false }
     }
 }
 
@@ -154,8 +138,7 @@ fn base_url(settings: &Settings, headers: &HeaderMap) -> String {
         Some(h)
             if !h.is_empty()
                 && h.len() < 256
-                && h.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)) =>
+                && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)) =>
         {
             format!("{}://{h}", settings.scheme)
         }
@@ -196,26 +179,14 @@ fn finish(
     correlation: &str,
     counted: bool,
 ) -> Outcome {
-    out.reply
-        .headers
-        .push(("x-ms-request-id".into(), request_id.to_string()));
-    out.reply.headers.push((
-        "x-ms-correlation-request-id".into(),
-        correlation.to_string(),
-    ));
-    out.reply.headers.push((
-        "x-ms-routing-request-id".into(),
-        format!("EMULATOR:{request_id}"),
-    ));
+    out.reply.headers.push(("x-ms-request-id".into(), request_id.to_string()));
+    out.reply.headers.push(("x-ms-correlation-request-id".into(), correlation.to_string()));
+    out.reply.headers.push(("x-ms-routing-request-id".into(), format!("EMULATOR:{request_id}")));
     if counted {
         if out.drop {
             inner.counters.dropped += 1;
         } else {
-            *inner
-                .counters
-                .by_status
-                .entry(out.reply.status)
-                .or_default() += 1;
+            *inner.counters.by_status.entry(out.reply.status).or_default() += 1;
         }
     }
     out
@@ -242,11 +213,7 @@ pub fn handle(shared: &Shared, req: Incoming) -> Outcome {
         *inner.counters.by_method.entry(method.clone()).or_default() += 1;
         let d = inner.faults.decide(&method, &match_path);
         if d.drop_before {
-            let out = Outcome {
-                reply: Reply::empty(0),
-                delay: d.delay,
-                drop: true,
-            };
+            let out = Outcome { reply: Reply::empty(0), delay: d.delay, drop: true };
             return finish(inner, out, &request_id, &correlation, true);
         }
         let reply = match d.error {
@@ -264,11 +231,7 @@ pub fn handle(shared: &Shared, req: Incoming) -> Outcome {
                 Reply::json(status, body)
             }
         };
-        let out = Outcome {
-            reply,
-            delay: d.delay,
-            drop: d.drop_after,
-        };
+        let out = Outcome { reply, delay: d.delay, drop: d.drop_after };
         return finish(inner, out, &request_id, &correlation, true);
     }
 
@@ -282,59 +245,29 @@ pub fn handle(shared: &Shared, req: Incoming) -> Outcome {
     }
 
     if let Err(e) = authenticate(settings, inner, &req.headers) {
-        return finish(
-            inner,
-            Outcome::reply(Reply::from_error(&e)),
-            &request_id,
-            &correlation,
-            !is_control,
-        );
+        return finish(inner, Outcome::reply(Reply::from_error(&e)), &request_id, &correlation, !is_control);
     }
     if let Some(e) = &req.body_error {
-        return finish(
-            inner,
-            Outcome::reply(Reply::from_error(e)),
-            &request_id,
-            &correlation,
-            !is_control,
-        );
+        return finish(inner, Outcome::reply(Reply::from_error(e)), &request_id, &correlation, !is_control);
     }
     if is_control {
         let segs = router::segments(&req.raw_path).unwrap_or_default();
         let reply = control::handle_http(inner, &method, &segs[1..], &req.body);
-        return finish(
-            inner,
-            Outcome::reply(reply),
-            &request_id,
-            &correlation,
-            false,
-        );
+        return finish(inner, Outcome::reply(reply), &request_id, &correlation, false);
     }
 
     let d = inner.faults.decide(&method, &match_path);
     if d.drop_before {
-        let out = Outcome {
-            reply: Reply::empty(0),
-            delay: d.delay,
-            drop: true,
-        };
+        let out = Outcome { reply: Reply::empty(0), delay: d.delay, drop: true };
         return finish(inner, out, &request_id, &correlation, true);
     }
     if let Some(e) = d.error {
-        let out = Outcome {
-            reply: Reply::from_error(&e),
-            delay: d.delay,
-            drop: false,
-        };
+        let out = Outcome { reply: Reply::from_error(&e), delay: d.delay, drop: false };
         return finish(inner, out, &request_id, &correlation, true);
     }
 
     let reply = arm_request(settings, inner, &req, &method, &query, &match_path);
-    let out = Outcome {
-        reply,
-        delay: d.delay,
-        drop: d.drop_after,
-    };
+    let out = Outcome { reply, delay: d.delay, drop: d.drop_after };
     finish(inner, out, &request_id, &correlation, true)
 }
 
@@ -363,10 +296,7 @@ fn arm_request(
         None => Vec::new(),
     };
     let Some(api_version) = api_version else {
-        return with_headers(
-            Reply::from_error(&errors::missing_api_version()),
-            throttle_headers,
-        );
+        return with_headers(Reply::from_error(&errors::missing_api_version()), throttle_headers);
     };
     let body = match parse_body(method, &req.headers, &req.body) {
         Ok(b) => b,
@@ -391,11 +321,7 @@ fn arm_request(
     if method == "HEAD" {
         reply.body = Body::Empty;
     }
-    if let Route::Resource {
-        ty: router::ResType::Vmss,
-        ..
-    } = route
-    {
+    if let Route::Resource { ty: router::ResType::Vmss, .. } = route {
         // Compute answers with its own resource-level limits as well (spec §3a).
         reply.headers.push((
             "x-ms-ratelimit-remaining-resource".into(),
@@ -417,12 +343,7 @@ fn parse_body(method: &str, headers: &HeaderMap, body: &Bytes) -> Result<Option<
     }
     if let Some(ct) = headers.get("content-type") {
         let ct = ct.to_str().unwrap_or("(not text)");
-        let media = ct
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase();
+        let media = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
         if media != "application/json" && !media.ends_with("+json") && media != "text/json" {
             return Err(errors::unsupported_media_type(ct));
         }

@@ -86,10 +86,7 @@ pub fn dispatch(inner: &mut Inner, ctx: &Ctx, route: &Route) -> HResult {
                 "PUT" => put_group(&mut inner.store, ctx, sub, rg),
                 "PATCH" => patch_group(&mut inner.store, ctx, sub, rg),
                 "DELETE" => delete_group(&mut inner.store, sub, rg),
-                _ => Err(errors::method_not_allowed(
-                    m,
-                    "GET, HEAD, PUT, PATCH, DELETE",
-                )),
+                _ => Err(errors::method_not_allowed(m, "GET, HEAD, PUT, PATCH, DELETE")),
             }
         }
         Route::ListBySubscription { sub, ty } => match m {
@@ -100,18 +97,8 @@ pub fn dispatch(inner: &mut Inner, ctx: &Ctx, route: &Route) -> HResult {
             "GET" => list_resources(inner, ctx, sub, Some(rg), *ty),
             _ => Err(errors::method_not_allowed(m, "GET")),
         },
-        Route::Resource {
-            sub,
-            rg,
-            ty: ResType::Uai,
-            name,
-        } => uai(inner, ctx, sub, rg, name),
-        Route::Resource {
-            sub,
-            rg,
-            ty: ResType::Vmss,
-            name,
-        } => vmss(inner, ctx, sub, rg, name),
+        Route::Resource { sub, rg, ty: ResType::Uai, name } => uai(inner, ctx, sub, rg, name),
+        Route::Resource { sub, rg, ty: ResType::Vmss, name } => vmss(inner, ctx, sub, rg, name),
         Route::Operation { sub, location, id } => match m {
             "GET" => {
                 vmss_version(ctx, location)?;
@@ -142,10 +129,7 @@ fn generic_version(ctx: &Ctx) -> Result<(), ArmError> {
     if is_well_formed_api_version(&ctx.api_version) {
         Ok(())
     } else {
-        Err(errors::invalid_api_version(
-            &ctx.api_version,
-            "2022-12-01, 2021-04-01, 2020-01-01",
-        ))
+        Err(errors::invalid_api_version(&ctx.api_version, "2022-12-01, 2021-04-01, 2020-01-01"))
     }
 }
 
@@ -182,12 +166,7 @@ fn location_hint(store: &Store, ctx: &Ctx, sub: &str, rg: Option<&str>) -> Strin
         .and_then(Value::as_str)
         .map(str::to_string)
         .or_else(|| {
-            rg.and_then(|rg| {
-                store
-                    .groups
-                    .get(&store::group_key(sub, rg))
-                    .map(|g| g.location.clone())
-            })
+            rg.and_then(|rg| store.groups.get(&store::group_key(sub, rg)).map(|g| g.location.clone()))
         })
         .unwrap_or_else(|| "eastus".to_string())
 }
@@ -224,10 +203,7 @@ fn list_subscriptions(store: &mut Store) -> Reply {
     let subs: Vec<String> = store.subscriptions.values().map(|s| s.id.clone()).collect();
     let value: Vec<Value> = subs.iter().map(|s| subscription_body(store, s)).collect();
     let n = value.len();
-    Reply::json(
-        200,
-        json!({"value": value, "count": {"type": "Total", "value": n}}),
-    )
+    Reply::json(200, json!({"value": value, "count": {"type": "Total", "value": n}}))
 }
 
 fn subscription_body(store: &Store, sub: &str) -> Value {
@@ -253,13 +229,7 @@ fn subscription_body(store: &Store, sub: &str) -> Value {
     })
 }
 
-fn list_resources(
-    inner: &mut Inner,
-    ctx: &Ctx,
-    sub: &str,
-    rg: Option<&String>,
-    ty: ResType,
-) -> HResult {
+fn list_resources(inner: &mut Inner, ctx: &Ctx, sub: &str, rg: Option<&String>, ty: ResType) -> HResult {
     let store = &inner.store;
     let loc = location_hint(store, ctx, sub, rg.map(|s| s.as_str()));
     if let Some(rg) = rg
@@ -307,10 +277,7 @@ fn rg_body(g: &ResourceGroup) -> Value {
     if let Some(m) = &g.managed_by {
         o.insert("managedBy".into(), json!(m));
     }
-    o.insert(
-        "properties".into(),
-        json!({"provisioningState": "Succeeded"}),
-    );
+    o.insert("properties".into(), json!({"provisioningState": "Succeeded"}));
     Value::Object(o)
 }
 
@@ -362,9 +329,9 @@ fn tags_of(o: &Map<String, Value>) -> Result<Option<Map<String, Value>>, ArmErro
             }
             Ok(Some(t.clone()))
         }
-        Some(_) => Err(errors::invalid_request_content(
-            "Error converting value to a dictionary. Path 'tags'",
-        )),
+        Some(_) => {
+            Err(errors::invalid_request_content("Error converting value to a dictionary. Path 'tags'"))
+        }
     }
 }
 
@@ -377,12 +344,7 @@ fn location_of(o: &Map<String, Value>) -> Result<String, ArmError> {
 
 /// ARM compares locations ignoring case and spaces ("East US" == "eastus").
 fn same_location(a: &str, b: &str) -> bool {
-    let norm = |s: &str| {
-        s.chars()
-            .filter(|c| !c.is_whitespace())
-            .collect::<String>()
-            .to_lowercase()
-    };
+    let norm = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_lowercase();
     norm(a) == norm(b)
 }
 
@@ -391,10 +353,7 @@ fn put_group(store: &mut Store, ctx: &Ctx, sub: &str, rg: &str) -> HResult {
     let location = location_of(o)?;
     let tags = tags_of(o)?.unwrap_or_default();
     let key = store::group_key(sub, rg);
-    let managed_by = o
-        .get("managedBy")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    let managed_by = o.get("managedBy").and_then(Value::as_str).map(str::to_string);
     if let Some(g) = store.groups.get_mut(&key) {
         if !same_location(&g.location, &location) {
             return Err(ArmError::new(
@@ -414,13 +373,8 @@ fn put_group(store: &mut Store, ctx: &Ctx, sub: &str, rg: &str) -> HResult {
         return Err(errors::invalid_resource_group_name(rg));
     }
     store.touch_subscription(sub);
-    let g = ResourceGroup {
-        subscription: sub.to_lowercase(),
-        name: rg.to_string(),
-        location,
-        tags,
-        managed_by,
-    };
+    let g =
+        ResourceGroup { subscription: sub.to_lowercase(), name: rg.to_string(), location, tags, managed_by };
     let body = rg_body(&g);
     store.groups.insert(key, g);
     Ok(Reply::json(201, body))
@@ -525,10 +479,7 @@ fn uai(inner: &mut Inner, ctx: &Ctx, sub: &str, rg: &str, name: &str) -> HResult
                 return Ok(Reply::json(200, render_uai(u, version, &tenant)));
             }
             if !ids::valid_uai_name(name) {
-                return Err(errors::invalid_resource_name(
-                    name,
-                    ResType::Uai.type_path(),
-                ));
+                return Err(errors::invalid_resource_name(name, ResType::Uai.type_path()));
             }
             let u = Uai {
                 subscription: sub.to_lowercase(),
@@ -566,9 +517,8 @@ fn uai(inner: &mut Inner, ctx: &Ctx, sub: &str, rg: &str, name: &str) -> HResult
 
 /// Secrets ARM never echoes.
 fn strip_secrets(props: &mut Map<String, Value>) {
-    if let Some(Value::Object(os)) = props
-        .get_mut("virtualMachineProfile")
-        .and_then(|p| p.get_mut("osProfile"))
+    if let Some(Value::Object(os)) =
+        props.get_mut("virtualMachineProfile").and_then(|p| p.get_mut("osProfile"))
     {
         os.remove("adminPassword");
         os.remove("customData");
@@ -579,10 +529,7 @@ pub fn render_vmss(v: &Vmss, version: VmssVersion, tenant: &str) -> Value {
     let mut o = Map::new();
     o.insert("name".into(), json!(v.name));
     o.insert("id".into(), json!(v.id()));
-    o.insert(
-        "type".into(),
-        json!("Microsoft.Compute/virtualMachineScaleSets"),
-    );
+    o.insert("type".into(), json!("Microsoft.Compute/virtualMachineScaleSets"));
     o.insert("location".into(), json!(v.location));
     o.insert("tags".into(), Value::Object(v.tags.clone()));
     if let Some(i) = identity::render(&v.identity, version.family(), tenant) {
@@ -609,17 +556,8 @@ pub fn render_vmss(v: &Vmss, version: VmssVersion, tenant: &str) -> Value {
 }
 
 /// Top-level members the emulator models itself; the rest goes to `Vmss::extra`.
-const MODELLED: &[&str] = &[
-    "id",
-    "name",
-    "type",
-    "etag",
-    "location",
-    "tags",
-    "sku",
-    "identity",
-    "properties",
-];
+const MODELLED: &[&str] =
+    &["id", "name", "type", "etag", "location", "tags", "sku", "identity", "properties"];
 /// Read-only members of `properties` a client may echo back from a GET.
 const READ_ONLY_PROPS: &[&str] = &["provisioningState", "uniqueId", "timeCreated"];
 
@@ -663,11 +601,7 @@ fn merge_patch(target: &mut Map<String, Value>, patch: &Map<String, Value>) {
 }
 
 /// If-Match / If-None-Match, honoured from 2023-09-01 only (spec §4).
-fn preconditions(
-    headers: &HeaderMap,
-    version: VmssVersion,
-    current: Option<&Vmss>,
-) -> Result<(), ArmError> {
+fn preconditions(headers: &HeaderMap, version: VmssVersion, current: Option<&Vmss>) -> Result<(), ArmError> {
     if !version.has_etag() {
         return Ok(());
     }
@@ -682,10 +616,7 @@ fn preconditions(
             }),
         };
         if !ok {
-            return Err(errors::precondition_failed(
-                sent,
-                current_tag.as_deref().unwrap_or("\"\""),
-            ));
+            return Err(errors::precondition_failed(sent, current_tag.as_deref().unwrap_or("\"\"")));
         }
     }
     if let Some(sent) = headers.get("if-none-match") {
@@ -757,11 +688,7 @@ fn write_vmss(
     let key = store::res_key(sub, rg, name);
     let o = body_object(ctx)?.clone();
     if !is_put && !inner.store.vmss.contains_key(&key) {
-        return Err(errors::resource_not_found(
-            ResType::Vmss.type_path(),
-            name,
-            rg,
-        ));
+        return Err(errors::resource_not_found(ResType::Vmss.type_path(), name, rg));
     }
     preconditions(ctx.headers, version, inner.store.vmss.get(&key))?;
     // A write supersedes whatever operation still runs on this scale set.
@@ -769,26 +696,17 @@ fn write_vmss(
     let store = &inner.store;
     let existing = store.vmss.get(&key).cloned();
     if !is_put && existing.is_none() {
-        return Err(errors::resource_not_found(
-            ResType::Vmss.type_path(),
-            name,
-            rg,
-        ));
+        return Err(errors::resource_not_found(ResType::Vmss.type_path(), name, rg));
     }
     let group = store
         .groups
         .get(&store::group_key(sub, rg))
         .cloned()
         .ok_or_else(|| errors::resource_group_not_found(rg))?;
-    let resource_id = existing
-        .as_ref()
-        .map(|v| v.id())
-        .unwrap_or_else(|| ids::vmss_id(sub, &group.name, name));
+    let resource_id =
+        existing.as_ref().map(|v| v.id()).unwrap_or_else(|| ids::vmss_id(sub, &group.name, name));
     let id_req = identity::parse_request(o.get("identity"), version.family())?;
-    let current_identity = existing
-        .as_ref()
-        .map(|v| v.identity.clone())
-        .unwrap_or_default();
+    let current_identity = existing.as_ref().map(|v| v.identity.clone()).unwrap_or_default();
 
     let mut next = match (&existing, is_put) {
         (Some(v), false) => {
@@ -837,10 +755,7 @@ fn write_vmss(
                 return Err(errors::location_change(&v.location, &location));
             }
             if existing.is_none() && !ids::valid_vmss_name(name) {
-                return Err(errors::invalid_resource_name(
-                    name,
-                    ResType::Vmss.type_path(),
-                ));
+                return Err(errors::invalid_resource_name(name, ResType::Vmss.type_path()));
             }
             Vmss {
                 subscription: sub.to_lowercase(),
@@ -848,14 +763,8 @@ fn write_vmss(
                     .as_ref()
                     .map(|v| v.resource_group.clone())
                     .unwrap_or_else(|| group.name.clone()),
-                name: existing
-                    .as_ref()
-                    .map(|v| v.name.clone())
-                    .unwrap_or_else(|| name.to_string()),
-                location: existing
-                    .as_ref()
-                    .map(|v| v.location.clone())
-                    .unwrap_or(location),
+                name: existing.as_ref().map(|v| v.name.clone()).unwrap_or_else(|| name.to_string()),
+                location: existing.as_ref().map(|v| v.location.clone()).unwrap_or(location),
                 tags: tags_of(&o)?.unwrap_or_default(),
                 sku: o.get("sku").filter(|s| !s.is_null()).cloned(),
                 extra: o
@@ -869,14 +778,8 @@ fn write_vmss(
                 identity: current_identity.clone(),
                 etag: 0,
                 provisioning_state: String::new(),
-                unique_id: existing
-                    .as_ref()
-                    .map(|v| v.unique_id.clone())
-                    .unwrap_or_else(new_guid),
-                time_created: existing
-                    .as_ref()
-                    .map(|v| v.time_created.clone())
-                    .unwrap_or_else(now_rfc3339),
+                unique_id: existing.as_ref().map(|v| v.unique_id.clone()).unwrap_or_else(new_guid),
+                time_created: existing.as_ref().map(|v| v.time_created.clone()).unwrap_or_else(now_rfc3339),
             }
         }
     };
@@ -884,12 +787,7 @@ fn write_vmss(
         next.identity = identity::apply(store, &current_identity, req, !is_put, &resource_id)?;
     }
     next.etag = existing.as_ref().map(|v| v.etag + 1).unwrap_or(1);
-    next.provisioning_state = if existing.is_some() {
-        "Updating"
-    } else {
-        "Creating"
-    }
-    .to_string();
+    next.provisioning_state = if existing.is_some() { "Updating" } else { "Creating" }.to_string();
 
     // Commit.
     let fail = inner.faults.take_lro_failure(ctx.method, ctx.path);
@@ -915,11 +813,7 @@ fn write_vmss(
         },
     );
     let tenant = store.tenant_id.clone();
-    let written = store
-        .vmss
-        .get(&key)
-        .cloned()
-        .ok_or_else(errors::internal_error)?;
+    let written = store.vmss.get(&key).cloned().ok_or_else(errors::internal_error)?;
     let body = render_vmss(&written, version, &tenant);
     if inner.operation_polls == 0 {
         lro::complete(store, &op_id);
@@ -957,11 +851,7 @@ pub fn apply_mutation(store: &mut Store, key: &store::ResKey, mutation: &control
     match mutation {
         control::Mutation::AddUserIdentity(id) => {
             if ident.find_user(id).is_none() {
-                ident.users.push(store::UserIdentity {
-                    id: id.clone(),
-                    principal_id: None,
-                    client_id: None,
-                });
+                ident.users.push(store::UserIdentity { id: id.clone(), principal_id: None, client_id: None });
             }
         }
         control::Mutation::RemoveUserIdentity(id) => {

@@ -35,12 +35,7 @@ pub struct EmulatorArgs {
 
     /// Accept only `Authorization: Bearer TOKEN` (plus tokens the emulator's managed-identity
     /// endpoint issued). Without it any non-empty bearer token is accepted.
-    #[arg(
-        long,
-        value_name = "TOKEN",
-        env = "VMSSID_EMULATOR_TOKEN",
-        hide_env_values = true
-    )]
+    #[arg(long, value_name = "TOKEN", env = "VMSSID_EMULATOR_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
 
     /// Start from this state file (format: docs/emulator-state.md) instead of the demo world.
@@ -70,12 +65,7 @@ pub struct EmulatorArgs {
 
     /// Secret the managed-identity endpoint expects in X-IDENTITY-HEADER (IDENTITY_HEADER);
     /// random when omitted (printed on stderr).
-    #[arg(
-        long,
-        value_name = "SECRET",
-        env = "VMSSID_EMULATOR_IDENTITY_HEADER",
-        hide_env_values = true
-    )]
+    #[arg(long, value_name = "SECRET", env = "VMSSID_EMULATOR_IDENTITY_HEADER", hide_env_values = true)]
     pub identity_header: Option<String>,
 }
 
@@ -165,7 +155,5 @@ async fn wait_for_signal() -> anyhow::Result<()> {
 
 #[cfg(not(unix))]
 async fn wait_for_signal() -> anyhow::Result<()> {
-    tokio::signal::ctrl_c()
-        .await
-        .context("cannot listen for Ctrl-C")
+    tokio::signal::ctrl_c().await.context("cannot listen for Ctrl-C")
 }

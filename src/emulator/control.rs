@@ -57,10 +57,7 @@ impl From<String> for VmssTarget {
 
 impl From<(&str, &str)> for VmssTarget {
     fn from((rg, name): (&str, &str)) -> VmssTarget {
-        VmssTarget::Name {
-            resource_group: rg.to_string(),
-            name: name.to_string(),
-        }
+        VmssTarget::Name { resource_group: rg.to_string(), name: name.to_string() }
     }
 }
 
@@ -72,10 +69,9 @@ impl VmssTarget {
                     && r.resource_group.to_lowercase() == key.1
                     && r.name.to_lowercase() == key.2
             }),
-            VmssTarget::Name {
-                resource_group,
-                name,
-            } => resource_group.to_lowercase() == key.1 && name.to_lowercase() == key.2,
+            VmssTarget::Name { resource_group, name } => {
+                resource_group.to_lowercase() == key.1 && name.to_lowercase() == key.2
+            }
         }
     }
 }
@@ -89,11 +85,7 @@ pub struct Interference {
 
 /// Called after a scale set GET was answered: applies the first pending change aimed at it.
 pub fn after_read(inner: &mut Inner, key: &store::ResKey) {
-    if let Some(i) = inner
-        .interference
-        .iter()
-        .position(|x| x.target.matches(key))
-    {
+    if let Some(i) = inner.interference.iter().position(|x| x.target.matches(key)) {
         let x = inner.interference.remove(i);
         arm::apply_mutation(&mut inner.store, key, &x.mutation);
     }
@@ -124,10 +116,7 @@ impl Control {
     /// After the next GET of that scale set has been answered, the emulator itself applies
     /// `mutation`, bumping the etag like any write.
     pub fn interfere_after_read(&self, target: impl Into<VmssTarget>, mutation: Mutation) {
-        self.shared.lock().interference.push(Interference {
-            target: target.into(),
-            mutation,
-        });
+        self.shared.lock().interference.push(Interference { target: target.into(), mutation });
     }
 
     /// Second-writer changes not yet applied.
@@ -185,10 +174,7 @@ struct PollsBody {
 }
 
 fn bad_request(msg: impl Into<String>) -> Reply {
-    Reply::json(
-        400,
-        json!({"error": {"code": "InvalidRequestContent", "message": msg.into()}}),
-    )
+    Reply::json(400, json!({"error": {"code": "InvalidRequestContent", "message": msg.into()}}))
 }
 
 /// `/_emulator/...` (segments after `_emulator`).
@@ -196,10 +182,9 @@ pub fn handle_http(inner: &mut Inner, method: &str, segs: &[String], body: &Byte
     let seg: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
     let seg: Vec<&str> = seg.iter().map(|s| s.as_str()).collect();
     match (method, seg.as_slice()) {
-        ("GET", ["state"]) => Reply::json(
-            200,
-            serde_json::to_value(inner.store.to_state_file()).unwrap_or(Value::Null),
-        ),
+        ("GET", ["state"]) => {
+            Reply::json(200, serde_json::to_value(inner.store.to_state_file()).unwrap_or(Value::Null))
+        }
         ("PUT", ["state"]) => {
             let text = String::from_utf8_lossy(body);
             match StateFile::from_json_str(&text).and_then(|f| Store::from_state_file(&f)) {
@@ -210,10 +195,9 @@ pub fn handle_http(inner: &mut Inner, method: &str, segs: &[String], body: &Byte
                 Err(e) => bad_request(format!("invalid state: {e}")),
             }
         }
-        ("GET", ["counters"]) => Reply::json(
-            200,
-            serde_json::to_value(&inner.counters).unwrap_or(Value::Null),
-        ),
+        ("GET", ["counters"]) => {
+            Reply::json(200, serde_json::to_value(&inner.counters).unwrap_or(Value::Null))
+        }
         ("DELETE", ["counters"]) => {
             inner.counters = RequestCounters::default();
             Reply::empty(204)
@@ -231,9 +215,7 @@ pub fn handle_http(inner: &mut Inner, method: &str, segs: &[String], body: &Byte
                 inner.faults.add(r.clone());
                 Reply::json(201, serde_json::to_value(r).unwrap_or(Value::Null))
             }
-            Err(e) => bad_request(format!(
-                "expected {{\"spec\":\"...\"}} or a fault rule: {e}"
-            )),
+            Err(e) => bad_request(format!("expected {{\"spec\":\"...\"}} or a fault rule: {e}")),
         },
         ("DELETE", ["faults"]) => {
             inner.faults.clear();
@@ -241,15 +223,10 @@ pub fn handle_http(inner: &mut Inner, method: &str, segs: &[String], body: &Byte
         }
         ("POST", ["interfere"]) => match serde_json::from_slice::<InterfereBody>(body) {
             Ok(b) => {
-                inner.interference.push(Interference {
-                    target: b.target,
-                    mutation: b.mutation,
-                });
+                inner.interference.push(Interference { target: b.target, mutation: b.mutation });
                 Reply::empty(202)
             }
-            Err(e) => bad_request(format!(
-                "expected {{\"target\":..., \"mutation\":...}}: {e}"
-            )),
+            Err(e) => bad_request(format!("expected {{\"target\":..., \"mutation\":...}}: {e}")),
         },
         ("PUT", ["operation-polls"]) => match serde_json::from_slice::<PollsBody>(body) {
             Ok(b) => {

@@ -54,10 +54,7 @@ impl ArmError {
 
     /// The inner `{code,message}` object, as an operation status carries it.
     pub fn inner(&self) -> Value {
-        self.body()
-            .get("error")
-            .cloned()
-            .unwrap_or_else(|| json!({}))
+        self.body().get("error").cloned().unwrap_or_else(|| json!({}))
     }
 }
 
@@ -124,9 +121,7 @@ pub fn invalid_api_version(version: &str, supported: &str) -> ArmError {
     ArmError::new(
         400,
         "InvalidApiVersionParameter",
-        format!(
-            "The api-version '{version}' is invalid. The supported versions are '{supported}'."
-        ),
+        format!("The api-version '{version}' is invalid. The supported versions are '{supported}'."),
     )
 }
 
@@ -149,11 +144,7 @@ pub fn no_registered_provider(
 }
 
 pub fn resource_group_not_found(rg: &str) -> ArmError {
-    ArmError::new(
-        404,
-        "ResourceGroupNotFound",
-        format!("Resource group '{rg}' could not be found."),
-    )
+    ArmError::new(404, "ResourceGroupNotFound", format!("Resource group '{rg}' could not be found."))
 }
 
 /// `type_path` is e.g. `Microsoft.Compute/virtualMachineScaleSets`.
@@ -214,9 +205,7 @@ pub fn unsupported_media_type(ct: &str) -> ArmError {
     ArmError::new(
         415,
         "UnsupportedMediaType",
-        format!(
-            "The content media type '{ct}' is not supported. Only 'application/json' is supported."
-        ),
+        format!("The content media type '{ct}' is not supported. Only 'application/json' is supported."),
     )
 }
 
@@ -255,11 +244,7 @@ pub fn invalid_resource_group_name(name: &str) -> ArmError {
 }
 
 pub fn location_required() -> ArmError {
-    ArmError::new(
-        400,
-        "LocationRequired",
-        "The location property is required for this definition.",
-    )
+    ArmError::new(400, "LocationRequired", "The location property is required for this definition.")
 }
 
 pub fn location_change(old: &str, new: &str) -> ArmError {
@@ -277,18 +262,14 @@ pub fn invalid_parameter(message: impl Into<String>, target: &str) -> ArmError {
 
 pub fn identity_ids_with_type(canonical_type: &str) -> ArmError {
     invalid_parameter(
-        format!(
-            "ResourceIdentity identityIds should not be provided if the type is \"{canonical_type}\"."
-        ),
+        format!("ResourceIdentity identityIds should not be provided if the type is \"{canonical_type}\"."),
         "resourceIdentity.identityIds",
     )
 }
 
 pub fn duplicated_identity(id: &str) -> ArmError {
     invalid_parameter(
-        format!(
-            "ResourceIdentity identityId '{id}' cannot be duplicated in the provided identityIds list."
-        ),
+        format!("ResourceIdentity identityId '{id}' cannot be duplicated in the provided identityIds list."),
         "resourceIdentity.identityIds",
     )
 }
@@ -336,9 +317,7 @@ pub fn precondition_failed(sent: &str, current: &str) -> ArmError {
     ArmError::new(
         412,
         "PreconditionFailed",
-        format!(
-            "Etag provided in if-match header {sent} does not match etag {current} of resource."
-        ),
+        format!("Etag provided in if-match header {sent} does not match etag {current} of resource."),
     )
 }
 
@@ -393,11 +372,7 @@ pub fn subscription_throttled(kind: &str, sub: &str, retry_after: u64) -> ArmErr
 }
 
 pub fn internal_error() -> ArmError {
-    ArmError::new(
-        500,
-        "InternalServerError",
-        "An unexpected error occured while processing the request.",
-    )
+    ArmError::new(500, "InternalServerError", "An unexpected error occured while processing the request.")
 }
 
 pub fn server_busy(retry_after: u64) -> ArmError {
@@ -410,9 +385,5 @@ pub fn server_busy(retry_after: u64) -> ArmError {
 }
 
 pub fn lro_failed() -> ArmError {
-    ArmError::new(
-        500,
-        "InternalExecutionError",
-        "An internal execution error occurred. Please retry later.",
-    )
+    ArmError::new(500, "InternalExecutionError", "An internal execution error occurred. Please retry later.")
 }

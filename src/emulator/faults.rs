@@ -9,11 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// What happens to a request a rule fires on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(
-    rename_all = "camelCase",
-    rename_all_fields = "camelCase",
-    tag = "kind"
-)]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase", tag = "kind")]
 pub enum FaultKind {
     /// 429 with `Retry-After` and Compute's `OperationNotAllowed`/`TooManyRequests` body.
     Throttle { retry_after_secs: u64 },
@@ -45,13 +41,8 @@ pub struct Matcher {
 
 impl Matcher {
     pub fn matches(&self, method: &str, path: &str) -> bool {
-        self.method
-            .as_deref()
-            .is_none_or(|m| m.eq_ignore_ascii_case(method))
-            && self
-                .path_contains
-                .as_deref()
-                .is_none_or(|p| path.to_lowercase().contains(&p.to_lowercase()))
+        self.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
+            && self.path_contains.as_deref().is_none_or(|p| path.to_lowercase().contains(&p.to_lowercase()))
     }
 }
 
@@ -78,11 +69,7 @@ pub struct FaultRule {
 
 impl FaultRule {
     pub fn new(kind: FaultKind, trigger: Trigger) -> FaultRule {
-        FaultRule {
-            kind,
-            matcher: Matcher::default(),
-            trigger,
-        }
+        FaultRule { kind, matcher: Matcher::default(), trigger }
     }
 
     /// Only requests with this method.
@@ -110,24 +97,18 @@ impl FaultRule {
         let num = |default: u64| -> Result<u64, String> {
             match arg {
                 None => Ok(default),
-                Some(a) => a
-                    .parse::<u64>()
-                    .map_err(|_| format!("fault '{spec}': '{a}' is not a whole number")),
+                Some(a) => {
+                    a.parse::<u64>().map_err(|_| format!("fault '{spec}': '{a}' is not a whole number"))
+                }
             }
         };
         let kind = match name.to_ascii_lowercase().as_str() {
-            "429" | "throttle" => FaultKind::Throttle {
-                retry_after_secs: num(1)?,
-            },
+            "429" | "throttle" => FaultKind::Throttle { retry_after_secs: num(1)? },
             "500" => FaultKind::ServerError,
-            "503" => FaultKind::Unavailable {
-                retry_after_secs: num(1)?,
-            },
+            "503" => FaultKind::Unavailable { retry_after_secs: num(1)? },
             "drop" => FaultKind::Drop,
             "drop-after" => FaultKind::DropAfter,
-            "slow" => FaultKind::Slow {
-                delay_ms: num(1000)?,
-            },
+            "slow" => FaultKind::Slow { delay_ms: num(1000)? },
             "lro-failed" => FaultKind::LroFailed,
             other => {
                 return Err(format!(
@@ -139,10 +120,7 @@ impl FaultRule {
             None | Some("") => Trigger::Next(1),
             Some(t) => {
                 if let Some(n) = t.strip_prefix("next=") {
-                    Trigger::Next(
-                        n.parse()
-                            .map_err(|_| format!("fault '{spec}': '{n}' is not a count"))?,
-                    )
+                    Trigger::Next(n.parse().map_err(|_| format!("fault '{spec}': '{n}' is not a count"))?)
                 } else {
                     let f: f64 = t.parse().map_err(|_| {
                         format!("fault '{spec}': trigger '{t}' is neither next=N nor a fraction")
@@ -183,10 +161,7 @@ pub struct FaultSet {
 
 impl FaultSet {
     pub fn new(rules: Vec<FaultRule>, seed: u64) -> FaultSet {
-        FaultSet {
-            rules,
-            rng: StdRng::seed_from_u64(seed),
-        }
+        FaultSet { rules, rng: StdRng::seed_from_u64(seed) }
     }
 
     pub fn add(&mut self, rule: FaultRule) {
@@ -260,10 +235,7 @@ impl FaultSet {
     pub fn take_lro_failure(&mut self, method: &str, path: &str) -> bool {
         for i in 0..self.rules.len() {
             let rule = &self.rules[i];
-            if rule.kind == FaultKind::LroFailed
-                && rule.matcher.matches(method, path)
-                && self.fire(i)
-            {
+            if rule.kind == FaultKind::LroFailed && rule.matcher.matches(method, path) && self.fire(i) {
                 self.rules.retain(|r| r.trigger != Trigger::Next(0));
                 return true;
             }
@@ -280,12 +252,7 @@ mod tests {
     fn parses_the_documented_specs() {
         assert_eq!(
             FaultRule::parse("429:0.1"),
-            Ok(FaultRule::new(
-                FaultKind::Throttle {
-                    retry_after_secs: 1
-                },
-                Trigger::Fraction(0.1)
-            ))
+            Ok(FaultRule::new(FaultKind::Throttle { retry_after_secs: 1 }, Trigger::Fraction(0.1)))
         );
         assert_eq!(
             FaultRule::parse("500:next=3"),
@@ -293,10 +260,7 @@ mod tests {
         );
         assert_eq!(
             FaultRule::parse("slow=2000:next=1"),
-            Ok(FaultRule::new(
-                FaultKind::Slow { delay_ms: 2000 },
-                Trigger::Next(1)
-            ))
+            Ok(FaultRule::new(FaultKind::Slow { delay_ms: 2000 }, Trigger::Next(1)))
         );
         assert_eq!(
             FaultRule::parse("lro-failed:next=1:patch"),
@@ -304,14 +268,9 @@ mod tests {
         );
         assert_eq!(
             FaultRule::parse("503=7:next=2:GET:/virtualMachineScaleSets/x"),
-            Ok(FaultRule::new(
-                FaultKind::Unavailable {
-                    retry_after_secs: 7
-                },
-                Trigger::Next(2)
-            )
-            .method("GET")
-            .path_contains("/virtualMachineScaleSets/x"))
+            Ok(FaultRule::new(FaultKind::Unavailable { retry_after_secs: 7 }, Trigger::Next(2))
+                .method("GET")
+                .path_contains("/virtualMachineScaleSets/x"))
         );
         assert!(FaultRule::parse("bogus").is_err());
         assert!(FaultRule::parse("429:2.0").is_err());
@@ -320,10 +279,7 @@ mod tests {
 
     #[test]
     fn next_n_fires_n_times_then_disappears() {
-        let mut f = FaultSet::new(
-            vec![FaultRule::parse("500:next=2").unwrap_or_else(|e| panic!("{e}"))],
-            1,
-        );
+        let mut f = FaultSet::new(vec![FaultRule::parse("500:next=2").unwrap_or_else(|e| panic!("{e}"))], 1);
         assert!(f.decide("GET", "/a").error.is_some());
         assert!(f.decide("GET", "/a").error.is_some());
         assert!(f.decide("GET", "/a").error.is_none());
@@ -333,16 +289,9 @@ mod tests {
     #[test]
     fn fractions_are_deterministic_per_seed() {
         let run = |seed| {
-            let mut f = FaultSet::new(
-                vec![FaultRule::new(
-                    FaultKind::ServerError,
-                    Trigger::Fraction(0.5),
-                )],
-                seed,
-            );
-            (0..64)
-                .map(|_| f.decide("GET", "/").error.is_some())
-                .collect::<Vec<_>>()
+            let mut f =
+                FaultSet::new(vec![FaultRule::new(FaultKind::ServerError, Trigger::Fraction(0.5))], seed);
+            (0..64).map(|_| f.decide("GET", "/").error.is_some()).collect::<Vec<_>>()
         };
         assert_eq!(run(7), run(7));
         assert_ne!(run(7), run(8));

@@ -3,8 +3,8 @@
 use serde_json::{Map, Value, json};
 
 use super::store::{
-    DEMO_SUBSCRIPTION, DEMO_TENANT, IdentityState, ResourceGroupState, StateFile,
-    SubscriptionState, UaiState, UserAssignedState, VmssState,
+    DEMO_SUBSCRIPTION, DEMO_TENANT, IdentityState, ResourceGroupState, StateFile, SubscriptionState,
+    UaiState, UserAssignedState, VmssState,
 };
 
 /// What the emulator starts with.
@@ -163,11 +163,7 @@ mod tests {
     fn the_example_file_is_the_demo_fixture() {
         let text = include_str!("../../examples/state/demo.json");
         let parsed = StateFile::from_json_str(text);
-        assert_eq!(
-            parsed,
-            Ok(demo()),
-            "examples/state/demo.json drifted from fixture::demo()"
-        );
+        assert_eq!(parsed, Ok(demo()), "examples/state/demo.json drifted from fixture::demo()");
     }
 
     #[test]

@@ -17,10 +17,7 @@ pub enum UaiValue {
     /// `{}`: add or keep.
     Assign,
     /// `{principalId?, clientId?}`: only valid when equal to what is stored.
-    Echo {
-        principal_id: Option<String>,
-        client_id: Option<String>,
-    },
+    Echo { principal_id: Option<String>, client_id: Option<String> },
     /// Anything else (a string, a number, unknown members).
     Invalid,
 }
@@ -70,10 +67,7 @@ fn invalid_type(t: &str) -> ArmError {
 }
 
 /// Parses the `identity` member of a PUT/PATCH body. `Ok(None)`: absent or `null`.
-pub fn parse_request(
-    v: Option<&Value>,
-    family: Family,
-) -> Result<Option<IdentityRequest>, ArmError> {
+pub fn parse_request(v: Option<&Value>, family: Family) -> Result<Option<IdentityRequest>, ArmError> {
     let obj = match v {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::Object(o)) => o,
@@ -118,11 +112,9 @@ pub fn parse_request(
         },
         Family::UserAssignedMap => match obj.get("userAssignedIdentities") {
             None | Some(Value::Null) => UsersSpec::Absent,
-            Some(Value::Object(m)) => UsersSpec::Map(
-                m.iter()
-                    .map(|(k, v)| (k.clone(), parse_uai_value(v)))
-                    .collect(),
-            ),
+            Some(Value::Object(m)) => {
+                UsersSpec::Map(m.iter().map(|(k, v)| (k.clone(), parse_uai_value(v))).collect())
+            }
             Some(other) => {
                 return Err(errors::invalid_request_content(&format!(
                     "Error converting value {other} to type 'System.Collections.Generic.IDictionary`2[System.String,UserAssignedIdentitiesValue]'. Path 'identity.userAssignedIdentities'"
@@ -130,11 +122,7 @@ pub fn parse_request(
             }
         },
     };
-    Ok(Some(IdentityRequest {
-        system,
-        user,
-        users,
-    }))
+    Ok(Some(IdentityRequest { system, user, users }))
 }
 
 fn parse_uai_value(v: &Value) -> UaiValue {
@@ -156,10 +144,7 @@ fn parse_uai_value(v: &Value) -> UaiValue {
                 // Only null read-only members: an empty object in all but spelling.
                 UaiValue::Assign
             } else {
-                UaiValue::Echo {
-                    principal_id,
-                    client_id,
-                }
+                UaiValue::Echo { principal_id, client_id }
             }
         }
         _ => UaiValue::Invalid,
@@ -202,15 +187,8 @@ pub fn apply(
         }
         Vec::new()
     } else {
-        let base: Vec<UserIdentity> = if merge {
-            current.users.clone()
-        } else {
-            Vec::new()
-        };
-        let mut next = Identity {
-            system: None,
-            users: base,
-        };
+        let base: Vec<UserIdentity> = if merge { current.users.clone() } else { Vec::new() };
+        let mut next = Identity { system: None, users: base };
         match &req.users {
             UsersSpec::Absent => {}
             UsersSpec::Map(m) => {
@@ -223,26 +201,16 @@ pub fn apply(
                             }
                         }
                         UaiValue::Assign => {
-                            check_exists(
-                                store,
-                                id,
-                                resource_id,
-                                "identity.userAssignedIdentities",
-                            )?;
+                            check_exists(store, id, resource_id, "identity.userAssignedIdentities")?;
                             if existing.is_none() {
                                 next.users.push(pending(id, current));
                             }
                         }
-                        UaiValue::Echo {
-                            principal_id,
-                            client_id,
-                        } => {
+                        UaiValue::Echo { principal_id, client_id } => {
                             let stored = current.find_user(id).map(|i| &current.users[i]);
                             let same = |sent: &Option<String>, have: &Option<String>| match sent {
                                 None => true,
-                                Some(s) => {
-                                    have.as_deref().is_some_and(|h| h.eq_ignore_ascii_case(s))
-                                }
+                                Some(s) => have.as_deref().is_some_and(|h| h.eq_ignore_ascii_case(s)),
                             };
                             match stored {
                                 Some(u)
@@ -276,11 +244,7 @@ pub fn apply(
         next.users
     };
 
-    let system = if req.system {
-        Some(current.system.clone().unwrap_or_else(new_guid))
-    } else {
-        None
-    };
+    let system = if req.system { Some(current.system.clone().unwrap_or_else(new_guid)) } else { None };
     Ok(Identity { system, users })
 }
 
@@ -289,11 +253,7 @@ pub fn apply(
 fn pending(id: &str, current: &Identity) -> UserIdentity {
     match current.find_user(id) {
         Some(i) => current.users[i].clone(),
-        None => UserIdentity {
-            id: id.to_string(),
-            principal_id: None,
-            client_id: None,
-        },
+        None => UserIdentity { id: id.to_string(), principal_id: None, client_id: None },
     }
 }
 
@@ -367,18 +327,9 @@ mod tests {
     #[test]
     fn type_strings() {
         assert_eq!(parse_type("SystemAssigned"), Some((true, false)));
-        assert_eq!(
-            parse_type("systemassigned,userassigned"),
-            Some((true, true))
-        );
-        assert_eq!(
-            parse_type("SystemAssigned, UserAssigned"),
-            Some((true, true))
-        );
-        assert_eq!(
-            parse_type("UserAssigned,SystemAssigned"),
-            Some((true, true))
-        );
+        assert_eq!(parse_type("systemassigned,userassigned"), Some((true, true)));
+        assert_eq!(parse_type("SystemAssigned, UserAssigned"), Some((true, true)));
+        assert_eq!(parse_type("UserAssigned,SystemAssigned"), Some((true, true)));
         assert_eq!(parse_type("userAssigned"), Some((false, true)));
         assert_eq!(parse_type("none"), Some((false, false)));
         assert_eq!(parse_type("None,UserAssigned"), None);

@@ -32,11 +32,7 @@ fn segments(id: &str) -> Option<Vec<&str>> {
 
 /// `/subscriptions/{guid}/resourceGroups/{rg}/providers/{ns}/{type}/{name}`, segment names
 /// compared case-insensitively; returns (sub, rg, name).
-fn parse_typed<'a>(
-    id: &'a str,
-    namespace: &str,
-    type_name: &str,
-) -> Option<(&'a str, &'a str, &'a str)> {
+fn parse_typed<'a>(id: &'a str, namespace: &str, type_name: &str) -> Option<(&'a str, &'a str, &'a str)> {
     let s = segments(id)?;
     if s.len() != 8 {
         return None;
@@ -89,8 +85,7 @@ pub fn valid_vmss_name(n: &str) -> bool {
     let b = n.as_bytes();
     !b.is_empty()
         && b.len() <= 64
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
         && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
         && !matches!(b[b.len() - 1], b'.' | b'-')
 }
@@ -100,8 +95,7 @@ pub fn valid_uai_name(n: &str) -> bool {
     let b = n.as_bytes();
     b.len() >= 3
         && b.len() <= 128
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-'))
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-'))
         && b[0].is_ascii_alphanumeric()
 }
 
@@ -109,8 +103,7 @@ pub fn valid_uai_name(n: &str) -> bool {
 pub fn valid_rg_name(n: &str) -> bool {
     let count = n.chars().count();
     (1..=90).contains(&count)
-        && n.chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '(' | ')'))
+        && n.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '(' | ')'))
         && !n.ends_with('.')
 }
 
@@ -128,11 +121,7 @@ mod tests {
         let r = parse_uai_id(&id);
         assert_eq!(
             r,
-            Some(UaiRef {
-                subscription: SUB.into(),
-                resource_group: "myRG".into(),
-                name: "ID1".into()
-            })
+            Some(UaiRef { subscription: SUB.into(), resource_group: "myRG".into(), name: "ID1".into() })
         );
     }
 

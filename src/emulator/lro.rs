@@ -43,12 +43,7 @@ pub fn complete(store: &mut Store, op_id: &str) {
     let Some(op) = store.operations.get(op_id).cloned() else {
         return;
     };
-    let OpState::Running {
-        fail_with,
-        previous,
-        ..
-    } = op.state
-    else {
+    let OpState::Running { fail_with, previous, .. } = op.state else {
         return;
     };
     let end = now_rfc3339();
@@ -68,11 +63,7 @@ pub fn complete(store: &mut Store, op_id: &str) {
             match previous {
                 // Rolled back: the old content under a new etag, since it changed again.
                 Some(prev) => {
-                    let etag = store
-                        .vmss
-                        .get(&op.key)
-                        .map(|v| v.etag + 1)
-                        .unwrap_or(prev.etag + 1);
+                    let etag = store.vmss.get(&op.key).map(|v| v.etag + 1).unwrap_or(prev.etag + 1);
                     let mut restored = *prev;
                     restored.etag = etag;
                     restored.provisioning_state = "Failed".into();
@@ -93,12 +84,8 @@ pub fn complete(store: &mut Store, op_id: &str) {
 
 /// Completes any operation still running on `key` (a new write supersedes it).
 pub fn settle(store: &mut Store, key: &ResKey) {
-    let running: Vec<String> = store
-        .operations
-        .values()
-        .filter(|o| &o.key == key && o.is_running())
-        .map(|o| o.id.clone())
-        .collect();
+    let running: Vec<String> =
+        store.operations.values().filter(|o| &o.key == key && o.is_running()).map(|o| o.id.clone()).collect();
     for id in running {
         complete(store, &id);
     }
@@ -110,9 +97,7 @@ pub fn poll(store: &mut Store, op_id: &str) -> Option<Value> {
     if let OpState::Running { polls_left, .. } = &mut op.state {
         if *polls_left > 0 {
             *polls_left -= 1;
-            return Some(
-                json!({"startTime": op.start_time, "status": "InProgress", "name": op.id}),
-            );
+            return Some(json!({"startTime": op.start_time, "status": "InProgress", "name": op.id}));
         }
         complete(store, op_id);
     }

@@ -33,8 +33,8 @@ pub use fixture::{DEMO_RG, DEMO_VMSS, Fixture, demo_uai_id};
 pub use fleet::FleetSpec;
 pub use server::Emulator;
 pub use store::{
-    DEMO_SUBSCRIPTION, DEMO_TENANT, IdentityState, ResourceGroupState, StateFile,
-    SubscriptionState, UaiState, UserAssignedState, VmssState,
+    DEMO_SUBSCRIPTION, DEMO_TENANT, IdentityState, ResourceGroupState, StateFile, SubscriptionState,
+    UaiState, UserAssignedState, VmssState,
 };
 pub use throttle::{BucketConfig, ThrottleConfig};
 pub use token::MI_PATH;

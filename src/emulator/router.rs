@@ -34,24 +34,11 @@ pub enum Route {
     /// `/subscriptions/{sub}/providers/{ns}/{type}`
     ListBySubscription { sub: String, ty: ResType },
     /// `/subscriptions/{sub}/resourcegroups/{rg}/providers/{ns}/{type}`
-    ListByGroup {
-        sub: String,
-        rg: String,
-        ty: ResType,
-    },
+    ListByGroup { sub: String, rg: String, ty: ResType },
     /// `/subscriptions/{sub}/resourcegroups/{rg}/providers/{ns}/{type}/{name}`
-    Resource {
-        sub: String,
-        rg: String,
-        ty: ResType,
-        name: String,
-    },
+    Resource { sub: String, rg: String, ty: ResType, name: String },
     /// `/subscriptions/{sub}/providers/Microsoft.Compute/locations/{loc}/operations/{id}`
-    Operation {
-        sub: String,
-        location: String,
-        id: String,
-    },
+    Operation { sub: String, location: String, id: String },
 }
 
 impl Route {
@@ -76,16 +63,7 @@ pub fn segments(raw_path: &str) -> Option<Vec<String>> {
     if trimmed.is_empty() {
         return Some(Vec::new());
     }
-    trimmed
-        .split('/')
-        .map(|s| {
-            if s.is_empty() {
-                None
-            } else {
-                percent_decode(s, false)
-            }
-        })
-        .collect()
+    trimmed.split('/').map(|s| if s.is_empty() { None } else { percent_decode(s, false) }).collect()
 }
 
 fn eq(a: &str, b: &str) -> bool {
@@ -134,45 +112,25 @@ pub fn route(segs: &[String], raw_path: &str, api_version: &str) -> Result<Route
     match &s[2..] {
         [] => Ok(Route::Subscription { sub }),
         [rgs] if eq(rgs, "resourceGroups") => Ok(Route::ResourceGroups { sub }),
-        [rgs, rg] if eq(rgs, "resourceGroups") => Ok(Route::ResourceGroup {
-            sub,
-            rg: rg.to_string(),
-        }),
-        [rgs, rg, p, ns, rest @ ..] if eq(rgs, "resourceGroups") && eq(p, "providers") => {
-            match rest {
-                [ty] => match provider_type(ns, ty) {
-                    Some(ty) => Ok(Route::ListByGroup {
-                        sub,
-                        rg: rg.to_string(),
-                        ty,
-                    }),
-                    None => Err(unknown_provider_path(ns, &segs[5..], api_version)),
-                },
-                [ty, name] => match provider_type(ns, ty) {
-                    Some(ty) => Ok(Route::Resource {
-                        sub,
-                        rg: rg.to_string(),
-                        ty,
-                        name: name.to_string(),
-                    }),
-                    None => Err(unknown_provider_path(ns, &segs[5..], api_version)),
-                },
-                _ => Err(unknown_provider_path(ns, &segs[5..], api_version)),
-            }
-        }
+        [rgs, rg] if eq(rgs, "resourceGroups") => Ok(Route::ResourceGroup { sub, rg: rg.to_string() }),
+        [rgs, rg, p, ns, rest @ ..] if eq(rgs, "resourceGroups") && eq(p, "providers") => match rest {
+            [ty] => match provider_type(ns, ty) {
+                Some(ty) => Ok(Route::ListByGroup { sub, rg: rg.to_string(), ty }),
+                None => Err(unknown_provider_path(ns, &segs[5..], api_version)),
+            },
+            [ty, name] => match provider_type(ns, ty) {
+                Some(ty) => Ok(Route::Resource { sub, rg: rg.to_string(), ty, name: name.to_string() }),
+                None => Err(unknown_provider_path(ns, &segs[5..], api_version)),
+            },
+            _ => Err(unknown_provider_path(ns, &segs[5..], api_version)),
+        },
         [p, ns, rest @ ..] if eq(p, "providers") => match rest {
             [ty] => match provider_type(ns, ty) {
                 Some(ty) => Ok(Route::ListBySubscription { sub, ty }),
                 None => Err(unknown_provider_path(ns, &segs[3..], api_version)),
             },
-            [l, loc, o, id]
-                if eq(ns, "Microsoft.Compute") && eq(l, "locations") && eq(o, "operations") =>
-            {
-                Ok(Route::Operation {
-                    sub,
-                    location: loc.to_string(),
-                    id: id.to_string(),
-                })
+            [l, loc, o, id] if eq(ns, "Microsoft.Compute") && eq(l, "locations") && eq(o, "operations") => {
+                Ok(Route::Operation { sub, location: loc.to_string(), id: id.to_string() })
             }
             _ => Err(unknown_provider_path(ns, &segs[3..], api_version)),
         },
@@ -197,22 +155,11 @@ mod tests {
             r(&format!(
                 "/SUBSCRIPTIONS/{SUB}/resourcegroups/rg/PROVIDERS/microsoft.compute/VIRTUALMACHINESCALESETS/vm"
             )),
-            Ok(Route::Resource {
-                sub: SUB.into(),
-                rg: "rg".into(),
-                ty: ResType::Vmss,
-                name: "vm".into()
-            })
+            Ok(Route::Resource { sub: SUB.into(), rg: "rg".into(), ty: ResType::Vmss, name: "vm".into() })
         );
         assert_eq!(
-            r(&format!(
-                "/subscriptions/{SUB}/providers/Microsoft.Compute/locations/eastus/operations/abc"
-            )),
-            Ok(Route::Operation {
-                sub: SUB.into(),
-                location: "eastus".into(),
-                id: "abc".into()
-            })
+            r(&format!("/subscriptions/{SUB}/providers/Microsoft.Compute/locations/eastus/operations/abc")),
+            Ok(Route::Operation { sub: SUB.into(), location: "eastus".into(), id: "abc".into() })
         );
         assert_eq!(r("/subscriptions/"), Ok(Route::Subscriptions));
     }
@@ -220,25 +167,16 @@ mod tests {
     #[test]
     fn unknown_things_are_arm_errors() {
         assert_eq!(r("/nope").err().map(|e| e.status), Some(404));
-        assert_eq!(
-            r("/subscriptions/xyz").err().map(|e| e.code),
-            Some("InvalidSubscriptionId")
-        );
+        assert_eq!(r("/subscriptions/xyz").err().map(|e| e.code), Some("InvalidSubscriptionId"));
         let e = r(&format!(
             "/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm"
         ))
         .err();
         assert_eq!(e.as_ref().map(|e| e.code), Some("InvalidResourceType"));
-        let e = r(&format!(
-            "/subscriptions/{SUB}/resourceGroups/rg/providers/Foo.Bar/things/x"
-        ))
-        .err();
+        let e = r(&format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Foo.Bar/things/x")).err();
         assert_eq!(e.as_ref().map(|e| e.code), Some("InvalidResourceNamespace"));
         assert_eq!(segments("/a//b"), None);
         assert_eq!(segments("/a/%zz"), None);
-        assert_eq!(
-            segments("/a/%2F..").map(|v| v[1].clone()),
-            Some("/..".to_string())
-        );
+        assert_eq!(segments("/a/%2F..").map(|v| v[1].clone()), Some("/..".to_string()));
     }
 }

@@ -55,21 +55,13 @@ impl Emulator {
         if !config.listen.ip().is_loopback() && !config.allow_non_loopback {
             return Err(EmulatorError::NonLoopback(config.listen));
         }
-        let store = Store::from_state_file(&config.fixture.state_file())
-            .map_err(EmulatorError::InvalidState)?;
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| EmulatorError::Bind {
-                    addr: config.listen,
-                    source,
-                })?;
-        let local = listener
-            .local_addr()
-            .map_err(|source| EmulatorError::Bind {
-                addr: config.listen,
-                source,
-            })?;
+        let store =
+            Store::from_state_file(&config.fixture.state_file()).map_err(EmulatorError::InvalidState)?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| EmulatorError::Bind { addr: config.listen, source })?;
+        let local =
+            listener.local_addr().map_err(|source| EmulatorError::Bind { addr: config.listen, source })?;
         let (acceptor, cert_pem) = if config.tls {
             let (a, pem) = tls_acceptor(local)?;
             (Some(a), Some(pem))
@@ -138,9 +130,7 @@ impl Emulator {
     }
 
     pub fn control(&self) -> Control {
-        Control {
-            shared: self.shared.clone(),
-        }
+        Control { shared: self.shared.clone() }
     }
 
     /// Stops accepting, lets open requests finish (at most 5 s), then returns.
@@ -154,28 +144,19 @@ impl Emulator {
 }
 
 fn tls_acceptor(local: SocketAddr) -> Result<(TlsAcceptor, String), EmulatorError> {
-    let mut names = vec![
-        "localhost".to_string(),
-        "127.0.0.1".to_string(),
-        "::1".to_string(),
-    ];
+    let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
     let ip = local.ip();
     if !ip.is_unspecified() && !ip.is_loopback() {
         names.push(ip.to_string());
     }
-    let mut params =
-        rcgen::CertificateParams::new(names).map_err(|e| EmulatorError::Tls(e.to_string()))?;
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "vmssid ARM emulator");
+    let mut params = rcgen::CertificateParams::new(names).map_err(|e| EmulatorError::Tls(e.to_string()))?;
+    params.distinguished_name.push(rcgen::DnType::CommonName, "vmssid ARM emulator");
     let key = rcgen::KeyPair::generate().map_err(|e| EmulatorError::Tls(e.to_string()))?;
-    let cert = params
-        .self_signed(&key)
-        .map_err(|e| EmulatorError::Tls(e.to_string()))?;
+    let cert = params.self_signed(&key).map_err(|e| EmulatorError::Tls(e.to_string()))?;
     let pem = cert.pem();
-    let key_der = rustls::pki_types::PrivateKeyDer::Pkcs8(
-        rustls::pki_types::PrivatePkcs8KeyDer::from(key.serialize_der()),
-    );
+    let key_der = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
+        key.serialize_der(),
+    ));
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -227,10 +208,9 @@ async fn accept_loop(
         }
     }
     drop(listener);
-    let drained = tokio::time::timeout(Duration::from_secs(5), async {
-        while conns.join_next().await.is_some() {}
-    })
-    .await;
+    let drained =
+        tokio::time::timeout(Duration::from_secs(5), async { while conns.join_next().await.is_some() {} })
+            .await;
     if drained.is_err() {
         conns.abort_all();
     }
@@ -264,11 +244,8 @@ async fn serve_request(
 ) -> Result<Response<Full<Bytes>>, DropConnection> {
     let (parts, body) = req.into_parts();
     let limit = shared.settings.max_body_bytes;
-    let declared = parts
-        .headers
-        .get("content-length")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared =
+        parts.headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     let (bytes, body_error) = if declared.is_some_and(|n| n > limit as u64) {
         (Bytes::new(), Some(errors::body_too_large(limit)))
     } else {
@@ -291,13 +268,12 @@ async fn serve_request(
     };
     let shared2 = shared.clone();
     // Nothing a client sends may take the server down: a panic becomes a 500.
-    let outcome =
-        std::panic::catch_unwind(AssertUnwindSafe(move || app::handle(&shared2, incoming)))
-            .unwrap_or_else(|_| Outcome {
-                reply: app::Reply::from_error(&errors::internal_error()),
-                delay: Duration::ZERO,
-                drop: false,
-            });
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(move || app::handle(&shared2, incoming)))
+        .unwrap_or_else(|_| Outcome {
+            reply: app::Reply::from_error(&errors::internal_error()),
+            delay: Duration::ZERO,
+            drop: false,
+        });
     let wait = outcome.delay + shared.settings.latency;
     if !wait.is_zero() {
         tokio::time::sleep(wait).await;
@@ -305,10 +281,7 @@ async fn serve_request(
     if outcome.drop {
         return Err(DropConnection);
     }
-    Ok(to_response(
-        outcome.reply,
-        shared.settings.scheme == "https",
-    ))
+    Ok(to_response(outcome.reply, shared.settings.scheme == "https"))
 }
 
 fn to_response(reply: app::Reply, tls: bool) -> Response<Full<Bytes>> {
@@ -320,15 +293,9 @@ fn to_response(reply: app::Reply, tls: bool) -> Response<Full<Bytes>> {
         }
         Body::Empty => Bytes::new(),
     };
-    b = b
-        .header("cache-control", "no-cache")
-        .header("pragma", "no-cache")
-        .header("expires", "-1");
+    b = b.header("cache-control", "no-cache").header("pragma", "no-cache").header("expires", "-1");
     if tls {
-        b = b.header(
-            "strict-transport-security",
-            "max-age=31536000; includeSubDomains",
-        );
+        b = b.header("strict-transport-security", "max-age=31536000; includeSubDomains");
     }
     for (k, v) in &reply.headers {
         b = b.header(k.as_str(), v.as_str());

@@ -71,9 +71,7 @@ pub struct Identity {
 
 impl Identity {
     pub fn find_user(&self, id: &str) -> Option<usize> {
-        self.users
-            .iter()
-            .position(|u| u.id.eq_ignore_ascii_case(id))
+        self.users.iter().position(|u| u.id.eq_ignore_ascii_case(id))
     }
 
     /// `"SystemAssigned, UserAssigned"` etc., the canonical spelling.
@@ -133,20 +131,14 @@ pub const DEMO_TENANT: &str = "72f9a1c4-5b1e-4a0f-9c3d-000000000001";
 impl Store {
     /// Makes sure a (well-formed) subscription id is known, as ARM accepts any the caller owns.
     pub fn touch_subscription(&mut self, sub: &str) {
-        self.subscriptions
-            .entry(sub.to_lowercase())
-            .or_insert_with(|| Subscription {
-                id: sub.to_lowercase(),
-                display_name: format!(
-                    "Emulated subscription {}",
-                    sub.chars().take(8).collect::<String>()
-                ),
-            });
+        self.subscriptions.entry(sub.to_lowercase()).or_insert_with(|| Subscription {
+            id: sub.to_lowercase(),
+            display_name: format!("Emulated subscription {}", sub.chars().take(8).collect::<String>()),
+        });
     }
 
     pub fn uai_by_ref(&self, r: &ids::UaiRef) -> Option<&Uai> {
-        self.uais
-            .get(&res_key(&r.subscription, &r.resource_group, &r.name))
+        self.uais.get(&res_key(&r.subscription, &r.resource_group, &r.name))
     }
 
     /// Removes a resource group and everything in it.
@@ -154,25 +146,18 @@ impl Store {
         let g = self.groups.remove(key)?;
         self.uais.retain(|k, _| !(k.0 == key.0 && k.1 == key.1));
         self.vmss.retain(|k, _| !(k.0 == key.0 && k.1 == key.1));
-        self.operations
-            .retain(|_, op| !(op.key.0 == key.0 && op.key.1 == key.1));
+        self.operations.retain(|_, op| !(op.key.0 == key.0 && op.key.1 == key.1));
         Some(g)
     }
 
     pub fn from_state_file(f: &StateFile) -> Result<Store, String> {
         if f.version != 1 {
-            return Err(format!(
-                "unsupported \"version\" {} (only 1 is known)",
-                f.version
-            ));
+            return Err(format!("unsupported \"version\" {} (only 1 is known)", f.version));
         }
         if !is_guid(&f.tenant_id) {
             return Err(format!("\"tenantId\" '{}' is not a GUID", f.tenant_id));
         }
-        let mut store = Store {
-            tenant_id: f.tenant_id.to_lowercase(),
-            ..Store::default()
-        };
+        let mut store = Store { tenant_id: f.tenant_id.to_lowercase(), ..Store::default() };
         for s in &f.subscriptions {
             let sid = &s.subscription_id;
             if !is_guid(sid) {
@@ -197,10 +182,7 @@ impl Store {
                 }
                 let gk = group_key(sid, &g.name);
                 if store.groups.contains_key(&gk) {
-                    return Err(format!(
-                        "resource group '{}' appears twice in subscription {sid}",
-                        g.name
-                    ));
+                    return Err(format!("resource group '{}' appears twice in subscription {sid}", g.name));
                 }
                 store.groups.insert(
                     gk,
@@ -214,18 +196,11 @@ impl Store {
                 );
                 for u in &g.user_assigned_identities {
                     if !ids::valid_uai_name(&u.name) {
-                        return Err(format!(
-                            "user-assigned identity name '{}' is invalid",
-                            u.name
-                        ));
+                        return Err(format!("user-assigned identity name '{}' is invalid", u.name));
                     }
-                    for (what, v) in [("principalId", &u.principal_id), ("clientId", &u.client_id)]
-                    {
+                    for (what, v) in [("principalId", &u.principal_id), ("clientId", &u.client_id)] {
                         if !is_guid(v) {
-                            return Err(format!(
-                                "identity '{}': {what} '{v}' is not a GUID",
-                                u.name
-                            ));
+                            return Err(format!("identity '{}': {what} '{v}' is not a GUID", u.name));
                         }
                     }
                     let k = res_key(sid, &g.name, &u.name);
@@ -245,10 +220,7 @@ impl Store {
                             tags: u.tags.clone(),
                             principal_id: u.principal_id.to_lowercase(),
                             client_id: u.client_id.to_lowercase(),
-                            isolation_scope: u
-                                .isolation_scope
-                                .clone()
-                                .unwrap_or_else(|| "None".into()),
+                            isolation_scope: u.isolation_scope.clone().unwrap_or_else(|| "None".into()),
                         },
                     );
                 }
@@ -336,57 +308,33 @@ impl Store {
                 resource_groups: groups,
             });
         }
-        StateFile {
-            version: 1,
-            tenant_id: self.tenant_id.clone(),
-            subscriptions: subs,
-        }
+        StateFile { version: 1, tenant_id: self.tenant_id.clone(), subscriptions: subs }
     }
 }
 
-fn vmss_from_state(
-    store: &Store,
-    sid: &str,
-    g: &ResourceGroupState,
-    v: &VmssState,
-) -> Result<Vmss, String> {
+fn vmss_from_state(store: &Store, sid: &str, g: &ResourceGroupState, v: &VmssState) -> Result<Vmss, String> {
     if !ids::valid_vmss_name(&v.name) {
         return Err(format!("scale set name '{}' is invalid", v.name));
     }
     let mut identity = Identity::default();
     if let Some(p) = &v.identity.system_principal_id {
         if !is_guid(p) {
-            return Err(format!(
-                "scale set '{}': systemPrincipalId '{p}' is not a GUID",
-                v.name
-            ));
+            return Err(format!("scale set '{}': systemPrincipalId '{p}' is not a GUID", v.name));
         }
         identity.system = Some(p.to_lowercase());
     }
     for u in &v.identity.user_assigned {
         let Some(r) = ids::parse_uai_id(&u.id) else {
-            return Err(format!(
-                "scale set '{}': '{}' is not a user-assigned identity id",
-                v.name, u.id
-            ));
+            return Err(format!("scale set '{}': '{}' is not a user-assigned identity id", v.name, u.id));
         };
         if identity.find_user(&u.id).is_some() {
-            return Err(format!(
-                "scale set '{}': identity '{}' is listed twice",
-                v.name, u.id
-            ));
+            return Err(format!("scale set '{}': identity '{}' is listed twice", v.name, u.id));
         }
         let known = store.uai_by_ref(&r);
-        let principal_id = u
-            .principal_id
-            .clone()
-            .or_else(|| known.map(|k| k.principal_id.clone()))
-            .unwrap_or_else(new_guid);
-        let client_id = u
-            .client_id
-            .clone()
-            .or_else(|| known.map(|k| k.client_id.clone()))
-            .unwrap_or_else(new_guid);
+        let principal_id =
+            u.principal_id.clone().or_else(|| known.map(|k| k.principal_id.clone())).unwrap_or_else(new_guid);
+        let client_id =
+            u.client_id.clone().or_else(|| known.map(|k| k.client_id.clone())).unwrap_or_else(new_guid);
         for (what, val) in [("principalId", &principal_id), ("clientId", &client_id)] {
             if !is_guid(val) {
                 return Err(format!(
@@ -536,14 +484,9 @@ impl StateFile {
     /// Parses and validates a state file; errors are one line and name the file.
     pub fn from_path(path: &Path) -> Result<StateFile, EmulatorError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| EmulatorError::State {
-            file: shown.clone(),
-            problem: e.to_string(),
-        })?;
-        StateFile::from_json_str(&text).map_err(|problem| EmulatorError::State {
-            file: shown,
-            problem,
-        })
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| EmulatorError::State { file: shown.clone(), problem: e.to_string() })?;
+        StateFile::from_json_str(&text).map_err(|problem| EmulatorError::State { file: shown, problem })
     }
 
     /// Parses and validates state-file JSON.

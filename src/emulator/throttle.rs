@@ -26,18 +26,9 @@ impl Default for ThrottleConfig {
     /// ARM's refill rates (25 reads/s, 10 writes/s) with 1000 times ARM's bucket sizes.
     fn default() -> ThrottleConfig {
         ThrottleConfig {
-            reads: BucketConfig {
-                capacity: 250_000,
-                refill_per_sec: 25.0,
-            },
-            writes: BucketConfig {
-                capacity: 200_000,
-                refill_per_sec: 10.0,
-            },
-            deletes: BucketConfig {
-                capacity: 200_000,
-                refill_per_sec: 10.0,
-            },
+            reads: BucketConfig { capacity: 250_000, refill_per_sec: 25.0 },
+            writes: BucketConfig { capacity: 200_000, refill_per_sec: 10.0 },
+            deletes: BucketConfig { capacity: 200_000, refill_per_sec: 10.0 },
         }
     }
 }
@@ -84,11 +75,7 @@ struct Bucket {
 
 impl Bucket {
     fn new(cfg: BucketConfig) -> Bucket {
-        Bucket {
-            cfg,
-            tokens: cfg.capacity as f64,
-            last: Instant::now(),
-        }
+        Bucket { cfg, tokens: cfg.capacity as f64, last: Instant::now() }
     }
 
     fn refill(&mut self, now: Instant) {
@@ -126,46 +113,31 @@ fn idx(k: Kind) -> usize {
 }
 
 fn global(c: BucketConfig) -> BucketConfig {
-    BucketConfig {
-        capacity: c.capacity.saturating_mul(15),
-        refill_per_sec: c.refill_per_sec * 15.0,
-    }
+    BucketConfig { capacity: c.capacity.saturating_mul(15), refill_per_sec: c.refill_per_sec * 15.0 }
 }
 
 impl Throttle {
     pub fn new(cfg: ThrottleConfig) -> Throttle {
-        Throttle {
-            cfg,
-            subs: HashMap::new(),
-        }
+        Throttle { cfg, subs: HashMap::new() }
     }
 
     /// Takes one token for `sub`; the headers to send, or ARM's 429.
     pub fn take(&mut self, sub: &str, kind: Kind) -> Result<Vec<(String, String)>, ArmError> {
         let cfg = self.cfg;
-        let b = self
-            .subs
-            .entry(sub.to_lowercase())
-            .or_insert_with(|| SubBuckets {
-                local: [
-                    Bucket::new(cfg.reads),
-                    Bucket::new(cfg.writes),
-                    Bucket::new(cfg.deletes),
-                ],
-                global: [
-                    Bucket::new(global(cfg.reads)),
-                    Bucket::new(global(cfg.writes)),
-                    Bucket::new(global(cfg.deletes)),
-                ],
-            });
+        let b = self.subs.entry(sub.to_lowercase()).or_insert_with(|| SubBuckets {
+            local: [Bucket::new(cfg.reads), Bucket::new(cfg.writes), Bucket::new(cfg.deletes)],
+            global: [
+                Bucket::new(global(cfg.reads)),
+                Bucket::new(global(cfg.writes)),
+                Bucket::new(global(cfg.deletes)),
+            ],
+        });
         let now = Instant::now();
         let (l, g) = (&mut b.local[idx(kind)], &mut b.global[idx(kind)]);
         l.refill(now);
         g.refill(now);
         if l.tokens < 1.0 || g.tokens < 1.0 {
-            let wait = l
-                .wait_secs()
-                .max(if g.tokens < 1.0 { g.wait_secs() } else { 0 });
+            let wait = l.wait_secs().max(if g.tokens < 1.0 { g.wait_secs() } else { 0 });
             return Err(errors::subscription_throttled(kind.singular(), sub, wait));
         }
         l.tokens -= 1.0;
@@ -176,10 +148,7 @@ impl Throttle {
                 (l.tokens.floor() as u64).to_string(),
             ),
             (
-                format!(
-                    "x-ms-ratelimit-remaining-subscription-global-{}",
-                    kind.word()
-                ),
+                format!("x-ms-ratelimit-remaining-subscription-global-{}", kind.word()),
                 (g.tokens.floor() as u64).to_string(),
             ),
         ])
@@ -192,28 +161,15 @@ mod tests {
 
     #[test]
     fn counts_go_down_then_throttle() {
-        let small = BucketConfig {
-            capacity: 2,
-            refill_per_sec: 0.001,
-        };
-        let mut t = Throttle::new(ThrottleConfig {
-            reads: small,
-            writes: small,
-            deletes: small,
-        });
+        let small = BucketConfig { capacity: 2, refill_per_sec: 0.001 };
+        let mut t = Throttle::new(ThrottleConfig { reads: small, writes: small, deletes: small });
         let h1 = t.take("s", Kind::Read).unwrap_or_default();
         assert_eq!(h1[0].1, "1");
         assert_eq!(h1[1].1, "29");
         assert!(t.take("s", Kind::Read).is_ok());
         let e = t.take("s", Kind::Read).err();
         assert_eq!(e.as_ref().map(|e| e.status), Some(429));
-        assert!(
-            t.take("s", Kind::Write).is_ok(),
-            "writes have their own bucket"
-        );
-        assert!(
-            t.take("other", Kind::Read).is_ok(),
-            "buckets are per subscription"
-        );
+        assert!(t.take("s", Kind::Write).is_ok(), "writes have their own bucket");
+        assert!(t.take("other", Kind::Read).is_ok(), "buckets are per subscription");
     }
 }

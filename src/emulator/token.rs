@@ -66,14 +66,7 @@ fn b64(v: &Value) -> String {
 }
 
 /// Mints a JWT-shaped token (the signature is random bytes: only this emulator accepts it).
-pub fn mint_jwt(
-    tenant: &str,
-    oid: &str,
-    app_id: &str,
-    audience: &str,
-    iat: i64,
-    exp: i64,
-) -> String {
+pub fn mint_jwt(tenant: &str, oid: &str, app_id: &str, audience: &str, iat: i64, exp: i64) -> String {
     let header = json!({"typ": "JWT", "alg": "RS256", "kid": "vmssid-emulator"});
     let payload = json!({
         "aud": audience,
@@ -94,12 +87,7 @@ pub fn mint_jwt(
     });
     let mut sig = [0u8; 64];
     rand::rng().fill_bytes(&mut sig);
-    format!(
-        "{}.{}.{}",
-        b64(&header),
-        b64(&payload),
-        URL_SAFE_NO_PAD.encode(sig)
-    )
+    format!("{}.{}.{}", b64(&header), b64(&payload), URL_SAFE_NO_PAD.encode(sig))
 }
 
 /// Serves one token request; `(status, body)`.
@@ -123,10 +111,7 @@ pub fn serve(
     match query_get(query, "api-version") {
         Some("2019-08-01") => {}
         Some(v) => {
-            return mi_error(
-                400,
-                &format!("Unsupported api-version '{v}'; use 2019-08-01."),
-            );
+            return mi_error(400, &format!("Unsupported api-version '{v}'; use 2019-08-01."));
         }
         None => return mi_error(400, "Required query parameter api-version is missing."),
     }
@@ -183,14 +168,7 @@ mod tests {
 
     #[test]
     fn jwt_has_three_parts_and_the_claims() {
-        let t = mint_jwt(
-            "tid-1",
-            "oid-1",
-            "app-1",
-            "https://management.azure.com",
-            10,
-            20,
-        );
+        let t = mint_jwt("tid-1", "oid-1", "app-1", "https://management.azure.com", 10, 20);
         let parts: Vec<&str> = t.split('.').collect();
         assert_eq!(parts.len(), 3);
         let payload = URL_SAFE_NO_PAD.decode(parts[1]).unwrap_or_default();

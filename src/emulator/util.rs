@@ -11,10 +11,7 @@ pub fn is_guid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();
     let lens = [8, 4, 4, 4, 12];
     groups.len() == 5
-        && groups
-            .iter()
-            .zip(lens)
-            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+        && groups.iter().zip(lens).all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 pub fn new_guid() -> String {
@@ -65,10 +62,7 @@ pub fn parse_query(q: Option<&str>) -> Vec<(String, String)> {
 
 /// First value of a query parameter, name compared case-insensitively.
 pub fn query_get<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    query
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
+    query.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
 }
 
 /// Percent-encodes everything but unreserved characters (for building nextLink/status URLs).
@@ -85,9 +79,7 @@ pub fn percent_encode(s: &str) -> String {
 }
 
 pub fn now_rfc3339() -> String {
-    OffsetDateTime::now_utc()
-        .format(&Rfc3339)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string())
+    OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string())
 }
 
 pub fn unix_now() -> i64 {
@@ -101,17 +93,9 @@ pub fn is_well_formed_api_version(v: &str) -> bool {
     };
     let b = date.as_bytes();
     let date_ok = b.len() == 10
-        && b.iter().enumerate().all(|(i, c)| {
-            if i == 4 || i == 7 {
-                *c == b'-'
-            } else {
-                c.is_ascii_digit()
-            }
-        });
+        && b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
     let rest_ok = rest.is_empty()
-        || (rest.len() > 1
-            && rest.starts_with('-')
-            && rest[1..].bytes().all(|c| c.is_ascii_alphanumeric()));
+        || (rest.len() > 1 && rest.starts_with('-') && rest[1..].bytes().all(|c| c.is_ascii_alphanumeric()));
     date_ok && rest_ok
 }
 

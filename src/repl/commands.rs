@@ -172,9 +172,14 @@ impl Repl {
         }
         let mut args = self.args.clone();
         args.subscription = Some(arg.to_string());
-        let connection =
-            connect_reusing(&args, &self.project, &self.runtime, self.interrupt.clone(), self.connection.emulator.as_ref())
-                .map_err(|e| format!("{e:#}"))?;
+        let connection = connect_reusing(
+            &args,
+            &self.project,
+            &self.runtime,
+            self.interrupt.clone(),
+            self.connection.emulator.as_ref(),
+        )
+        .map_err(|e| format!("{e:#}"))?;
         let primitives = connection.primitives.clone();
         self.switch(args, primitives);
         Ok(format!("subscription {}", self.primitives.client().subscription_label()))

@@ -44,7 +44,12 @@ impl World {
     }
 
     /// Like [`World::with`], letting the test adjust the client (timeouts, retries).
-    pub fn build(mut config: EmulatorConfig, api: &str, mode: WriteMode, tweak: impl FnOnce(&mut ClientConfig)) -> Self {
+    pub fn build(
+        mut config: EmulatorConfig,
+        api: &str,
+        mode: WriteMode,
+        tweak: impl FnOnce(&mut ClientConfig),
+    ) -> Self {
         config.token = Some(TOKEN.to_string());
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let emulator = rt.block_on(Emulator::start(config)).expect("emulator starts");
@@ -57,7 +62,8 @@ impl World {
         let client = ArmClient::new(client, tokens, interrupt.clone()).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let journal = Arc::new(Journal::new(&dir.path().join("journal.jsonl")));
-        let primitives = Primitives::new(Arc::new(client), ApiVersion::parse(api).unwrap(), mode).with_journal(journal);
+        let primitives =
+            Primitives::new(Arc::new(client), ApiVersion::parse(api).unwrap(), mode).with_journal(journal);
         Self { rt, emulator: Some(emulator), primitives: Arc::new(primitives), interrupt, dir }
     }
 
