@@ -103,10 +103,10 @@ impl<'a> Checker<'a> {
         // First pass: imports (alias -> module functions).
         let mut imports: Vec<(String, String, Position)> = Vec::new();
         ast.walk(&mut |path: &[ASTNode]| {
-            if let Some(ASTNode::Stmt(Stmt::Import(x, pos))) = path.last() {
-                if let (Expr::StringConstant(module, _), alias) = (&x.0, &x.1) {
-                    imports.push((alias.name.to_string(), module.to_string(), *pos));
-                }
+            if let Some(ASTNode::Stmt(Stmt::Import(x, pos))) = path.last()
+                && let (Expr::StringConstant(module, _), alias) = (&x.0, &x.1)
+            {
+                imports.push((alias.name.to_string(), module.to_string(), *pos));
             }
             true
         });

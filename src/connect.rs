@@ -103,10 +103,10 @@ pub fn connect_reusing(
         (endpoint, TokenProvider::from_environment(), subscription, None, ca)
     };
     // A bad --subscription is a usage error now; a missing one only matters once a call needs it.
-    if args.subscription.is_some() {
-        if let Err(e) = &subscription {
-            anyhow::bail!("{e}");
-        }
+    if args.subscription.is_some()
+        && let Err(e) = &subscription
+    {
+        anyhow::bail!("{e}");
     }
     let subscription_source = subscription.as_ref().ok().map(|(_, source)| *source);
     let subscription = subscription.map(|(id, _)| id);

@@ -124,7 +124,8 @@ fn bad_settings_get_one_clear_line() {
     expect(&out, 1, "", "no subscription: pass --subscription ID");
     let out = vmssid(&["run", "no/such/script.rhai"]);
     expect(&out, 1, "", "does not exist");
-    for out in [&out] {
+    {
+        let out = &out;
         assert!(!text(&out.stderr).contains("panicked"), "{}", text(&out.stderr));
     }
 }

@@ -58,7 +58,9 @@ const SU: &str = "SystemAssigned, UserAssigned";
 
 /// One row per state: the expected body for each intent, `null` meaning "no change".
 /// Intents, in order: enable_system, disable_system, add A, add C, remove A, remove C, remove all.
-fn table(family: WireFamily) -> Vec<((bool, Vec<&'static str>), [Value; 7])> {
+type Row = ((bool, Vec<&'static str>), [Value; 7]);
+
+fn table(family: WireFamily) -> Vec<Row> {
     let n = Value::Null;
     let t = |ty: &str| json!({"identity": {"type": ty}});
     let m = |ty: &str, map: Value| json!({"identity": {"type": ty, "userAssignedIdentities": map}});

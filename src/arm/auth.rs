@@ -146,17 +146,17 @@ impl TokenProvider {
             Kind::Chain { sources, skipped } => (sources, skipped),
         };
         let mut cache = self.cache.lock().await;
-        if let Some((token, expires)) = cache.as_ref() {
-            if OffsetDateTime::now_utc() + REFRESH_MARGIN < *expires {
-                return Ok(token.clone());
-            }
+        if let Some((token, expires)) = cache.as_ref()
+            && OffsetDateTime::now_utc() + REFRESH_MARGIN < *expires
+        {
+            return Ok(token.clone());
         }
-        let (token, expires) = self.from_chain(sources.0, sources.1).await?;
+        let (token, expires) = self.query_chain(sources.0, sources.1).await?;
         *cache = Some((token.clone(), expires));
         Ok(token)
     }
 
-    async fn from_chain(
+    async fn query_chain(
         &self,
         sources: &[Source],
         skipped: &[String],

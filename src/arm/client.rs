@@ -268,21 +268,20 @@ impl ArmClient {
                 delay = parse_retry_after(poll.header("retry-after")).unwrap_or(self.config.poll_interval);
             }
         }
-        if started.status == 202 {
-            if let Some(location) = started.header("location") {
-                let url = self.same_origin(location)?;
-                let mut delay =
-                    parse_retry_after(started.header("retry-after")).unwrap_or(self.config.poll_interval);
-                loop {
-                    self.pause(delay).await?;
-                    self.check_operation_deadline(started_at, &url)?;
-                    let poll = self.send(Method::GET, url.clone(), None, Precondition::None, None).await?;
-                    if poll.status != 202 {
-                        return Ok(());
-                    }
-                    delay =
-                        parse_retry_after(poll.header("retry-after")).unwrap_or(self.config.poll_interval);
+        if started.status == 202
+            && let Some(location) = started.header("location")
+        {
+            let url = self.same_origin(location)?;
+            let mut delay =
+                parse_retry_after(started.header("retry-after")).unwrap_or(self.config.poll_interval);
+            loop {
+                self.pause(delay).await?;
+                self.check_operation_deadline(started_at, &url)?;
+                let poll = self.send(Method::GET, url.clone(), None, Precondition::None, None).await?;
+                if poll.status != 202 {
+                    return Ok(());
                 }
+                delay = parse_retry_after(poll.header("retry-after")).unwrap_or(self.config.poll_interval);
             }
         }
         Ok(())
@@ -453,11 +452,11 @@ impl ArmClient {
             };
             return Ok(ArmResponse { status: status.as_u16(), body, headers });
         }
-        let error = ArmError::Cloud(CloudError::from_body(
+        let error = ArmError::Cloud(Box::new(CloudError::from_body(
             status.as_u16(),
             &text,
             RequestIds::from_headers(&headers),
-        ));
+        )));
         let retry_after = parse_retry_after(headers.get("retry-after").and_then(|v| v.to_str().ok()));
         match status {
             StatusCode::TOO_MANY_REQUESTS => {

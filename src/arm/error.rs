@@ -106,9 +106,9 @@ pub(crate) fn one_line(s: &str) -> String {
 /// Everything the ARM client can fail with.
 #[derive(Debug, Clone, Error)]
 pub enum ArmError {
-    /// ARM answered with an error status.
+    /// ARM answered with an error status (boxed: it is the largest variant by far).
     #[error("{0}")]
-    Cloud(CloudError),
+    Cloud(Box<CloudError>),
     /// A long-running operation ended `Failed` or `Canceled`.
     #[error("operation {status}: {code}: {message}{ids}")]
     OperationFailed { status: String, code: String, message: String, ids: RequestIds },

@@ -75,10 +75,10 @@ pub fn resolve_subscription(
     if let Some(v) = env("AZURE_SUBSCRIPTION_ID").filter(|v| !v.is_empty()) {
         return Ok((checked(&v, "AZURE_SUBSCRIPTION_ID")?, SubscriptionSource::Environment));
     }
-    if let Some(path) = azure_cli_profile_path(&env) {
-        if let Some(id) = default_subscription_from_profile(&path)? {
-            return Ok((checked(&id, &path.display().to_string())?, SubscriptionSource::AzureCliProfile));
-        }
+    if let Some(path) = azure_cli_profile_path(&env)
+        && let Some(id) = default_subscription_from_profile(&path)?
+    {
+        return Ok((checked(&id, &path.display().to_string())?, SubscriptionSource::AzureCliProfile));
     }
     Err(ArmError::Config(
         "no subscription: pass --subscription ID, set AZURE_SUBSCRIPTION_ID, or choose one with `az account set`"

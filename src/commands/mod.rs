@@ -71,12 +71,11 @@ pub(crate) fn render_value(value: &Dynamic) -> String {
     if value.is_string() {
         return value.to_string();
     }
-    if value.is_map() || value.is_array() {
-        if let Ok(json) = crate::host::convert::to_json(value) {
-            if let Ok(text) = serde_json::to_string_pretty(&json) {
-                return text;
-            }
-        }
+    if (value.is_map() || value.is_array())
+        && let Ok(json) = crate::host::convert::to_json(value)
+        && let Ok(text) = serde_json::to_string_pretty(&json)
+    {
+        return text;
     }
     value.to_string()
 }

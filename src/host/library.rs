@@ -98,8 +98,8 @@ impl LibraryResolver {
 }
 
 /// Attaches a file name to a parse error, which Rhai reports without one.
-fn with_source(err: Box<EvalAltResult>, source: &str) -> Box<EvalAltResult> {
-    match *err {
+fn with_source(err: EvalAltResult, source: &str) -> Box<EvalAltResult> {
+    match err {
         EvalAltResult::ErrorParsing(p, pos) => {
             let at = match (pos.line(), pos.position()) {
                 (Some(line), Some(col)) => format!("{source}:{line}:{col}"),

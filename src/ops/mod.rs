@@ -283,10 +283,10 @@ impl Primitives {
         undoes: Option<&str>,
     ) -> Result<ChangeReport, OpError> {
         let id = target.id().clone();
-        if let Some(user) = intent.user() {
-            if !user.is_user_identity() {
-                return Err(crate::identity::PlanError::NotAUserIdentity(user.to_string()).into());
-            }
+        if let Some(user) = intent.user()
+            && !user.is_user_identity()
+        {
+            return Err(crate::identity::PlanError::NotAUserIdentity(user.to_string()).into());
         }
         // A state read earlier is only used when If-Match will catch it being stale.
         let mut known = match &target {
@@ -433,10 +433,10 @@ impl Primitives {
                 request: Some(body),
                 attempts: writes,
             };
-            if hold.deferred() {
-                if let Ok(mut finished) = self.finished_despite_ctrl_c.lock() {
-                    finished.push(report.clone());
-                }
+            if hold.deferred()
+                && let Ok(mut finished) = self.finished_despite_ctrl_c.lock()
+            {
+                finished.push(report.clone());
             }
             return Ok(report);
         }
@@ -506,16 +506,16 @@ impl Primitives {
         }
         let created = self.get_vmss(id).await?;
         self.journal_outcome(&entry, Outcome::Succeeded, Some(&created.identity), None);
-        if let Some(wanted) = wanted {
-            if created.identity.shape() != wanted.shape() {
-                return Err(OpError::Verification {
-                    vmss: id.to_string(),
-                    intent: "create_vmss".into(),
-                    expected: wanted.shape(),
-                    actual: created.identity.shape(),
-                    missing: String::new(),
-                });
-            }
+        if let Some(wanted) = wanted
+            && created.identity.shape() != wanted.shape()
+        {
+            return Err(OpError::Verification {
+                vmss: id.to_string(),
+                intent: "create_vmss".into(),
+                expected: wanted.shape(),
+                actual: created.identity.shape(),
+                missing: String::new(),
+            });
         }
         Ok(created)
     }
@@ -604,7 +604,7 @@ fn identity_from_body(block: &Value) -> Result<Identity, OpError> {
         let id = ResourceId::parse(raw)?.expect_type(USER_IDENTITY_TYPE)?;
         identity.insert_user(crate::identity::UserIdentity::new(id));
     }
-    if kind.has_user() != !identity.users.is_empty() {
+    if kind.has_user() == identity.users.is_empty() {
         return Err(OpError::Invalid(format!(
             "identity type '{kind}' does not match {} user identities",
             identity.users.len()
