@@ -27,6 +27,8 @@ pub struct Cli {
 pub enum Command {
     /// Run a Rhai script (a file, or -e TEXT) with the primitives.
     Run(RunArgs),
+    /// Explore interactively: a Rhai prompt with the primitives, completion and history.
+    Repl(ReplArgs),
     /// Start the ARM emulator (for demos and tests: real HTTP, ARM's behaviour, no Azure).
     Emulator(crate::emulator::cli::EmulatorArgs),
     /// List the journal of writes (what vmssid changed, and what it may have changed).
@@ -37,8 +39,6 @@ pub enum Command {
     Check(CheckArgs),
     /// Print the reference of every primitive and stdlib function.
     Docs(DocsArgs),
-    /// Explore interactively: a Rhai prompt with the primitives, completion and history.
-    Repl(ReplArgs),
 }
 
 /// Which ARM to use and how to treat writes; shared by `run`, `repl` and `undo`.
