@@ -246,6 +246,12 @@ fn user_identity_primitives() {
     let created = w.rt.block_on(w.primitives.create_user_identity(&w.uai("ID3"), "westeurope")).unwrap();
     assert_eq!((created.name.as_str(), created.location.as_str()), ("ID3", "westeurope"));
     assert!(created.client_id.is_some() && created.principal_id.is_some());
+    let journal = w.journal();
+    let entry = journal.last().expect("creating an identity is a write, so it is journaled");
+    assert_eq!(
+        (entry.intent.as_str(), entry.outcome),
+        ("create_user_identity", Some(vmssid::journal::Outcome::Succeeded))
+    );
     let got = w.rt.block_on(w.primitives.get_user_identity(&w.uai("id3"))).unwrap();
     assert_eq!(got.client_id, created.client_id);
     let all = w.rt.block_on(w.primitives.list_user_identities(Some(RG))).unwrap();

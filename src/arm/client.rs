@@ -221,22 +221,11 @@ impl ArmClient {
         Err(ArmError::BadResponse(format!("listing {path} did not end after 10000 pages")))
     }
 
-    /// Sends a write under an optional precondition; the answer is returned as is
-    /// (an operation may still be running: see [`ArmClient::wait_for_operation`]).
+    /// Sends a write under an optional precondition, with `correlation_id` as
+    /// `x-ms-correlation-request-id` so a journal entry and ARM's own logs can be matched. The
+    /// answer is returned as is (an operation may still be running: see
+    /// [`ArmClient::wait_for_operation`]).
     pub async fn write(
-        &self,
-        method: Method,
-        path: &str,
-        api_version: &str,
-        body: &Value,
-        precondition: Precondition<'_>,
-    ) -> Result<ArmResponse, ArmError> {
-        self.send(method, self.url(path, api_version), Some(body), precondition, None).await
-    }
-
-    /// Like [`ArmClient::write`], sending `correlation_id` as `x-ms-correlation-request-id` so
-    /// the journal entry and ARM's own logs can be matched.
-    pub async fn write_correlated(
         &self,
         method: Method,
         path: &str,

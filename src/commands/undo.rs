@@ -26,7 +26,7 @@ pub fn run(args: UndoArgs) -> anyhow::Result<ExitCode> {
                 entries.iter().filter_map(|e| e.undoes.as_deref()).collect();
             let undoable = entries.iter().rev().filter(|e| {
                 e.outcome != Some(Outcome::Failed)
-                    && e.intent != "create_vmss"
+                    && !e.intent.starts_with("create_")
                     && e.undoes.is_none()
                     && !undone.contains(e.entry.as_str())
             });
@@ -48,8 +48,8 @@ pub fn run(args: UndoArgs) -> anyhow::Result<ExitCode> {
     for entry in selected {
         let label =
             format!("{} ({} on {})", entry.entry, entry.intent, entry.vmss.rsplit('/').next().unwrap_or(""));
-        if entry.intent == "create_vmss" {
-            println!("{label}: cannot undo a creation; delete the scale set yourself if you must");
+        if entry.intent.starts_with("create_") {
+            println!("{label}: cannot undo a creation; delete the resource yourself if you must");
             failures += 1;
             continue;
         }

@@ -369,14 +369,7 @@ impl Primitives {
             tracing::info!(vmss = %id, intent = %intent, body = %body, "writing");
             let sent = self
                 .client
-                .write_correlated(
-                    Method::PATCH,
-                    id.as_str(),
-                    self.api.as_str(),
-                    &body,
-                    precondition,
-                    &entry.correlation,
-                )
+                .write(Method::PATCH, id.as_str(), self.api.as_str(), &body, precondition, &entry.correlation)
                 .await;
             let started = match sent {
                 Ok(response) => response,
@@ -486,7 +479,7 @@ impl Primitives {
         let entry = self.journal_intent(&"create_vmss", id, &Identity::none(), &expected, &body, None)?;
         let started = match self
             .client
-            .write_correlated(Method::PUT, id.as_str(), self.api.as_str(), &body, guard, &entry.correlation)
+            .write(Method::PUT, id.as_str(), self.api.as_str(), &body, guard, &entry.correlation)
             .await
         {
             Ok(started) => started,
@@ -547,11 +540,26 @@ impl Primitives {
             WriteMode::Allow => {}
         }
         let body = json!({ "location": location });
-        let response = self
+        let none = Identity::none();
+        let entry = self.journal_intent(&"create_user_identity", id, &none, &none, &body, None)?;
+        let written = self
             .client
-            .write(Method::PUT, id.as_str(), USER_IDENTITY_API_VERSION, &body, Precondition::None)
-            .await?;
-        UserIdentityInfo::from_body(&response.body)
+            .write(
+                Method::PUT,
+                id.as_str(),
+                USER_IDENTITY_API_VERSION,
+                &body,
+                Precondition::None,
+                &entry.correlation,
+            )
+            .await;
+        let (outcome, error) = match &written {
+            Ok(_) => (Outcome::Succeeded, None),
+            Err(e @ ArmError::OutcomeUnknown { .. }) => (Outcome::Unknown, Some(e.to_string())),
+            Err(e) => (Outcome::Failed, Some(e.to_string())),
+        };
+        self.journal_outcome(&entry, outcome, None, error.as_deref());
+        UserIdentityInfo::from_body(&written?.body)
     }
 
     /// Reads a user-assigned identity.
