@@ -24,8 +24,9 @@ fn main() -> anyhow::Result<()> {
     let interrupt = Interrupt::default();
     let config = ClientConfig::new(emulator.url().parse()?, DEMO_SUBSCRIPTION.to_string());
     let tokens = Arc::new(TokenProvider::fixed(Token::new("any-token-the-emulator-accepts")));
-    let client = ArmClient::new(config, tokens, interrupt.clone())?;
-    let primitives = Arc::new(Primitives::new(Arc::new(client), ApiVersion::latest(), WriteMode::Allow));
+    let (client, writes) = ArmClient::new(config, tokens, interrupt.clone())?;
+    let primitives =
+        Arc::new(Primitives::new(Arc::new(client), writes, ApiVersion::latest(), WriteMode::Allow));
     let context = HostContext { primitives, runtime: runtime.handle().clone(), interrupt };
 
     let mut session = Session::new(context.clone(), SessionOptions::default());

@@ -106,6 +106,15 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "MS", default_value_t = 2000)]
     pub poll_interval_ms: u64,
 
+    /// Re-plans of one write after another writer got there first, before giving up.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub max_replans: u32,
+
+    /// Allow writes with api-versions before 2023-09-01, which have no etag: a change another
+    /// writer makes between vmssid's read and its write can then be overwritten.
+    #[arg(long)]
+    pub allow_unguarded: bool,
+
     #[command(flatten)]
     pub limits: LimitArgs,
 }

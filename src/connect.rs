@@ -15,7 +15,7 @@ use crate::emulator::{DEMO_SUBSCRIPTION, Emulator, EmulatorConfig, Fixture, Stat
 use crate::identity::ApiVersion;
 use crate::interrupt::Interrupt;
 use crate::journal::Journal;
-use crate::ops::{Primitives, WriteMode};
+use crate::ops::{Primitives, ReplanPolicy, WriteMode};
 
 /// A connection: the primitives, plus the embedded emulator that must outlive them.
 pub struct Connection {
@@ -120,12 +120,17 @@ pub fn connect_reusing(
     config.operation_timeout = Duration::from_secs(args.operation_timeout);
     config.poll_interval = Duration::from_millis(args.poll_interval_ms);
     config.ca_cert_pem = ca;
-    let client = ArmClient::new(config, Arc::new(tokens), interrupt)?;
-    let mut primitives = Primitives::new(Arc::new(client), api, mode);
-    if mode != WriteMode::DryRun {
-        // Opened on the first write; a location that cannot be written then stops that write.
-        let path = journal_path(args)?;
-        primitives = primitives.with_journal(Arc::new(Journal::new(&path)));
+    let (client, writes) = ArmClient::new(config, Arc::new(tokens), interrupt)?;
+    let replan = ReplanPolicy { max_replans: args.max_replans, ..ReplanPolicy::default() };
+    let mut primitives = Primitives::new(Arc::new(client), writes, api, mode)
+        .allow_unguarded(args.allow_unguarded)
+        .with_replan_policy(replan);
+    // Opened on the first write; a location that cannot be written then stops that write. A
+    // dry run needs none, but keeps it for the REPL's `.dry-run off`.
+    match journal_path(args) {
+        Ok(path) => primitives = primitives.with_journal(Arc::new(Journal::new(&path))),
+        Err(e) if mode != WriteMode::DryRun => return Err(e),
+        Err(_) => {}
     }
     let primitives = Arc::new(primitives);
     Ok(Connection { primitives, subscription_source, emulator })

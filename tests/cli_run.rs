@@ -168,16 +168,48 @@ fn arguments_and_variables_reach_the_script() {
 
 #[test]
 fn both_wire_families_work_end_to_end() {
+    let script = r#"enable_system("myResourceGroup", "myVMSS"); add_user("myResourceGroup", "myVMSS", user_identity("myResourceGroup", "ID2")).after.user.len()"#;
     for api in ["2017-12-01", "2018-12-01", "2026-04-01"] {
+        let guarded = api >= "2023-09-01";
+        let mut args = vec!["run", "--emulator", "--api-version", api, "-e", script];
+        if !guarded {
+            args.insert(1, "--allow-unguarded");
+        }
+        let out = vmssid(&args);
+        expect(&out, 0, "2", "");
+        let warnings = text(&out.stderr).matches("writes go out unguarded").count();
+        assert_eq!(warnings, usize::from(!guarded), "{api}: the run says once that writes have no etag");
+    }
+}
+
+#[test]
+fn writes_without_etags_are_refused_unless_allowed() {
+    for api in ["2017-12-01", "2018-06-01", "2023-07-01"] {
         let out = vmssid(&[
             "run",
             "--emulator",
             "--api-version",
             api,
             "-e",
-            r#"enable_system("myResourceGroup", "myVMSS"); add_user("myResourceGroup", "myVMSS", user_identity("myResourceGroup", "ID2")).after.user.len()"#,
+            r#"enable_system("myResourceGroup", "myVMSS")"#,
         ]);
-        expect(&out, 0, "2", "");
+        expect(&out, 1, "", "has no etag");
+        let se = text(&out.stderr);
+        assert!(
+            se.contains("hint: use --api-version 2023-09-01 or later, or pass --allow-unguarded"),
+            "{api}: {se}"
+        );
+        // Reads and dry runs need no etag.
+        let out = vmssid(&[
+            "run",
+            "--emulator",
+            "--api-version",
+            api,
+            "--dry-run",
+            "-e",
+            r#"enable_system("myResourceGroup", "myVMSS").changed"#,
+        ]);
+        expect(&out, 0, "true", "");
     }
 }
 

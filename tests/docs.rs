@@ -26,9 +26,10 @@ fn every_primitive_is_documented_and_every_documented_one_exists() {
             "00000000-0000-0000-0000-000000000000".into(),
         );
         let tokens = std::sync::Arc::new(vmssid::arm::TokenProvider::fixed(vmssid::arm::Token::new("t")));
-        let client = vmssid::arm::ArmClient::new(config, tokens, Default::default()).unwrap();
+        let (client, writes) = vmssid::arm::ArmClient::new(config, tokens, Default::default()).unwrap();
         let primitives = std::sync::Arc::new(vmssid::ops::Primitives::new(
             std::sync::Arc::new(client),
+            writes,
             vmssid::identity::ApiVersion::latest(),
             vmssid::ops::WriteMode::DryRun,
         ));

@@ -212,7 +212,8 @@ fn a_wrong_token_is_refused_with_a_hint() {
         std::sync::Arc::new(vmssid::arm::TokenProvider::fixed(vmssid::arm::Token::new("wrong"))),
         Default::default(),
     )
-    .unwrap();
+    .unwrap()
+    .0;
     let err = w.rt.block_on(client.get(w.vmss("myVMSS").as_str(), "2026-04-01")).unwrap_err().to_string();
     assert!(
         err.starts_with("AuthenticationFailed") || err.starts_with("InvalidAuthenticationToken"),

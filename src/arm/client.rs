@@ -75,6 +75,17 @@ impl Precondition<'_> {
     }
 }
 
+/// One write: what to send where, under which precondition.
+#[derive(Debug, Clone)]
+pub struct WriteRequest<'a> {
+    pub method: Method,
+    /// The resource id (`/subscriptions/...`).
+    pub path: &'a str,
+    pub api_version: &'a str,
+    pub body: &'a Value,
+    pub precondition: Precondition<'a>,
+}
+
 /// A successful ARM answer.
 #[derive(Debug, Clone)]
 pub struct ArmResponse {
@@ -103,9 +114,19 @@ pub struct RequestStats {
     pub throttled: AtomicU64,
 }
 
+/// The right to send writes through one [`ArmClient`]. Each client issues exactly one, at
+/// construction, and [`ArmClient::write`] demands it: whoever holds it (the primitives' write
+/// gate) is the only way a write reaches ARM, so no write can skip the journal and its checks.
+#[derive(Debug)]
+pub struct WriteCapability {
+    client: u64,
+}
+
 /// A client for one ARM endpoint: relative calls go to its subscription, full ids to theirs,
 /// each subscription with its own throttle. Cheap to share behind an `Arc`.
 pub struct ArmClient {
+    /// Matches the client's one [`WriteCapability`].
+    serial: u64,
     /// Built on first use (see [`ArmClient::new`]).
     http: OnceLock<Result<reqwest::Client, String>>,
     config: ClientConfig,
@@ -127,21 +148,26 @@ impl std::fmt::Debug for ArmClient {
 impl ArmClient {
     /// Checks the settings; fails only on an unusable certificate. The HTTP client itself is
     /// built on the first request: loading the system's root certificates costs milliseconds
-    /// that scripts which never call ARM should not pay.
+    /// that scripts which never call ARM should not pay. The capability is the only way to
+    /// write through this client; hand it to the one place that may write.
     pub fn new(
         config: ClientConfig,
         tokens: Arc<TokenProvider>,
         interrupt: Interrupt,
-    ) -> Result<Self, ArmError> {
+    ) -> Result<(Self, WriteCapability), ArmError> {
+        static SERIAL: AtomicU64 = AtomicU64::new(1);
         extra_roots(&config).map_err(ArmError::Config)?;
-        Ok(Self {
+        let serial = SERIAL.fetch_add(1, Ordering::Relaxed);
+        let client = Self {
+            serial,
             http: OnceLock::new(),
             config,
             tokens,
             interrupt,
             throttle: Throttles::default(),
             stats: RequestStats::default(),
-        })
+        };
+        Ok((client, WriteCapability { client: serial }))
     }
 
     fn http(&self) -> Result<&reqwest::Client, &str> {
@@ -183,6 +209,16 @@ impl ArmClient {
     /// What the client knows of each subscription's request budget.
     pub fn throttles(&self) -> &Throttles {
         &self.throttle
+    }
+
+    /// Waits `delay`, or less when interrupted (then `Cancelled`).
+    pub async fn sleep(&self, delay: Duration) -> Result<(), ArmError> {
+        self.pause(delay).await
+    }
+
+    /// The client's settings.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
     }
 
     /// The interrupt this client obeys while it waits.
@@ -227,13 +263,14 @@ impl ArmClient {
     /// [`ArmClient::wait_for_operation`]).
     pub async fn write(
         &self,
-        method: Method,
-        path: &str,
-        api_version: &str,
-        body: &Value,
-        precondition: Precondition<'_>,
+        capability: &WriteCapability,
+        request: WriteRequest<'_>,
         correlation_id: &str,
     ) -> Result<ArmResponse, ArmError> {
+        if capability.client != self.serial {
+            return Err(ArmError::Config("a write capability of another client was used".into()));
+        }
+        let WriteRequest { method, path, api_version, body, precondition } = request;
         self.send(method, self.url(path, api_version), Some(body), precondition, Some(correlation_id)).await
     }
 

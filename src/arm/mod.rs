@@ -9,6 +9,6 @@ pub mod settings;
 pub mod throttle;
 
 pub use auth::{Token, TokenProvider};
-pub use client::{ArmClient, ArmResponse, ClientConfig, RequestStats};
+pub use client::{ArmClient, ArmResponse, ClientConfig, RequestStats, WriteCapability, WriteRequest};
 pub use error::{ArmError, CloudError, RequestIds};
 pub use retry::RetryPolicy;

@@ -123,8 +123,8 @@ impl World {
         let mut client = ClientConfig::new(emulator.url().parse()?, SUB.to_string());
         client.poll_interval = Duration::from_millis(20);
         let tokens = Arc::new(TokenProvider::fixed(Token::new(TOKEN)));
-        let client = ArmClient::new(client, tokens, interrupt.clone())?;
-        let primitives = Arc::new(Primitives::new(Arc::new(client), ApiVersion::latest(), mode));
+        let (client, writes) = ArmClient::new(client, tokens, interrupt.clone())?;
+        let primitives = Arc::new(Primitives::new(Arc::new(client), writes, ApiVersion::latest(), mode));
         Ok(World { emulator, primitives, interrupt })
     }
 

@@ -29,8 +29,10 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         "http://127.0.0.1:9".parse()?,
         Err("vmssid check never calls ARM".into()),
     );
-    let client = ArmClient::new(config, Arc::new(TokenProvider::fixed(Token::new(""))), Default::default())?;
-    let primitives = Arc::new(Primitives::new(Arc::new(client), ApiVersion::latest(), WriteMode::ReadOnly));
+    let (client, writes) =
+        ArmClient::new(config, Arc::new(TokenProvider::fixed(Token::new(""))), Default::default())?;
+    let primitives =
+        Arc::new(Primitives::new(Arc::new(client), writes, ApiVersion::latest(), WriteMode::ReadOnly));
     let context =
         HostContext { primitives, runtime: runtime.handle().clone(), interrupt: Default::default() };
     let engine = build_engine(

@@ -34,6 +34,11 @@ pub enum OpError {
         "{vmss} kept changing under us ({attempts} conflicting writes); nothing was lost, try again later"
     )]
     Conflict { vmss: String, attempts: u32 },
+    /// A write with an api-version that has no etag, which the user did not allow.
+    #[error(
+        "{what} not sent: api-version {api_version} has no etag, so a change another writer makes between vmssid's read and its write would be overwritten; hint: use --api-version 2023-09-01 or later, or pass --allow-unguarded to accept that risk"
+    )]
+    Unguarded { api_version: String, what: String },
     #[error("read-only mode: {what} was not sent (run without --read-only to allow writes)")]
     ReadOnly { what: String },
     #[error(
@@ -61,6 +66,7 @@ impl OpError {
             Self::Verification { .. } => "VerificationFailed",
             Self::Conflict { .. } => "Conflict",
             Self::ReadOnly { .. } => "ReadOnly",
+            Self::Unguarded { .. } => "UnguardedWrite",
             Self::AlreadyExists(_) => "AlreadyExists",
             Self::Invalid(_) => "InvalidArgument",
             Self::Journal(_) => "JournalUnavailable",

@@ -42,6 +42,14 @@ impl Vmss {
         })
     }
 
+    /// Whether no operation is running on it: a terminal provisioning state (Succeeded,
+    /// Failed, Canceled) or none at all, which ARM means as Succeeded (docs/arm.md §5).
+    pub fn is_settled(&self) -> bool {
+        self.provisioning_state
+            .as_deref()
+            .is_none_or(|s| ["succeeded", "failed", "canceled"].iter().any(|t| s.eq_ignore_ascii_case(t)))
+    }
+
     /// The JSON view scripts see (`get_vmss`'s map).
     pub fn to_json(&self) -> Value {
         json!({

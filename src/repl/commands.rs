@@ -6,7 +6,7 @@ use std::path::Path;
 use super::{Flow, Repl, display};
 use crate::connect::connect_reusing;
 use crate::host::catalog::{self, PRIMITIVES};
-use crate::ops::{Primitives, WriteMode};
+use crate::ops::WriteMode;
 
 /// A dot-command, for `.help` and completion.
 pub struct DotCommand {
@@ -152,11 +152,7 @@ impl Repl {
         };
         // Same client, same emulator: only whether writes are sent changes.
         let old = &self.primitives;
-        let mut primitives = Primitives::new(old.client().clone(), old.api_version(), mode);
-        if let Some(journal) = old.journal() {
-            primitives = primitives.with_journal(journal.clone());
-        }
-        let primitives = std::sync::Arc::new(primitives);
+        let primitives = std::sync::Arc::new(old.with_mode(mode));
         self.switch(args, primitives);
         Ok(if on {
             "dry-run on: writes are planned and reported, none is sent"

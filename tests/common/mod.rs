@@ -12,7 +12,7 @@ use vmssid::host::{HostContext, Session, SessionOptions};
 use vmssid::identity::{ApiVersion, ResourceId};
 use vmssid::interrupt::Interrupt;
 use vmssid::journal::Journal;
-use vmssid::ops::{Primitives, WriteMode};
+use vmssid::ops::{Primitives, ReplanPolicy, WriteMode};
 
 pub const TOKEN: &str = "test-token-7f3a";
 pub const RG: &str = "myResourceGroup";
@@ -59,11 +59,18 @@ impl World {
         client.retry = RetryPolicy { base_delay: Duration::from_millis(5), ..RetryPolicy::default() };
         tweak(&mut client);
         let tokens = Arc::new(TokenProvider::fixed(Token::new(TOKEN)));
-        let client = ArmClient::new(client, tokens, interrupt.clone()).unwrap();
+        let (client, writes) = ArmClient::new(client, tokens, interrupt.clone()).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let journal = Arc::new(Journal::new(&dir.path().join("journal.jsonl")));
-        let primitives =
-            Primitives::new(Arc::new(client), ApiVersion::parse(api).unwrap(), mode).with_journal(journal);
+        // Tests of the etag-less families exercise them as a user who passed --allow-unguarded;
+        // the refusal without it has tests of its own.
+        let primitives = Primitives::new(Arc::new(client), writes, ApiVersion::parse(api).unwrap(), mode)
+            .with_journal(journal)
+            .allow_unguarded(true)
+            .with_replan_policy(ReplanPolicy {
+                base_delay: Duration::from_millis(1),
+                ..ReplanPolicy::default()
+            });
         Self { rt, emulator: Some(emulator), primitives: Arc::new(primitives), interrupt, dir }
     }
 

@@ -1,0 +1,188 @@
+//! The one gate every write passes: the mode check, the journal intent written and synced
+//! before anything is sent, the Ctrl-C hold, the send itself, and the outcome recorded from one
+//! conversion of the error. The gate owns the client's only [`WriteCapability`], so a write
+//! primitive cannot reach ARM any other way.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::{OpError, WriteMode, identity_json};
+use crate::arm::{ArmClient, ArmError, ArmResponse, WriteCapability, WriteRequest};
+use crate::identity::{Identity, ResourceId};
+use crate::interrupt::Hold;
+use crate::journal::{Journal, Outcome, Record};
+
+/// What a write is, for the journal and for messages.
+pub(super) struct WriteIntent<'a> {
+    /// The intent in words (`add_user ID2`, `create_vmss`).
+    pub what: String,
+    pub target: &'a ResourceId,
+    pub api_version: &'a str,
+    /// The identity the write was planned from.
+    pub before: &'a Identity,
+    /// The identity the write is meant to produce.
+    pub expected: &'a Identity,
+    pub body: &'a Value,
+    /// The journal entry this write undoes, when `vmssid undo` makes it.
+    pub undoes: Option<&'a str>,
+}
+
+/// The gate: shared by every copy of the primitives that writes through one client.
+pub(super) struct Gate {
+    client: Arc<ArmClient>,
+    capability: Arc<WriteCapability>,
+    journal: Option<Arc<Journal>>,
+}
+
+impl Gate {
+    pub fn new(client: Arc<ArmClient>, capability: WriteCapability) -> Self {
+        Self { client, capability: Arc::new(capability), journal: None }
+    }
+
+    pub fn with_journal(mut self, journal: Option<Arc<Journal>>) -> Self {
+        self.journal = journal;
+        self
+    }
+
+    /// The same gate for another copy of the primitives (the REPL switching dry-run).
+    pub fn share(&self) -> Self {
+        Self {
+            client: self.client.clone(),
+            capability: self.capability.clone(),
+            journal: self.journal.clone(),
+        }
+    }
+
+    pub fn journal(&self) -> Option<&Arc<Journal>> {
+        self.journal.as_ref()
+    }
+
+    /// Opens a write: refuses in read-only and dry-run mode, takes the Ctrl-C hold (a Ctrl-C
+    /// that came before means nothing is sent), and records the intent. A write whose intent
+    /// cannot be recorded is not sent.
+    pub fn open(&self, mode: WriteMode, intent: WriteIntent<'_>) -> Result<OpenWrite<'_>, OpError> {
+        match mode {
+            WriteMode::Allow => {}
+            WriteMode::ReadOnly => {
+                return Err(OpError::ReadOnly {
+                    what: format!("{} on {}", intent.what, intent.target.name()),
+                });
+            }
+            WriteMode::DryRun => {
+                return Err(OpError::Invalid(format!("dry run: {} was not sent", intent.what)));
+            }
+        }
+        let Some(hold) = self.client.interrupt().hold() else { return Err(ArmError::Cancelled.into()) };
+        let entry = new_entry_id();
+        let correlation = uuid::Uuid::new_v4().to_string();
+        if let Some(journal) = &self.journal {
+            let record = Record::Intent {
+                entry: entry.clone(),
+                time: crate::journal::now(),
+                intent: intent.what.clone(),
+                vmss: intent.target.to_string(),
+                endpoint: self.client.endpoint().to_string(),
+                api_version: intent.api_version.to_string(),
+                correlation_id: correlation.clone(),
+                before: identity_json(intent.before),
+                expected: identity_json(intent.expected),
+                request: intent.body.clone(),
+                undoes: intent.undoes.map(str::to_string),
+            };
+            journal.append(&record).map_err(|e| {
+                OpError::Journal(format!("{e} (every write is journaled first; pass --journal FILE)"))
+            })?;
+        }
+        Ok(OpenWrite { gate: self, entry, correlation, hold, sent: false, settled: false })
+    }
+}
+
+/// A write whose intent is journaled. It sends at most one request and ends with exactly one
+/// outcome line; dropped without one, it records "outcome unknown" (the process is leaving).
+pub(super) struct OpenWrite<'g> {
+    gate: &'g Gate,
+    entry: String,
+    correlation: String,
+    hold: Hold,
+    sent: bool,
+    settled: bool,
+}
+
+impl OpenWrite<'_> {
+    /// Whether Ctrl-C came while this write was in flight (it is finished and reported anyway).
+    pub fn interrupted(&self) -> bool {
+        self.hold.deferred()
+    }
+
+    /// Sends the request. A second call is refused: one journal entry, one request.
+    pub async fn send(&mut self, request: WriteRequest<'_>) -> Result<ArmResponse, ArmError> {
+        if self.sent {
+            return Err(ArmError::Config(format!("journal entry {} was already sent", self.entry)));
+        }
+        self.sent = true;
+        let gate = self.gate;
+        gate.client.write(&gate.capability, request, &self.correlation).await
+    }
+
+    /// Records how the write ended.
+    pub fn finish(mut self, outcome: Outcome, after: Option<&Identity>, error: Option<&str>) {
+        self.record(outcome, after, error);
+    }
+
+    /// Records the outcome an error means (see [`outcome_of`]).
+    pub fn fail(self, error: &OpError) {
+        let outcome = if self.sent { outcome_of(error) } else { Outcome::Failed };
+        self.finish(outcome, None, Some(&error.to_string()));
+    }
+
+    /// Records that the write was not sent after all (the guard read saw a change).
+    pub fn abandon(self, why: &str) {
+        debug_assert!(!self.sent, "abandon is for writes never sent");
+        self.finish(Outcome::Failed, None, Some(&format!("not sent: {why}")));
+    }
+
+    fn record(&mut self, outcome: Outcome, after: Option<&Identity>, error: Option<&str>) {
+        self.settled = true;
+        let Some(journal) = &self.gate.journal else { return };
+        let record = Record::Outcome {
+            entry: self.entry.clone(),
+            time: crate::journal::now(),
+            outcome,
+            after: after.map(identity_json),
+            error: error.map(str::to_string),
+        };
+        // The write has happened either way, so a journal failure here is reported loudly
+        // rather than turned into a failed primitive.
+        if let Err(e) = journal.append(&record) {
+            tracing::error!(error = %e, entry = %self.entry, "cannot record the outcome of a write");
+            eprintln!("warning: {e} (outcome of entry {} not recorded)", self.entry);
+        }
+    }
+}
+
+impl Drop for OpenWrite<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            let outcome = if self.sent { Outcome::Unknown } else { Outcome::Failed };
+            self.record(outcome, None, Some("the outcome is not known"));
+        }
+    }
+}
+
+/// What an error after sending says about the write: refused or failed operations changed
+/// nothing; a lost answer, a timeout or a stop may have left it applied.
+pub(super) fn outcome_of(error: &OpError) -> Outcome {
+    match error {
+        OpError::Arm(ArmError::Cloud(e)) if e.status < 500 => Outcome::Failed,
+        OpError::Arm(ArmError::OperationFailed { .. }) => Outcome::Failed,
+        _ => Outcome::Unknown,
+    }
+}
+
+/// A journal entry id: time-ordered and unique within the process and across processes.
+fn new_entry_id() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("{}-{}", now.unix_timestamp(), &random[..8])
+}
