@@ -35,6 +35,76 @@ pub fn restore_intents(current: &IdentityShape, target: &IdentityShape) -> Vec<I
     intents
 }
 
+/// What a settled read (or the next write's planned-from state) says about a write whose
+/// outcome was not recorded: it landed, it did not, or the state matches neither.
+pub fn settle(entry: &Entry, observed: &IdentityShape) -> Option<Outcome> {
+    if shape_of(&entry.expected).as_ref() == Some(observed) {
+        Some(Outcome::Succeeded)
+    } else if shape_of(&entry.before).as_ref() == Some(observed) {
+        Some(Outcome::Failed)
+    } else {
+        None
+    }
+}
+
+/// Whether `entry` still needs settling: sent (or maybe sent) with no known outcome.
+pub fn is_unsettled(entry: &Entry) -> bool {
+    matches!(entry.outcome, None | Some(Outcome::Unknown))
+}
+
+/// The state the scale set was in right after `entries[index]`, as far as the journal knows:
+/// the state the next write on the same scale set was planned from. `None` when no later write
+/// touched it (then only a read of ARM can tell).
+pub fn state_after(entries: &[Entry], index: usize) -> Option<IdentityShape> {
+    let vmss = &entries.get(index)?.vmss;
+    entries[index + 1..].iter().find(|e| e.vmss.eq_ignore_ascii_case(vmss)).and_then(|e| shape_of(&e.before))
+}
+
+/// How far the undo of a write has come.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UndoProgress {
+    /// An undo put the before-state back.
+    pub done: bool,
+    /// The state the latest successful undo step left (a restore can take several writes).
+    pub reached: Option<IdentityShape>,
+    /// An undo of it stopped without an outcome, or with an outcome still unknown.
+    pub interrupted: bool,
+}
+
+/// The progress of undoing `write`, from the undo entries made for it.
+pub fn progress(entries: &[Entry], write: &Entry) -> UndoProgress {
+    let before = shape_of(&write.before);
+    let mut progress = UndoProgress::default();
+    for undo in entries.iter().filter(|e| e.undoes.as_deref() == Some(write.entry.as_str())) {
+        match undo.outcome {
+            Some(Outcome::Succeeded) => {
+                let reached = shape_of(&undo.expected);
+                progress.done = reached.is_some() && reached == before;
+                progress.reached = reached;
+                progress.interrupted = false;
+            }
+            Some(Outcome::Failed) => {}
+            None | Some(Outcome::Unknown) => progress.interrupted = true,
+        }
+    }
+    progress
+}
+
+/// The writes `vmssid undo --last N` takes, newest first: first those whose undo was
+/// `interrupted` (finishing that is what the user is after, whether or not it landed), then the
+/// newest writes not yet undone.
+pub fn select<'a>(entries: &'a [Entry], interrupted: &[String], last: usize) -> Vec<&'a Entry> {
+    let first = entries.iter().rev().filter(|e| interrupted.contains(&e.entry));
+    let rest = entries.iter().rev().filter(|e| {
+        e.outcome != Some(Outcome::Failed)
+            && !e.intent.starts_with("create_")
+            && e.undoes.is_none()
+            && !interrupted.contains(&e.entry)
+            && !progress(entries, e).done
+    });
+    first.chain(rest).take(last).collect()
+}
+
 /// What undo does with one entry, given the scale set's state now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -46,8 +116,9 @@ pub enum Decision {
     Refuse { reason: String },
 }
 
-/// Decides for `entry` with the scale set now in `current`. `force` restores regardless.
-pub fn decide(entry: &Entry, current: &IdentityShape, force: bool) -> Decision {
+/// Decides for `entry` with the scale set now in `current`, after the undo steps in `progress`.
+/// `force` restores regardless.
+pub fn decide(entry: &Entry, progress: &UndoProgress, current: &IdentityShape, force: bool) -> Decision {
     let Some(before) = shape_of(&entry.before) else {
         return Decision::Refuse { reason: "the entry has no readable before-state".into() };
     };
@@ -65,17 +136,22 @@ pub fn decide(entry: &Entry, current: &IdentityShape, force: bool) -> Decision {
             return Decision::Refuse { reason: "this write failed and changed nothing".into() };
         }
     };
-    let matches_after = after.as_ref() == Some(current);
-    if matches_after || force {
-        Decision::Restore(restore_intents(current, &before))
-    } else {
-        let expected = after.map(|a| a.to_string()).unwrap_or_else(|| "unknown".into());
-        Decision::Refuse {
-            reason: format!(
-                "changed since the write: now {current}, the write left {expected} (use --force to restore {before} anyway)"
-            ),
-        }
+    // Part of the undo already happened: the state it left is ours too.
+    let ours = [after.as_ref(), progress.reached.as_ref()];
+    if ours.contains(&Some(current)) || force {
+        return Decision::Restore(restore_intents(current, &before));
     }
+    let expected = after.map(|a| a.to_string()).unwrap_or_else(|| "unknown".into());
+    let reason = if progress.interrupted {
+        format!(
+            "an earlier undo of it was interrupted and the scale set matches neither the write nor that undo: now {current}, the write left {expected} (use --force to restore {before} anyway)"
+        )
+    } else {
+        format!(
+            "changed since the write: now {current}, the write left {expected} (use --force to restore {before} anyway)"
+        )
+    };
+    Decision::Refuse { reason }
 }
 
 #[cfg(test)]
@@ -131,26 +207,29 @@ mod tests {
         let before = shape(false, &["a"]);
         let after = shape(true, &["a"]);
         let e = entry(&before, Some(&after), Some(Outcome::Succeeded));
-        assert_eq!(decide(&e, &after, false), Decision::Restore(vec![Intent::DisableSystem]));
-        assert_eq!(decide(&e, &before, false), Decision::NothingToDo);
-        let moved = shape(true, &["a", "x"]);
-        assert!(matches!(decide(&e, &moved, false), Decision::Refuse { .. }));
         assert_eq!(
-            decide(&e, &moved, true),
+            decide(&e, &UndoProgress::default(), &after, false),
+            Decision::Restore(vec![Intent::DisableSystem])
+        );
+        assert_eq!(decide(&e, &UndoProgress::default(), &before, false), Decision::NothingToDo);
+        let moved = shape(true, &["a", "x"]);
+        assert!(matches!(decide(&e, &UndoProgress::default(), &moved, false), Decision::Refuse { .. }));
+        assert_eq!(
+            decide(&e, &UndoProgress::default(), &moved, true),
             Decision::Restore(vec![Intent::RemoveUser(id("x")), Intent::DisableSystem])
         );
         let crashed = entry(&before, Some(&after), None);
         assert_eq!(
-            decide(&crashed, &after, false),
+            decide(&crashed, &UndoProgress::default(), &after, false),
             Decision::Restore(vec![Intent::DisableSystem]),
             "unknown outcome that landed"
         );
         assert_eq!(
-            decide(&crashed, &before, false),
+            decide(&crashed, &UndoProgress::default(), &before, false),
             Decision::NothingToDo,
             "unknown outcome that did not land"
         );
         let failed = entry(&before, None, Some(Outcome::Failed));
-        assert!(matches!(decide(&failed, &after, false), Decision::Refuse { .. }));
+        assert!(matches!(decide(&failed, &UndoProgress::default(), &after, false), Decision::Refuse { .. }));
     }
 }

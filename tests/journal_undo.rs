@@ -230,3 +230,80 @@ fn an_unwritable_journal_stops_the_write_before_it_is_sent() {
     let counters = env.emulator.as_ref().unwrap().control().counters();
     assert_eq!(counters.by_method.get("PATCH"), None, "no write reached ARM");
 }
+
+/// Starts `vmssid undo` with the emulator holding back its PATCH answer, waits until that
+/// PATCH has reached the emulator (the journal then holds the undo's intent line), and kills
+/// the process: an undo write with no outcome line, which ARM applied.
+fn kill_undo_mid_write(env: &Env) {
+    use std::time::{Duration, Instant};
+    use vmssid::emulator::{FaultKind, FaultRule, Trigger};
+    let control = env.emulator.as_ref().unwrap().control();
+    let patches = || control.counters().by_method.get("PATCH").copied().unwrap_or(0);
+    let patches_before = patches();
+    control.add_fault(FaultRule::new(FaultKind::Slow { delay_ms: 60_000 }, Trigger::Next(1)).method("PATCH"));
+    let (journal, url) = (env.journal(), env.url());
+    let mut child = Command::new(BIN)
+        .args(["undo", "--endpoint", &url, "--journal", journal.to_str().unwrap()])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", env.dir.path())
+        .env("VMSSID_ACCESS_TOKEN", TOKEN)
+        .env("AZURE_SUBSCRIPTION_ID", SUB)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The emulator counts a request when it handles it, before the held-back answer.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while patches() == patches_before {
+        assert!(Instant::now() < deadline, "the undo never sent its PATCH");
+        assert!(child.try_wait().unwrap().is_none(), "undo ended before its PATCH was answered");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap(); // SIGKILL: no outcome line, no cleanup
+    child.wait().unwrap();
+    control.clear_faults();
+    let entries = read(&env.journal()).unwrap();
+    let undo = entries.last().unwrap();
+    assert!(undo.undoes.is_some() && undo.outcome.is_none(), "an undo entry without outcome: {undo:?}");
+}
+
+#[test]
+fn an_undo_killed_after_its_write_landed_is_settled_and_nothing_older_is_undone() {
+    let env = Env::new();
+    env.eval(r#"add_user("myResourceGroup", "myVMSS", user_identity("myResourceGroup", "ID2"));"#);
+    env.eval(r#"enable_system("myResourceGroup", "myVMSS");"#);
+    kill_undo_mid_write(&env);
+    assert_eq!(env.identity(), "UserAssigned [ID1,ID2]", "the killed undo's write landed");
+    let out = env.vmssid("undo", &[]);
+    let said = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{said}{}", text(&out.stderr));
+    assert!(said.contains("an interrupted undo write, settled by reading: it landed"), "{said}");
+    assert!(said.contains("(enable_system on myVMSS): already undone"), "{said}");
+    assert_eq!(env.identity(), "UserAssigned [ID1,ID2]", "the older add_user is not undone as well");
+    let entries = read(&env.journal()).unwrap();
+    assert_eq!(entries.last().unwrap().outcome, Some(Outcome::Succeeded), "the settlement is journaled");
+    // The next undo takes the next write.
+    let out = env.vmssid("undo", &[]);
+    assert!(text(&out.stdout).contains("restoring with: remove_user ID2"), "{}", text(&out.stdout));
+    assert_eq!(env.identity(), "UserAssigned [ID1]");
+}
+
+#[test]
+fn an_undo_killed_before_its_write_landed_is_finished_by_the_next_undo() {
+    let env = Env::new();
+    env.eval(r#"add_user("myResourceGroup", "myVMSS", user_identity("myResourceGroup", "ID2"));"#);
+    env.eval(r#"enable_system("myResourceGroup", "myVMSS");"#);
+    let control = env.emulator.as_ref().unwrap().control();
+    let before_undo = control.state();
+    kill_undo_mid_write(&env);
+    // As if the PATCH had never been applied: the state the undo found.
+    control.load_state(&before_undo).unwrap();
+    assert_eq!(env.identity(), "SystemAssigned, UserAssigned [ID1,ID2]");
+    let out = env.vmssid("undo", &[]);
+    let said = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{said}{}", text(&out.stderr));
+    assert!(said.contains("settled by reading: it did not land"), "{said}");
+    assert!(said.contains("(enable_system on myVMSS): restoring with: disable_system"), "{said}");
+    assert_eq!(env.identity(), "UserAssigned [ID1,ID2]", "the interrupted undo is finished, nothing more");
+}

@@ -7,33 +7,15 @@ use crate::cli::UndoArgs;
 use crate::connect::{connect, journal_path};
 use crate::identity::ResourceId;
 use crate::interrupt::Interrupt;
-use crate::journal::{Entry, Outcome, read};
-use crate::ops::WriteMode;
-use crate::undo::{Decision, decide};
+use crate::journal::{Entry, Outcome, Record, read};
+use crate::ops::{Primitives, WriteMode};
+use crate::undo::{Decision, decide, is_unsettled, progress, select, settle, state_after};
 
 /// Undoes the selected entries, newest first.
 pub fn run(args: UndoArgs) -> anyhow::Result<ExitCode> {
     let path = journal_path(&args.connect)?;
-    let entries = read(&path)?;
-    let selected: Vec<&Entry> = match &args.entry {
-        Some(id) => {
-            let entry = entries.iter().rev().find(|e| &e.entry == id);
-            vec![entry.ok_or_else(|| anyhow::anyhow!("no entry {id} in {}", path.display()))?]
-        }
-        None => {
-            // Undo writes, and writes already undone, are not offered again.
-            let undone: std::collections::HashSet<&str> =
-                entries.iter().filter_map(|e| e.undoes.as_deref()).collect();
-            let undoable = entries.iter().rev().filter(|e| {
-                e.outcome != Some(Outcome::Failed)
-                    && !e.intent.starts_with("create_")
-                    && e.undoes.is_none()
-                    && !undone.contains(e.entry.as_str())
-            });
-            undoable.take(args.last.unwrap_or(1)).collect()
-        }
-    };
-    if selected.is_empty() {
+    let mut entries = read(&path)?;
+    if entries.is_empty() {
         eprintln!("nothing to undo in {}", path.display());
         return Ok(ExitCode::SUCCESS);
     }
@@ -44,6 +26,20 @@ pub fn run(args: UndoArgs) -> anyhow::Result<ExitCode> {
     super::forward_ctrl_c(&runtime, &interrupt);
     let primitives = connection.primitives.clone();
     let endpoint = primitives.client().endpoint().to_string();
+    // An undo that stopped mid-write is settled by reading before anything else is decided:
+    // whether it landed decides what is left to undo.
+    let interrupted = settle_interrupted_undos(&mut entries, &endpoint, &primitives, &runtime)?;
+    let selected: Vec<&Entry> = match &args.entry {
+        Some(id) => {
+            let entry = entries.iter().rev().find(|e| &e.entry == id);
+            vec![entry.ok_or_else(|| anyhow::anyhow!("no entry {id} in {}", path.display()))?]
+        }
+        None => select(&entries, &interrupted, args.last.unwrap_or(1)),
+    };
+    if selected.is_empty() {
+        eprintln!("nothing to undo in {}", path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut failures = 0;
     for entry in selected {
         let label =
@@ -59,11 +55,16 @@ pub fn run(args: UndoArgs) -> anyhow::Result<ExitCode> {
             continue;
         }
         let id = ResourceId::parse(&entry.vmss)?;
-        if entry.outcome.is_none() || entry.outcome == Some(Outcome::Unknown) {
+        if is_unsettled(entry) {
             println!("{label}: outcome unknown; reading the scale set to decide");
         }
-        let current = runtime.block_on(primitives.get_vmss(&id))?.identity.shape();
-        match decide(entry, &current, args.force) {
+        let done = progress(&entries, entry);
+        if done.done {
+            println!("{label}: already undone (an earlier undo of it landed); nothing to do");
+            continue;
+        }
+        let current = runtime.block_on(primitives.read_settled(&id))?.identity.shape();
+        match decide(entry, &done, &current, args.force) {
             Decision::NothingToDo => println!("{label}: already back to the state before it; nothing to do"),
             Decision::Refuse { reason } => {
                 println!("{label}: refused: {reason}");
@@ -85,4 +86,56 @@ pub fn run(args: UndoArgs) -> anyhow::Result<ExitCode> {
         runtime.block_on(emulator.shutdown());
     }
     Ok(ExitCode::from(if failures > 0 { super::exit::FAILED } else { super::exit::OK }))
+}
+
+/// Gives every undo entry of this endpoint without a known outcome the outcome a read shows
+/// (the next journaled write on the same scale set, else ARM now), records it in the journal
+/// unless this is a dry run, and says so. An entry the state cannot settle stays unknown.
+/// Returns the entries whose undo was interrupted: finishing those comes first.
+fn settle_interrupted_undos(
+    entries: &mut [Entry],
+    endpoint: &str,
+    primitives: &Primitives,
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<Vec<String>> {
+    let mut interrupted = Vec::new();
+    for index in 0..entries.len() {
+        let entry = &entries[index];
+        let Some(undoes) = entry.undoes.clone() else { continue };
+        if !is_unsettled(entry) || entry.endpoint != endpoint {
+            continue;
+        }
+        if !interrupted.contains(&undoes) {
+            interrupted.push(undoes);
+        }
+        let observed = match state_after(entries, index) {
+            Some(state) => state,
+            None => {
+                let id = ResourceId::parse(&entry.vmss)?;
+                runtime.block_on(primitives.read_settled(&id))?.identity.shape()
+            }
+        };
+        let Some(outcome) = settle(entry, &observed) else {
+            println!(
+                "{}: an interrupted undo write; the scale set ({observed}) shows neither its before nor its intended state",
+                entry.entry
+            );
+            continue;
+        };
+        let verdict = if outcome == Outcome::Succeeded { "it landed" } else { "it did not land" };
+        println!("{}: an interrupted undo write, settled by reading: {verdict}", entry.entry);
+        if primitives.mode() != WriteMode::DryRun
+            && let Some(journal) = primitives.journal()
+        {
+            journal.append(&Record::Outcome {
+                entry: entry.entry.clone(),
+                time: crate::journal::now(),
+                outcome,
+                after: None,
+                error: Some(format!("settled by reading: {verdict}")),
+            })?;
+        }
+        entries[index].outcome = Some(outcome);
+    }
+    Ok(interrupted)
 }
