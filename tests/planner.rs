@@ -284,7 +284,7 @@ fn same(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
-/// Applies a PATCH body the way ARM does (spec §2.1, §9), or returns ARM's error code.
+/// Applies a PATCH body the way ARM does (docs/arm.md §2.1, §9), or returns ARM's error code.
 fn arm_patch(state: &ArmState, body: &Value, family: WireFamily) -> Result<ArmState, &'static str> {
     let identity = &body["identity"];
     let ty = IdentityType::parse(identity["type"].as_str().ok_or("MissingType")?).map_err(|_| "BadType")?;

@@ -55,7 +55,7 @@ impl ClientConfig {
     }
 }
 
-/// A condition ARM checks before applying a write (optimistic concurrency, spec §4).
+/// A condition ARM checks before applying a write (optimistic concurrency, docs/arm.md §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Precondition<'a> {
     None,
@@ -274,7 +274,7 @@ impl ArmClient {
         self.send(method, self.url(path, api_version), Some(body), precondition, Some(correlation_id)).await
     }
 
-    /// Waits for the long-running operation a write started, if any (spec §5): polls
+    /// Waits for the long-running operation a write started, if any (docs/arm.md §5): polls
     /// `Azure-AsyncOperation` until a terminal status, or `Location` until it stops answering 202.
     pub async fn wait_for_operation(&self, started: &ArmResponse) -> Result<(), ArmError> {
         let started_at = Instant::now();

@@ -1,5 +1,5 @@
 //! Being polite to ARM: slow down before a subscription's request budget runs out, and pause
-//! after a 429 for as long as ARM asked (spec §6).
+//! after a 429 for as long as ARM asked (docs/arm.md §6).
 //!
 //! ARM's token buckets are per subscription, so the client keeps one [`Throttle`] per
 //! subscription found in the request path: a 429 from one subscription stalls only its own

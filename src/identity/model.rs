@@ -26,7 +26,7 @@ pub struct BadIdentityType(pub String);
 
 impl IdentityType {
     /// Parses case-insensitively, with or without the space after the comma, in either order
-    /// (ARM echoes `"SystemAssigned,UserAssigned"` back canonically, spec §1).
+    /// (ARM echoes `"SystemAssigned,UserAssigned"` back canonically, docs/arm.md §1).
     pub fn parse(s: &str) -> Result<Self, BadIdentityType> {
         let parts: Vec<String> = s.split(',').map(|p| p.trim().to_ascii_lowercase()).collect();
         let parts: Vec<&str> = parts.iter().map(String::as_str).collect();

@@ -135,7 +135,7 @@ pub fn plan(current: &Identity, intent: &Intent, family: WireFamily) -> Result<P
             let Some(stored) = current.user(id) else { return Ok(Plan::NoChange) };
             let remaining: Vec<ResourceId> = current.user_ids().filter(|u| *u != id).cloned().collect();
             if remaining.is_empty() {
-                // ARM rejects UserAssigned with no ids: switch the type instead (spec §2.1).
+                // ARM rejects UserAssigned with no ids: switch the type instead (docs/arm.md §2.1).
                 return patch(IdentityType::of(system, false), UserChange::Omit);
             }
             let users = match family {

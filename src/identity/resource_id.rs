@@ -1,7 +1,7 @@
 //! ARM resource ids: parsed once, validated strictly, compared the way ARM compares them.
 //!
 //! ARM treats every segment of a resource id case-insensitively, and real responses mix
-//! `resourceGroups` with `resourcegroups` (spec §1, §7). Comparing the raw strings would make the
+//! `resourceGroups` with `resourcegroups` (docs/arm.md §1, §7). Comparing the raw strings would make the
 //! same identity look like two, which is how identities get duplicated or silently dropped. So a
 //! [`ResourceId`] keeps the caller's spelling for output and a folded key for equality and hashing.
 

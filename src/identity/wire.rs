@@ -1,4 +1,4 @@
-//! The two ways ARM spells user identities on the wire, chosen by api-version (spec §1, §10).
+//! The two ways ARM spells user identities on the wire, chosen by api-version (docs/arm.md §1, §10).
 //!
 //! - 2017-12-01 and 2018-04-01: `identityIds`, an array that a PATCH replaces whole;
 //! - 2018-06-01 and later: `userAssignedIdentities`, a map that a PATCH merges (`null` removes).
@@ -63,7 +63,7 @@ pub const VMSS_API_VERSIONS: &[&str] = &[
 pub const DEFAULT_VMSS_API_VERSION: &str = "2026-04-01";
 /// The api-version for user-assigned identity calls (azure-mgmt-msi 7.1 default).
 pub const USER_IDENTITY_API_VERSION: &str = "2024-11-30";
-/// The first VMSS api-version with `etag` and `If-Match` (spec §4).
+/// The first VMSS api-version with `etag` and `If-Match` (docs/arm.md §4).
 const FIRST_ETAG_VERSION: &str = "2023-09-01";
 /// The first VMSS api-version with the `userAssignedIdentities` map.
 const FIRST_MAP_VERSION: &str = "2018-06-01";
@@ -266,7 +266,7 @@ impl IdentityPatch {
 }
 
 /// Encodes a complete identity for a create (PUT) body in the given family. Read-only values are
-/// never sent: ARM rejects echoed principal/client ids (`InvalidIdentityValues`, spec §2.1).
+/// never sent: ARM rejects echoed principal/client ids (`InvalidIdentityValues`, docs/arm.md §2.1).
 pub fn encode_full(identity: &Identity, family: WireFamily) -> IdentityPatch {
     let kind = identity.kind();
     let ids: Vec<ResourceId> = identity.user_ids().cloned().collect();
