@@ -14,7 +14,7 @@ use crate::config::ProjectConfig;
 use crate::emulator::{DEMO_SUBSCRIPTION, Emulator, EmulatorConfig, Fixture, StateFile};
 use crate::identity::ApiVersion;
 use crate::interrupt::Interrupt;
-use crate::journal::Journal;
+use crate::ops::journal::Journal;
 use crate::ops::{Primitives, ReplanPolicy, WriteMode};
 
 /// A connection: the primitives, plus the embedded emulator that must outlive them.
@@ -30,7 +30,7 @@ pub struct Connection {
 pub fn journal_path(args: &ConnectArgs) -> anyhow::Result<std::path::PathBuf> {
     match &args.journal {
         Some(path) => Ok(path.clone()),
-        None => crate::journal::default_path(args.emulator)
+        None => crate::ops::journal::default_path(args.emulator)
             .ok_or_else(|| anyhow::anyhow!("no state directory for the journal: pass --journal FILE")),
     }
 }

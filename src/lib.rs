@@ -10,19 +10,15 @@
 #![allow(clippy::result_large_err)]
 
 pub mod arm;
-pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod connect;
-pub mod docs;
 pub mod emulator;
 pub mod host;
 pub mod identity;
 pub mod interrupt;
-pub mod journal;
 pub mod logging;
 pub mod ops;
 pub mod progress;
 pub mod repl;
-pub mod undo;

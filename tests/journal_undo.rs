@@ -3,7 +3,7 @@
 use std::process::{Command, Output};
 
 use vmssid::emulator::{Emulator, EmulatorConfig, Mutation};
-use vmssid::journal::{Journal, Outcome, Record, read};
+use vmssid::ops::journal::{Journal, Outcome, Record, read};
 
 const BIN: &str = env!("CARGO_BIN_EXE_vmssid");
 const SUB: &str = "00000000-0000-0000-0000-000000000000";

@@ -251,7 +251,7 @@ fn user_identity_primitives() {
     let entry = journal.last().expect("creating an identity is a write, so it is journaled");
     assert_eq!(
         (entry.intent.as_str(), entry.outcome),
-        ("create_user_identity", Some(vmssid::journal::Outcome::Succeeded))
+        ("create_user_identity", Some(vmssid::ops::journal::Outcome::Succeeded))
     );
     let got = w.rt.block_on(w.primitives.get_user_identity(&w.uai("id3"))).unwrap();
     assert_eq!(got.client_id, created.client_id);

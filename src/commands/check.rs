@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::arm::{ArmClient, ClientConfig, Token, TokenProvider};
-use crate::check::check_all;
+use crate::host::check::check_all;
 use crate::cli::CheckArgs;
 use crate::host::{HostContext, SessionOptions, build_engine};
 use crate::identity::ApiVersion;

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use crate::cli::DocsArgs;
-use crate::docs::{markdown, text};
+use crate::host::docs::{markdown, text};
 
 /// Prints the reference as text or Markdown.
 pub fn run(args: DocsArgs) -> anyhow::Result<ExitCode> {

@@ -3,14 +3,14 @@
 use std::process::ExitCode;
 
 use crate::cli::JournalArgs;
-use crate::journal::{Entry, read};
-use crate::undo::shape_of;
+use crate::ops::journal::{Entry, read};
+use crate::ops::undo::shape_of;
 
 /// Prints the selected entries as a table (or JSON lines).
 pub fn run(args: JournalArgs) -> anyhow::Result<ExitCode> {
     let path = match &args.journal {
         Some(p) => p.clone(),
-        None => crate::journal::default_path(args.emulator)
+        None => crate::ops::journal::default_path(args.emulator)
             .ok_or_else(|| anyhow::anyhow!("no state directory: pass --journal FILE"))?,
     };
     let mut entries = read(&path)?;

@@ -7,9 +7,9 @@ use crate::cli::UndoArgs;
 use crate::connect::{connect, journal_path};
 use crate::identity::ResourceId;
 use crate::interrupt::Interrupt;
-use crate::journal::{Entry, Outcome, Record, read};
+use crate::ops::journal::{Entry, Outcome, Record, read};
 use crate::ops::{Primitives, WriteMode};
-use crate::undo::{Decision, decide, is_unsettled, progress, select, settle, state_after};
+use crate::ops::undo::{Decision, decide, is_unsettled, progress, select, settle, state_after};
 
 /// Undoes the selected entries, newest first.
 pub fn run(args: UndoArgs) -> anyhow::Result<ExitCode> {
@@ -129,7 +129,7 @@ fn settle_interrupted_undos(
         {
             journal.append(&Record::Outcome {
                 entry: entry.entry.clone(),
-                time: crate::journal::now(),
+                time: crate::ops::journal::now(),
                 outcome,
                 after: None,
                 error: Some(format!("settled by reading: {verdict}")),

@@ -4,7 +4,9 @@
 //! evaluations, and the functions defined so far.
 
 pub mod catalog;
+pub mod check;
 pub mod convert;
+pub mod docs;
 pub mod error;
 pub mod library;
 pub mod limits;

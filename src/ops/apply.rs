@@ -9,7 +9,7 @@ use super::{ChangeReport, OpError, Primitives, Target, Vmss, WriteMode};
 use crate::arm::client::Precondition;
 use crate::arm::{ArmError, ArmResponse, WriteRequest};
 use crate::identity::{Identity, Intent, Plan, ResourceId, plan};
-use crate::journal::Outcome;
+use crate::ops::journal::Outcome;
 
 /// Lost answers a write may meet before giving up (each is followed by a settled read).
 const MAX_LOST_ANSWERS: u32 = 3;

@@ -10,7 +10,7 @@ use crate::arm::client::Precondition;
 use crate::arm::{ArmError, WriteRequest};
 use crate::identity::wire::{USER_IDENTITY_API_VERSION, decode_identity_block, encode_full};
 use crate::identity::{Identity, ResourceId, USER_IDENTITY_TYPE};
-use crate::journal::Outcome;
+use crate::ops::journal::Outcome;
 
 impl Primitives {
     /// Creates a scale set from `body` (the article's "enable during creation"). Refuses to

@@ -11,7 +11,7 @@ use super::{OpError, WriteMode, identity_json};
 use crate::arm::{ArmClient, ArmError, ArmResponse, WriteCapability, WriteRequest};
 use crate::identity::{Identity, ResourceId};
 use crate::interrupt::Hold;
-use crate::journal::{Journal, Outcome, Record};
+use crate::ops::journal::{Journal, Outcome, Record};
 
 /// What a write is, for the journal and for messages.
 pub(super) struct WriteIntent<'a> {
@@ -79,7 +79,7 @@ impl Gate {
         if let Some(journal) = &self.journal {
             let record = Record::Intent {
                 entry: entry.clone(),
-                time: crate::journal::now(),
+                time: crate::ops::journal::now(),
                 intent: intent.what.clone(),
                 vmss: intent.target.to_string(),
                 endpoint: self.client.endpoint().to_string(),
@@ -147,7 +147,7 @@ impl OpenWrite<'_> {
         let Some(journal) = &self.gate.journal else { return };
         let record = Record::Outcome {
             entry: self.entry.clone(),
-            time: crate::journal::now(),
+            time: crate::ops::journal::now(),
             outcome,
             after: after.map(identity_json),
             error: error.map(str::to_string),

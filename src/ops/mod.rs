@@ -10,8 +10,10 @@ mod create;
 pub mod error;
 mod fleet;
 mod gate;
+pub mod journal;
 pub mod model;
 mod reads;
+pub mod undo;
 mod verify;
 
 use std::collections::HashMap;
@@ -25,7 +27,7 @@ pub use verify::{Evidence, verify};
 
 use crate::arm::{ArmClient, WriteCapability};
 use crate::identity::{ApiVersion, ResourceId};
-use crate::journal::Journal;
+use journal::Journal;
 use gate::Gate;
 
 /// Whether writes may be sent.

@@ -75,7 +75,7 @@ impl Repl {
                 let _ = writeln!(s, "  {:width$}  {}", doc.name, doc.summary);
             }
             s.push_str("\nStdlib (import \"vmssid/identity\" as id; then id::NAME(...)):\n");
-            for f in crate::docs::stdlib_functions() {
+            for f in crate::host::docs::stdlib_functions() {
                 let _ = writeln!(s, "  {}::{}({})", f.module, f.name, f.params.join(", "));
             }
             s.push_str("\nCommands:\n");
@@ -91,9 +91,9 @@ impl Repl {
         }
         let bare = name.trim_start_matches('.');
         if let Some(doc) = catalog::find(name) {
-            return Ok(crate::docs::primitive_text(doc));
+            return Ok(crate::host::docs::primitive_text(doc));
         }
-        if let Some(f) = crate::docs::stdlib_functions()
+        if let Some(f) = crate::host::docs::stdlib_functions()
             .into_iter()
             .find(|f| f.name == name || format!("{}::{}", f.module, f.name) == name)
         {

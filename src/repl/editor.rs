@@ -317,7 +317,7 @@ impl ReplHelper {
             ".help" => PRIMITIVES
                 .iter()
                 .map(|d| d.name.to_string())
-                .chain(crate::docs::stdlib_functions().into_iter().map(|f| f.name))
+                .chain(crate::host::docs::stdlib_functions().into_iter().map(|f| f.name))
                 .chain(COMMANDS.iter().map(|c| c.name.to_string()))
                 .collect(),
             ".dry-run" => vec!["on".into(), "off".into()],

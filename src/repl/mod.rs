@@ -275,7 +275,7 @@ impl Repl {
             .filter(|f| !f.name.starts_with("anon$"))
             .map(|f| f.name.to_string())
             .collect();
-        let stdlib = crate::docs::stdlib_functions();
+        let stdlib = crate::host::docs::stdlib_functions();
         let modules = self
             .imports
             .iter()

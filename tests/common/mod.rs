@@ -11,7 +11,7 @@ use vmssid::emulator::{Control, DEMO_SUBSCRIPTION, Emulator, EmulatorConfig};
 use vmssid::host::{HostContext, Session, SessionOptions};
 use vmssid::identity::{ApiVersion, ResourceId};
 use vmssid::interrupt::Interrupt;
-use vmssid::journal::Journal;
+use vmssid::ops::journal::Journal;
 use vmssid::ops::{Primitives, ReplanPolicy, WriteMode};
 
 pub const TOKEN: &str = "test-token-7f3a";
@@ -43,11 +43,26 @@ impl World {
         Self::build(config, api, mode, move |c| c.retry = retry)
     }
 
+    /// The demo fixture at `api` as a user sees it without `--allow-unguarded`.
+    pub fn guarded_only(api: &str) -> Self {
+        Self::build_with(EmulatorConfig::default(), api, WriteMode::Allow, false, |_| {})
+    }
+
     /// Like [`World::with`], letting the test adjust the client (timeouts, retries).
     pub fn build(
+        config: EmulatorConfig,
+        api: &str,
+        mode: WriteMode,
+        tweak: impl FnOnce(&mut ClientConfig),
+    ) -> Self {
+        Self::build_with(config, api, mode, true, tweak)
+    }
+
+    fn build_with(
         mut config: EmulatorConfig,
         api: &str,
         mode: WriteMode,
+        allow_unguarded: bool,
         tweak: impl FnOnce(&mut ClientConfig),
     ) -> Self {
         config.token = Some(TOKEN.to_string());
@@ -66,7 +81,7 @@ impl World {
         // the refusal without it has tests of its own.
         let primitives = Primitives::new(Arc::new(client), writes, ApiVersion::parse(api).unwrap(), mode)
             .with_journal(journal)
-            .allow_unguarded(true)
+            .allow_unguarded(allow_unguarded)
             .with_replan_policy(ReplanPolicy {
                 base_delay: Duration::from_millis(1),
                 ..ReplanPolicy::default()
@@ -107,8 +122,8 @@ impl World {
     }
 
     /// The journal's entries so far.
-    pub fn journal(&self) -> Vec<vmssid::journal::Entry> {
-        vmssid::journal::read(&self.dir.path().join("journal.jsonl")).unwrap()
+    pub fn journal(&self) -> Vec<vmssid::ops::journal::Entry> {
+        vmssid::ops::journal::read(&self.dir.path().join("journal.jsonl")).unwrap()
     }
 
     /// Requests the emulator has answered, by method.

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use crate::identity::{IdentityShape, Intent, ResourceId};
-use crate::journal::{Entry, Outcome};
+use crate::ops::journal::{Entry, Outcome};
 
 /// Reads an identity map (`#{ type, system, user }`, as the journal stores it) as a shape.
 pub fn shape_of(map: &Value) -> Option<IdentityShape> {
