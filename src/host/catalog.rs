@@ -1,5 +1,5 @@
-//! One description of every primitive, shared by the REPL's `.help`, completion and `vmssid docs`,
-//! so the reference cannot drift from what is registered.
+//! One description of every primitive: registration takes its doc comments from here, and the
+//! REPL's `.help`, its completion and `vmssid docs` read it, so none can drift from another.
 
 /// What a primitive touches in ARM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +23,19 @@ pub struct FunctionDoc {
     /// What it reads and writes, in ARM terms.
     pub io: &'static str,
     pub example: &'static str,
+    /// What each leading string argument names, for the REPL's completion (`rg, name` forms).
+    pub arguments: &'static [ArgKind],
+}
+
+/// What a string argument of a primitive names in ARM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgKind {
+    ResourceGroup,
+    Vmss,
+    /// A user-assigned identity's name.
+    Identity,
+    /// A user-assigned identity's full id.
+    IdentityId,
 }
 
 const TARGET: &str = "`target` is a map from get_vmss/list_vmss, a full scale set id, or give `rg, name`";
@@ -31,6 +44,7 @@ const TARGET: &str = "`target` is a map from get_vmss/list_vmss, a full scale se
 pub const PRIMITIVES: &[FunctionDoc] = &[
     FunctionDoc {
         name: "get_vmss",
+        arguments: &[ArgKind::ResourceGroup, ArgKind::Vmss],
         signatures: &["get_vmss(rg, name) -> map", "get_vmss(id) -> map"],
         summary: "Reads a scale set: #{ id, name, resource_group, location, etag, identity: #{ type, system, user } }.",
         effect: Effect::Reads,
@@ -39,6 +53,7 @@ pub const PRIMITIVES: &[FunctionDoc] = &[
     },
     FunctionDoc {
         name: "list_vmss",
+        arguments: &[ArgKind::ResourceGroup],
         signatures: &["list_vmss() -> array", "list_vmss(rg) -> array"],
         summary: "Lists the scale sets of the subscription, or of one resource group, as get_vmss maps.",
         effect: Effect::Reads,
@@ -47,6 +62,7 @@ pub const PRIMITIVES: &[FunctionDoc] = &[
     },
     FunctionDoc {
         name: "list_vmss_in",
+        arguments: &[],
         signatures: &["list_vmss_in(subscription) -> array", "list_vmss_in(subscription, rg) -> array"],
         summary: "Lists the scale sets of another subscription (or one resource group in it). Write primitives take their maps or ids directly; each subscription is throttled on its own.",
         effect: Effect::Reads,
@@ -55,6 +71,7 @@ pub const PRIMITIVES: &[FunctionDoc] = &[
     },
     FunctionDoc {
         name: "enable_system",
+        arguments: &[ArgKind::ResourceGroup, ArgKind::Vmss],
         signatures: &["enable_system(rg, name) -> report", "enable_system(target) -> report"],
         summary: "Turns the system-assigned identity on, keeping every user-assigned identity.",
         effect: Effect::Writes,
@@ -63,6 +80,7 @@ pub const PRIMITIVES: &[FunctionDoc] = &[
     },
     FunctionDoc {
         name: "disable_system",
+        arguments: &[ArgKind::ResourceGroup, ArgKind::Vmss],
         signatures: &["disable_system(rg, name) -> report", "disable_system(target) -> report"],
         summary: "Turns the system-assigned identity off, keeping every user-assigned identity.",
         effect: Effect::Writes,
@@ -71,6 +89,7 @@ pub const PRIMITIVES: &[FunctionDoc] = &[
     },
     FunctionDoc {
         name: "add_user",
+        arguments: &[ArgKind::ResourceGroup, ArgKind::Vmss, ArgKind::IdentityId],
         signatures: &["add_user(rg, name, identity) -> report", "add_user(target, identity) -> report"],
         summary: "Assigns a user-assigned identity (a full id or a get_user_identity map), keeping all others.",
         effect: Effect::Writes,
@@ -79,6 +98,7 @@ pub const PRIMITIVES: &[FunctionDoc] = &[
     },
     FunctionDoc {
         name: "remove_user",
+        arguments: &[ArgKind::ResourceGroup, ArgKind::Vmss, ArgKind::IdentityId],
         signatures: &["remove_user(rg, name, identity) -> report", "remove_user(target, identity) -> report"],
         summary: "Removes one user-assigned identity, keeping all others and the system identity.",
         effect: Effect::Writes,
@@ -87,6 +107,7 @@ pub const PRIMITIVES: &[FunctionDoc] = &[
     },
     FunctionDoc {
         name: "remove_all_user",
+        arguments: &[ArgKind::ResourceGroup, ArgKind::Vmss],
         signatures: &["remove_all_user(rg, name) -> report", "remove_all_user(target) -> report"],
         summary: "Removes every user-assigned identity, keeping the system identity if it is on.",
         effect: Effect::Writes,
@@ -95,6 +116,7 @@ pub const PRIMITIVES: &[FunctionDoc] = &[
     },
     FunctionDoc {
         name: "create_vmss",
+        arguments: &[ArgKind::ResourceGroup],
         signatures: &["create_vmss(rg, name, body) -> map"],
         summary: "Creates a scale set from a body map (location, sku, properties, identity); refuses to replace one.",
         effect: Effect::Writes,
@@ -103,6 +125,7 @@ pub const PRIMITIVES: &[FunctionDoc] = &[
     },
     FunctionDoc {
         name: "user_identity",
+        arguments: &[ArgKind::ResourceGroup, ArgKind::Identity],
         signatures: &["user_identity(rg, name) -> string"],
         summary: "The full resource id of a user-assigned identity in the current subscription (no ARM call).",
         effect: Effect::Pure,
@@ -111,6 +134,7 @@ pub const PRIMITIVES: &[FunctionDoc] = &[
     },
     FunctionDoc {
         name: "create_user_identity",
+        arguments: &[ArgKind::ResourceGroup],
         signatures: &["create_user_identity(rg, name, location) -> map"],
         summary: "Creates (or updates) a user-assigned identity: #{ id, name, resource_group, location, principal_id, client_id, tenant_id }.",
         effect: Effect::Writes,
@@ -119,6 +143,7 @@ pub const PRIMITIVES: &[FunctionDoc] = &[
     },
     FunctionDoc {
         name: "get_user_identity",
+        arguments: &[ArgKind::ResourceGroup, ArgKind::Identity],
         signatures: &["get_user_identity(rg, name) -> map", "get_user_identity(id) -> map"],
         summary: "Reads a user-assigned identity.",
         effect: Effect::Reads,
@@ -127,6 +152,7 @@ pub const PRIMITIVES: &[FunctionDoc] = &[
     },
     FunctionDoc {
         name: "list_user_identities",
+        arguments: &[ArgKind::ResourceGroup],
         signatures: &["list_user_identities() -> array", "list_user_identities(rg) -> array"],
         summary: "Lists user-assigned identities of the subscription or of one resource group.",
         effect: Effect::Reads,
@@ -135,6 +161,7 @@ pub const PRIMITIVES: &[FunctionDoc] = &[
     },
     FunctionDoc {
         name: "parallel",
+        arguments: &[],
         signatures: &["parallel(items, |item| ...) -> array"],
         summary: "Runs the closure for every item, --concurrency (default 16) at a time, and returns the results in input order. An item that fails yields #{ error: code, message } in its place while the others carry on; the run then ends with a summary and exit code 1. Ctrl-C and script limits stop every item.",
         effect: Effect::Writes,
@@ -143,6 +170,7 @@ pub const PRIMITIVES: &[FunctionDoc] = &[
     },
     FunctionDoc {
         name: "subscription",
+        arguments: &[],
         signatures: &["subscription() -> string"],
         summary: "The subscription id every call goes to.",
         effect: Effect::Pure,
@@ -151,6 +179,7 @@ pub const PRIMITIVES: &[FunctionDoc] = &[
     },
     FunctionDoc {
         name: "api_version",
+        arguments: &[],
         signatures: &["api_version() -> string"],
         summary: "The VMSS api-version in use (selects the identity wire format).",
         effect: Effect::Pure,
@@ -159,6 +188,7 @@ pub const PRIMITIVES: &[FunctionDoc] = &[
     },
     FunctionDoc {
         name: "is_dry_run",
+        arguments: &[],
         signatures: &["is_dry_run() -> bool"],
         summary: "Whether writes are only planned (--dry-run).",
         effect: Effect::Pure,
@@ -170,6 +200,19 @@ pub const PRIMITIVES: &[FunctionDoc] = &[
 /// The note on `target` arguments, printed under the write primitives.
 pub fn target_note() -> &'static str {
     TARGET
+}
+
+/// How a primitive is registered: never constant-folded (it talks to ARM or reads the run's
+/// settings), with its summary and call forms as the doc comments Rhai's metadata carries.
+pub fn registration(name: &str) -> rhai::FuncRegistration {
+    let registration = rhai::FuncRegistration::new(name).with_volatility(true);
+    match find(name) {
+        Some(doc) => registration.with_comments(
+            std::iter::once(format!("/// {}", doc.summary))
+                .chain(doc.signatures.iter().map(|s| format!("/// `{s}`"))),
+        ),
+        None => registration,
+    }
 }
 
 /// Looks a primitive up by name.

@@ -10,9 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rhai::{
-    Array, Dynamic, Engine, EvalAltResult, FnPtr, FuncRegistration, Map, NativeCallContext, Position,
-};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, FnPtr, Map, NativeCallContext, Position};
 
 use super::convert::RhaiResult;
 use super::primitives::HostContext;
@@ -112,7 +110,7 @@ impl std::fmt::Display for Summary {
 pub fn register(engine: &mut Engine, ctx: &HostContext, concurrency: usize, tally: &Tally) {
     let ctx = ctx.clone();
     let tally = tally.clone();
-    FuncRegistration::new("parallel").with_volatility(true).register_into_engine(
+    super::catalog::registration("parallel").register_into_engine(
         engine,
         move |call: NativeCallContext, items: Array, f: FnPtr| -> RhaiResult<Array> {
             let pool = Pool { concurrency: concurrency.max(1), ctx: &ctx, tally: &tally };

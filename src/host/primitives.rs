@@ -6,9 +6,10 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use rhai::{Array, Dynamic, Engine, EvalAltResult, FuncRegistration, ImmutableString, Map, Position};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, Position};
 use tokio::runtime::Handle;
 
+use super::catalog::registration;
 use super::convert::{RhaiResult, bad_argument, map_str, op_error, to_dynamic, to_json};
 use crate::identity::{Intent, ResourceId};
 use crate::interrupt::Interrupt;
@@ -84,10 +85,6 @@ impl HostContext {
     }
 }
 
-fn volatile(name: &str) -> FuncRegistration {
-    FuncRegistration::new(name).with_volatility(true)
-}
-
 /// Registers every primitive on `engine`.
 pub fn register(engine: &mut Engine, ctx: &HostContext) {
     register_reads(engine, ctx);
@@ -98,24 +95,27 @@ pub fn register(engine: &mut Engine, ctx: &HostContext) {
 
 fn register_reads(engine: &mut Engine, ctx: &HostContext) {
     let c = ctx.clone();
-    volatile("get_vmss").register_into_engine(engine, move |rg: &str, name: &str| -> RhaiResult<Dynamic> {
-        let id = c.vmss_id(rg, name)?;
-        let vmss = c.block(c.primitives.get_vmss(&id))?;
-        Ok(to_dynamic(&vmss.to_json()))
-    });
+    registration("get_vmss").register_into_engine(
+        engine,
+        move |rg: &str, name: &str| -> RhaiResult<Dynamic> {
+            let id = c.vmss_id(rg, name)?;
+            let vmss = c.block(c.primitives.get_vmss(&id))?;
+            Ok(to_dynamic(&vmss.to_json()))
+        },
+    );
     let c = ctx.clone();
-    volatile("get_vmss").register_into_engine(engine, move |id: &str| -> RhaiResult<Dynamic> {
+    registration("get_vmss").register_into_engine(engine, move |id: &str| -> RhaiResult<Dynamic> {
         let id = c.primitives.parse_vmss_id(id).map_err(op_error)?;
         let vmss = c.block(c.primitives.get_vmss(&id))?;
         Ok(to_dynamic(&vmss.to_json()))
     });
     let c = ctx.clone();
-    volatile("list_vmss").register_into_engine(engine, move || -> RhaiResult<Array> {
+    registration("list_vmss").register_into_engine(engine, move || -> RhaiResult<Array> {
         let sets = c.block(c.primitives.list_vmss(None))?;
         Ok(sets.iter().map(|v| to_dynamic(&v.to_json())).collect())
     });
     let c = ctx.clone();
-    volatile("list_vmss").register_into_engine(engine, move |rg: &str| -> RhaiResult<Array> {
+    registration("list_vmss").register_into_engine(engine, move |rg: &str| -> RhaiResult<Array> {
         let sets = c.block(c.primitives.list_vmss(Some(rg)))?;
         Ok(sets.iter().map(|v| to_dynamic(&v.to_json())).collect())
     });
@@ -130,11 +130,11 @@ fn register_writes(engine: &mut Engine, ctx: &HostContext) {
     ];
     for (name, intent) in simple {
         let c = ctx.clone();
-        volatile(name).register_into_engine(engine, move |rg: &str, vmss: &str| -> RhaiResult<Dynamic> {
+        registration(name).register_into_engine(engine, move |rg: &str, vmss: &str| -> RhaiResult<Dynamic> {
             c.apply(Target::Id(c.vmss_id(rg, vmss)?), intent())
         });
         let c = ctx.clone();
-        volatile(name).register_into_engine(engine, move |target: Dynamic| -> RhaiResult<Dynamic> {
+        registration(name).register_into_engine(engine, move |target: Dynamic| -> RhaiResult<Dynamic> {
             c.apply(c.target(name, &target)?, intent())
         });
     }
@@ -143,7 +143,7 @@ fn register_writes(engine: &mut Engine, ctx: &HostContext) {
         [("add_user", Intent::AddUser), ("remove_user", Intent::RemoveUser)];
     for (name, intent) in with_user {
         let c = ctx.clone();
-        volatile(name).register_into_engine(
+        registration(name).register_into_engine(
             engine,
             move |rg: &str, vmss: &str, user: Dynamic| -> RhaiResult<Dynamic> {
                 let target = Target::Id(c.vmss_id(rg, vmss)?);
@@ -151,7 +151,7 @@ fn register_writes(engine: &mut Engine, ctx: &HostContext) {
             },
         );
         let c = ctx.clone();
-        volatile(name).register_into_engine(
+        registration(name).register_into_engine(
             engine,
             move |target: Dynamic, user: Dynamic| -> RhaiResult<Dynamic> {
                 c.apply(c.target(name, &target)?, intent(c.user(name, &user)?))
@@ -159,7 +159,7 @@ fn register_writes(engine: &mut Engine, ctx: &HostContext) {
         );
     }
     let c = ctx.clone();
-    volatile("create_vmss").register_into_engine(
+    registration("create_vmss").register_into_engine(
         engine,
         move |rg: &str, name: &str, body: Map| -> RhaiResult<Dynamic> {
             let id = c.vmss_id(rg, name)?;
@@ -172,14 +172,14 @@ fn register_writes(engine: &mut Engine, ctx: &HostContext) {
 
 fn register_user_identities(engine: &mut Engine, ctx: &HostContext) {
     let c = ctx.clone();
-    volatile("user_identity").register_into_engine(
+    registration("user_identity").register_into_engine(
         engine,
         move |rg: &str, name: &str| -> RhaiResult<ImmutableString> {
             Ok(c.primitives.user_identity_id(rg, name).map_err(op_error)?.to_string().into())
         },
     );
     let c = ctx.clone();
-    volatile("create_user_identity").register_into_engine(
+    registration("create_user_identity").register_into_engine(
         engine,
         move |rg: &str, name: &str, location: &str| -> RhaiResult<Dynamic> {
             let id = c.primitives.user_identity_id(rg, name).map_err(op_error)?;
@@ -188,7 +188,7 @@ fn register_user_identities(engine: &mut Engine, ctx: &HostContext) {
         },
     );
     let c = ctx.clone();
-    volatile("get_user_identity").register_into_engine(
+    registration("get_user_identity").register_into_engine(
         engine,
         move |rg: &str, name: &str| -> RhaiResult<Dynamic> {
             let id = c.primitives.user_identity_id(rg, name).map_err(op_error)?;
@@ -196,17 +196,17 @@ fn register_user_identities(engine: &mut Engine, ctx: &HostContext) {
         },
     );
     let c = ctx.clone();
-    volatile("get_user_identity").register_into_engine(engine, move |id: &str| -> RhaiResult<Dynamic> {
+    registration("get_user_identity").register_into_engine(engine, move |id: &str| -> RhaiResult<Dynamic> {
         let id = c.primitives.parse_user_identity_id(id).map_err(op_error)?;
         Ok(to_dynamic(&c.block(c.primitives.get_user_identity(&id))?.to_json()))
     });
     let c = ctx.clone();
-    volatile("list_user_identities").register_into_engine(engine, move || -> RhaiResult<Array> {
+    registration("list_user_identities").register_into_engine(engine, move || -> RhaiResult<Array> {
         let all = c.block(c.primitives.list_user_identities(None))?;
         Ok(all.iter().map(|i| to_dynamic(&i.to_json())).collect())
     });
     let c = ctx.clone();
-    volatile("list_user_identities").register_into_engine(engine, move |rg: &str| -> RhaiResult<Array> {
+    registration("list_user_identities").register_into_engine(engine, move |rg: &str| -> RhaiResult<Array> {
         let all = c.block(c.primitives.list_user_identities(Some(rg)))?;
         Ok(all.iter().map(|i| to_dynamic(&i.to_json())).collect())
     });
@@ -214,14 +214,14 @@ fn register_user_identities(engine: &mut Engine, ctx: &HostContext) {
 
 fn register_info(engine: &mut Engine, ctx: &HostContext) {
     let c = ctx.clone();
-    volatile("subscription").register_into_engine(engine, move || -> RhaiResult<ImmutableString> {
+    registration("subscription").register_into_engine(engine, move || -> RhaiResult<ImmutableString> {
         Ok(c.primitives.client().subscription().map_err(|e| op_error(e.into()))?.into())
     });
     let c = ctx.clone();
-    volatile("api_version").register_into_engine(engine, move || -> ImmutableString {
+    registration("api_version").register_into_engine(engine, move || -> ImmutableString {
         c.primitives.api_version().as_str().into()
     });
     let c = ctx.clone();
-    volatile("is_dry_run")
+    registration("is_dry_run")
         .register_into_engine(engine, move || -> bool { c.primitives.mode() == WriteMode::DryRun });
 }

@@ -1,7 +1,7 @@
 //! Script functions for fleets spanning subscriptions. Write primitives already take full ids
 //! from any subscription; these add the reads that find them.
 
-use rhai::{Array, Engine, FuncRegistration};
+use rhai::{Array, Engine};
 
 use super::convert::{RhaiResult, to_dynamic};
 use super::primitives::HostContext;
@@ -9,7 +9,7 @@ use super::primitives::HostContext;
 /// Registers `list_vmss_in(subscription)` and `list_vmss_in(subscription, rg)`.
 pub fn register(engine: &mut Engine, ctx: &HostContext) {
     let c = ctx.clone();
-    FuncRegistration::new("list_vmss_in").with_volatility(true).register_into_engine(
+    super::catalog::registration("list_vmss_in").register_into_engine(
         engine,
         move |subscription: &str| -> RhaiResult<Array> {
             let sets = c.block(c.primitives.list_vmss_in(subscription, None))?;
@@ -17,7 +17,7 @@ pub fn register(engine: &mut Engine, ctx: &HostContext) {
         },
     );
     let c = ctx.clone();
-    FuncRegistration::new("list_vmss_in").with_volatility(true).register_into_engine(
+    super::catalog::registration("list_vmss_in").register_into_engine(
         engine,
         move |subscription: &str, rg: &str| -> RhaiResult<Array> {
             let sets = c.block(c.primitives.list_vmss_in(subscription, Some(rg)))?;

@@ -232,4 +232,56 @@ mod tests {
         let failed = entry(&before, None, Some(Outcome::Failed));
         assert!(matches!(decide(&failed, &UndoProgress::default(), &after, false), Decision::Refuse { .. }));
     }
+
+    fn named(name: &str, mut e: Entry, undoes: Option<&str>) -> Entry {
+        e.entry = name.into();
+        e.vmss = "v".into();
+        e.intent = "enable_system".into();
+        e.undoes = undoes.map(str::to_string);
+        e
+    }
+
+    #[test]
+    fn an_unknown_outcome_is_settled_by_the_state_that_follows_it() {
+        let (before, after) = (shape(false, &["a"]), shape(true, &["a"]));
+        let e = entry(&before, Some(&after), None);
+        assert_eq!(settle(&e, &after), Some(Outcome::Succeeded));
+        assert_eq!(settle(&e, &before), Some(Outcome::Failed));
+        assert_eq!(settle(&e, &shape(false, &[])), None, "neither: stays unknown");
+        let entries = vec![named("w", e.clone(), None), named("x", entry(&after, None, None), None)];
+        assert_eq!(state_after(&entries, 0), Some(after), "the next write's planned-from state");
+        assert_eq!(state_after(&entries, 1), None, "nothing after the newest: ask ARM");
+    }
+
+    #[test]
+    fn an_interrupted_undo_is_finished_first_and_a_landed_one_counts_as_done() {
+        let (s0, s1, s2) = (shape(false, &["a"]), shape(false, &["a", "b"]), shape(true, &["a", "b"]));
+        let older = named("w1", entry(&s0, Some(&s1), Some(Outcome::Succeeded)), None);
+        let newer = named("w2", entry(&s1, Some(&s2), Some(Outcome::Succeeded)), None);
+        let undo = named("u2", entry(&s2, Some(&s1), None), Some("w2"));
+        let entries = vec![older, newer, undo];
+        let interrupted = vec!["w2".to_string()];
+        let picked: Vec<&str> = select(&entries, &interrupted, 1).iter().map(|e| e.entry.as_str()).collect();
+        assert_eq!(picked, ["w2"], "the interrupted undo's write, not the older one");
+        let p = progress(&entries, &entries[1]);
+        assert!(p.interrupted && !p.done, "{p:?}");
+        // Once settled as landed, the write is done and a plain undo moves on to the older one.
+        let mut settled = entries.clone();
+        settled[2].outcome = Some(Outcome::Succeeded);
+        assert!(progress(&settled, &settled[1]).done);
+        let picked: Vec<&str> = select(&settled, &[], 1).iter().map(|e| e.entry.as_str()).collect();
+        assert_eq!(picked, ["w1"]);
+    }
+
+    #[test]
+    fn a_partial_undo_is_recognised_as_ours() {
+        let (before, after, halfway) = (shape(false, &["a"]), shape(true, &["b"]), shape(true, &["a", "b"]));
+        let write = entry(&before, Some(&after), Some(Outcome::Succeeded));
+        let p = UndoProgress { done: false, reached: Some(halfway.clone()), interrupted: false };
+        assert_eq!(
+            decide(&write, &p, &halfway, false),
+            Decision::Restore(vec![Intent::RemoveUser(id("b")), Intent::DisableSystem])
+        );
+        assert!(matches!(decide(&write, &UndoProgress::default(), &halfway, false), Decision::Refuse { .. }));
+    }
 }

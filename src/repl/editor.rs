@@ -16,6 +16,7 @@ use tokio::runtime::Handle;
 
 use super::commands::COMMANDS;
 use super::syntax::{self, StringArgument};
+use crate::host::catalog::ArgKind;
 use crate::host::catalog::PRIMITIVES;
 use crate::ops::Primitives;
 
@@ -166,44 +167,9 @@ impl Shared {
     }
 }
 
-/// What a string argument names, by function and position.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ArgKind {
-    ResourceGroup,
-    Vmss,
-    Identity,
-    IdentityId,
-}
-
-/// Which primitive arguments name what: `(function, argument index, kind)`.
-const ARGUMENTS: &[(&str, usize, ArgKind)] = &[
-    ("get_vmss", 0, ArgKind::ResourceGroup),
-    ("get_vmss", 1, ArgKind::Vmss),
-    ("list_vmss", 0, ArgKind::ResourceGroup),
-    ("enable_system", 0, ArgKind::ResourceGroup),
-    ("enable_system", 1, ArgKind::Vmss),
-    ("disable_system", 0, ArgKind::ResourceGroup),
-    ("disable_system", 1, ArgKind::Vmss),
-    ("remove_all_user", 0, ArgKind::ResourceGroup),
-    ("remove_all_user", 1, ArgKind::Vmss),
-    ("add_user", 0, ArgKind::ResourceGroup),
-    ("add_user", 1, ArgKind::Vmss),
-    ("add_user", 2, ArgKind::IdentityId),
-    ("remove_user", 0, ArgKind::ResourceGroup),
-    ("remove_user", 1, ArgKind::Vmss),
-    ("remove_user", 2, ArgKind::IdentityId),
-    ("create_vmss", 0, ArgKind::ResourceGroup),
-    ("user_identity", 0, ArgKind::ResourceGroup),
-    ("user_identity", 1, ArgKind::Identity),
-    ("get_user_identity", 0, ArgKind::ResourceGroup),
-    ("get_user_identity", 1, ArgKind::Identity),
-    ("create_user_identity", 0, ArgKind::ResourceGroup),
-    ("list_user_identities", 0, ArgKind::ResourceGroup),
-];
-
 fn argument_kind(arg: &StringArgument) -> Option<ArgKind> {
-    if let Some(&(_, _, kind)) = ARGUMENTS.iter().find(|(f, i, _)| *f == arg.function && *i == arg.index) {
-        return Some(kind);
+    if let Some(doc) = crate::host::catalog::find(&arg.function) {
+        return doc.arguments.get(arg.index).copied();
     }
     // Library functions follow the primitives' convention: `(rg, name, ...)` names a scale set.
     if arg.function.contains("::") {
