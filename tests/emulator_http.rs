@@ -1,183 +1,16 @@
 //! The ARM emulator over real HTTP: the article's scenarios in both identity wire families,
 //! every documented error, etag, LRO, auth, faults, the second writer and hostile requests.
 
+mod emu;
+
 use std::time::{Duration, Instant};
 
+use emu::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 use vmssid::emulator::{
-    BucketConfig, DEMO_SUBSCRIPTION, Emulator, EmulatorConfig, FaultKind, FaultRule, Fixture, Mutation,
-    ThrottleConfig, Trigger, demo_uai_id,
+    BucketConfig, Emulator, EmulatorConfig, FaultKind, FaultRule, Fixture, Mutation, ThrottleConfig, Trigger,
 };
-
-const SUB: &str = DEMO_SUBSCRIPTION;
-const RG: &str = "myResourceGroup";
-const OLD: &str = "2017-12-01";
-const NEW: &str = "2018-06-01";
-const LATEST: &str = "2026-04-01";
-
-fn vmss_path(name: &str) -> String {
-    format!(
-        "/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Compute/virtualMachineScaleSets/{name}"
-    )
-}
-
-fn uai(name: &str) -> String {
-    demo_uai_id(name)
-}
-
-struct Env {
-    emu: Emulator,
-    http: reqwest::Client,
-}
-
-struct Resp {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: Value,
-    text: String,
-}
-
-impl Resp {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// Asserts status, error code and (when given) the exact message.
-    fn expect_error(&self, status: u16, code: &str, message: Option<&str>) {
-        assert_eq!(self.status, status, "expected status {status}, saw {}: {}", self.status, self.text);
-        assert_eq!(self.body["error"]["code"], code, "expected error code {code}, saw body {}", self.text);
-        if let Some(m) = message {
-            assert_eq!(self.body["error"]["message"], m, "expected message {m:?}, saw body {}", self.text);
-        }
-    }
-
-    fn expect(&self, status: u16) -> &Resp {
-        assert_eq!(self.status, status, "expected status {status}, saw {}: {}", self.status, self.text);
-        self
-    }
-}
-
-async fn start(cfg: EmulatorConfig) -> Env {
-    let emu = match Emulator::start(cfg).await {
-        Ok(e) => e,
-        Err(e) => panic!("emulator did not start: {e}"),
-    };
-    let http = reqwest::Client::builder().no_proxy().build().unwrap_or_else(|e| panic!("client: {e}"));
-    Env { emu, http }
-}
-
-async fn demo() -> Env {
-    start(EmulatorConfig::default()).await
-}
-
-impl Env {
-    async fn send(
-        &self,
-        method: Method,
-        path_q: &str,
-        body: Option<Value>,
-        headers: &[(&str, &str)],
-    ) -> Resp {
-        let mut rb = self
-            .http
-            .request(method, format!("{}{}", self.emu.url(), path_q))
-            .header("Authorization", "Bearer test-token");
-        for (k, v) in headers {
-            rb = rb.header(*k, *v);
-        }
-        if let Some(b) = body {
-            rb = rb.json(&b);
-        }
-        let r = rb.send().await.unwrap_or_else(|e| panic!("request {path_q} failed: {e}"));
-        let status = r.status().as_u16();
-        let headers = r.headers().clone();
-        let text = r.text().await.unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp { status, headers, body, text }
-    }
-
-    async fn get(&self, path: &str, api: &str) -> Resp {
-        self.send(Method::GET, &format!("{path}?api-version={api}"), None, &[]).await
-    }
-
-    async fn put(&self, path: &str, api: &str, body: Value) -> Resp {
-        self.send(Method::PUT, &format!("{path}?api-version={api}"), Some(body), &[]).await
-    }
-
-    async fn patch(&self, path: &str, api: &str, body: Value) -> Resp {
-        self.send(Method::PATCH, &format!("{path}?api-version={api}"), Some(body), &[]).await
-    }
-
-    async fn vmss(&self, api: &str) -> Value {
-        let r = self.get(&vmss_path("myVMSS"), api).await;
-        r.expect(200);
-        r.body
-    }
-
-    async fn identity(&self, api: &str) -> Value {
-        self.vmss(api).await["identity"].clone()
-    }
-
-    fn snapshot(&self) -> Value {
-        self.emu.control().snapshot()
-    }
-}
-
-/// The article's VMSS body (create with system identity).
-fn article_vmss_body(identity: Value) -> Value {
-    json!({"sku":{"tier":"Standard","capacity":3,"name":"Standard_D1_v2"},"location":"eastus","identity":identity,
-      "properties":{"overprovision":true,"virtualMachineProfile":{"storageProfile":{"imageReference":{"sku":"2016-Datacenter","publisher":"MicrosoftWindowsServer","version":"latest","offer":"WindowsServer"},"osDisk":{"caching":"ReadWrite","managedDisk":{"storageAccountType":"Standard_LRS"},"createOption":"FromImage"}},
-      "osProfile":{"computerNamePrefix":"myVMSS","adminUsername":"azureuser","adminPassword":"myPassword12"},
-      "networkProfile":{"networkInterfaceConfigurations":[{"name":"myVMSS","properties":{"primary":true,"enableIPForwarding":true,"ipConfigurations":[{"name":"myVMSS","properties":{"subnet":{"id":format!("/subscriptions/{SUB}/resourceGroups/myResourceGroup/providers/Microsoft.Network/virtualNetworks/myVnet/subnets/mySubnet")}}}]}}]}},
-      "upgradePolicy":{"mode":"Manual"}}})
-}
-
-/// The user-identity part of an identity block, in the family of `api`.
-fn users(api: &str, ids: &[&str]) -> (String, Value) {
-    if api == OLD {
-        ("identityIds".into(), json!(ids.iter().map(|n| uai(n)).collect::<Vec<_>>()))
-    } else {
-        let mut m = serde_json::Map::new();
-        for n in ids {
-            m.insert(uai(n), json!({}));
-        }
-        ("userAssignedIdentities".into(), Value::Object(m))
-    }
-}
-
-fn identity_block(api: &str, ty: &str, ids: &[&str]) -> Value {
-    let mut o = serde_json::Map::new();
-    o.insert("type".into(), json!(ty));
-    if !ids.is_empty() {
-        let (k, v) = users(api, ids);
-        o.insert(k, v);
-    }
-    Value::Object(o)
-}
-
-/// The user identities of a rendered identity, lower-cased, whatever the family.
-fn user_ids(identity: &Value) -> Vec<String> {
-    let mut v: Vec<String> = if let Some(m) = identity["userAssignedIdentities"].as_object() {
-        m.keys().map(|k| k.to_lowercase()).collect()
-    } else if let Some(a) = identity["identityIds"].as_array() {
-        a.iter().filter_map(|x| x.as_str()).map(|s| s.to_lowercase()).collect()
-    } else {
-        Vec::new()
-    };
-    v.sort();
-    v
-}
-
-fn lc(names: &[&str]) -> Vec<String> {
-    let mut v: Vec<String> = names.iter().map(|n| uai(n).to_lowercase()).collect();
-    v.sort();
-    v
-}
-
-fn is_guid(v: &Value) -> bool {
-    v.as_str().is_some_and(|s| uuid::Uuid::parse_str(s).is_ok())
-}
 
 // =============================================================================================
 // The article's scenarios, in both families
@@ -1637,25 +1470,6 @@ async fn request_counters() {
     assert_eq!(c.total, 2, "control calls are not counted: {c:?}");
     assert_eq!(c.by_method.get("GET"), Some(&1));
     assert_eq!(c.by_method.get("PATCH"), Some(&1));
-}
-
-/// Raw bytes a well-behaved client library would never send. `hang_up`: close the write side
-/// right after sending (a client that disappears mid-request).
-async fn raw(url: &str, request: &[u8], hang_up: bool) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let addr = url.trim_start_matches("http://");
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap_or_else(|e| panic!("{e}"));
-    s.write_all(request).await.unwrap_or_else(|e| panic!("{e}"));
-    if hang_up {
-        let _ = s.shutdown().await;
-    }
-    let mut out = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out)).await;
-    String::from_utf8_lossy(&out).to_string()
-}
-
-fn cat(parts: &[&[u8]]) -> Vec<u8> {
-    parts.concat()
 }
 
 #[tokio::test]
