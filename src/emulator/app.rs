@@ -29,6 +29,9 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub page_size: usize,
     pub identity_header: String,
+    /// Bound on receiving a request's headers, and separately on receiving its body.
+    pub header_read_timeout: Duration,
+    pub body_read_timeout: Duration,
     /// `http` or `https`.
     pub scheme: &'static str,
     /// The emulator's own URL, used when a request has no usable Host header.

@@ -13,6 +13,7 @@ use super::errors::{self, ArmError};
 use super::identity;
 use super::ids;
 use super::lro::{self, OpState, Operation};
+use super::precondition;
 use super::router::{ResType, Route};
 use super::store::{self, DEMO_SUBSCRIPTION, Identity, ResourceGroup, Store, Uai, Vmss};
 use super::util::{is_well_formed_api_version, new_guid, now_rfc3339, percent_encode, query_get};
@@ -600,37 +601,6 @@ fn merge_patch(target: &mut Map<String, Value>, patch: &Map<String, Value>) {
     }
 }
 
-/// If-Match / If-None-Match, honoured from 2023-09-01 only (spec §4).
-fn preconditions(headers: &HeaderMap, version: VmssVersion, current: Option<&Vmss>) -> Result<(), ArmError> {
-    if !version.has_etag() {
-        return Ok(());
-    }
-    let current_tag = current.map(|v| format!("\"{}\"", v.etag));
-    if let Some(sent) = headers.get("if-match") {
-        let sent = sent.to_str().unwrap_or("").trim();
-        let ok = match &current_tag {
-            None => false,
-            Some(cur) => sent.split(',').map(str::trim).any(|t| {
-                let t = t.strip_prefix("W/").unwrap_or(t);
-                t == "*" || t == cur || format!("\"{t}\"") == *cur
-            }),
-        };
-        if !ok {
-            return Err(errors::precondition_failed(sent, current_tag.as_deref().unwrap_or("\"\"")));
-        }
-    }
-    if let Some(sent) = headers.get("if-none-match") {
-        let sent = sent.to_str().unwrap_or("").trim();
-        if sent != "*" {
-            return Err(errors::if_none_match_unsupported(sent));
-        }
-        if current.is_some() {
-            return Err(errors::precondition_exists(sent));
-        }
-    }
-    Ok(())
-}
-
 fn vmss(inner: &mut Inner, ctx: &Ctx, sub: &str, rg: &str, name: &str) -> HResult {
     let m = ctx.method;
     if !matches!(m, "GET" | "PUT" | "PATCH" | "DELETE") {
@@ -690,7 +660,7 @@ fn write_vmss(
     if !is_put && !inner.store.vmss.contains_key(&key) {
         return Err(errors::resource_not_found(ResType::Vmss.type_path(), name, rg));
     }
-    preconditions(ctx.headers, version, inner.store.vmss.get(&key))?;
+    precondition::check(ctx.headers, version, inner.store.vmss.get(&key))?;
     // A write supersedes whatever operation still runs on this scale set.
     lro::settle(&mut inner.store, &key);
     let store = &inner.store;

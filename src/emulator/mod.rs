@@ -16,6 +16,7 @@ mod fleet;
 mod identity;
 mod ids;
 mod lro;
+mod precondition;
 mod router;
 mod server;
 mod store;
@@ -71,6 +72,11 @@ pub struct EmulatorConfig {
     pub page_size: usize,
     /// The secret clients must send as `X-IDENTITY-HEADER` to the MI endpoint (`IDENTITY_HEADER`).
     pub identity_header: String,
+    /// A connection that has not sent a request's headers within this is closed. Default 30 s.
+    pub header_read_timeout: Duration,
+    /// A request whose body has not fully arrived within this after its headers gets 408 and the
+    /// connection is closed. Default 30 s.
+    pub body_read_timeout: Duration,
 }
 
 impl Default for EmulatorConfig {
@@ -89,6 +95,8 @@ impl Default for EmulatorConfig {
             max_body_bytes: 4 * 1024 * 1024,
             page_size: 100,
             identity_header: util::new_guid(),
+            header_read_timeout: Duration::from_secs(30),
+            body_read_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -195,3 +195,15 @@ pub async fn raw(url: &str, request: &[u8], hang_up: bool) -> String {
 pub fn cat(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
 }
+
+/// Long enough that nothing in a test waits for it to pass.
+pub const HOUR: Duration = Duration::from_secs(3600);
+
+/// Asserts ARM's 412 for a stale or non-matching `If-Match`.
+pub fn expect_precondition_failed(r: &Resp, sent: &str, current: &str) {
+    r.expect_error(
+        412,
+        "PreconditionFailed",
+        Some(&format!("Etag provided in if-match header {sent} does not match etag {current} of resource.")),
+    );
+}
