@@ -122,6 +122,7 @@ async fn serve(args: EmulatorArgs) -> anyhow::Result<()> {
     if let Some(h) = args.identity_header.filter(|h| !h.is_empty()) {
         config.identity_header = h;
     }
+    let open_to_all = config.allow_non_loopback && config.token.is_none();
     let emulator = Emulator::start(config).await?;
     if let (Some(path), Some(pem)) = (&args.cert_out, emulator.cert_pem()) {
         std::fs::write(path, pem)
@@ -131,6 +132,12 @@ async fn serve(args: EmulatorArgs) -> anyhow::Result<()> {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on {}", emulator.url())?;
         out.flush()?;
+    }
+    if open_to_all {
+        eprintln!(
+            "warning: --allow-remote without --token: anyone who can reach {} can read and change the emulator's state (any bearer token is accepted); pass --token TOKEN (or set VMSSID_EMULATOR_TOKEN) to require one",
+            emulator.url()
+        );
     }
     eprintln!(
         "managed identity: IDENTITY_ENDPOINT={} IDENTITY_HEADER={}",
