@@ -491,3 +491,32 @@ fn allow_remote_without_a_token_warns_on_stderr() {
     let err = stderr_after_stop(spawn(&["--allow-remote", "--token", TOKEN]));
     assert!(!err.contains("warning"), "expected no warning with --token, saw stderr: {err}");
 }
+
+/// Issue 10's repro through the binary: the PATCH's answer is dropped and its operation fails;
+/// after --operation-ms the scale set reads back rolled back, with a terminal state.
+#[tokio::test]
+async fn a_lost_failing_write_reads_back_rolled_back_after_operation_ms() {
+    let ms = 300;
+    let p = spawn(&[
+        "--operation-polls",
+        "2",
+        "--operation-ms",
+        &ms.to_string(),
+        "--fault",
+        "lro-failed:next=1:PATCH",
+        "--fault",
+        "drop-after:next=1:PATCH",
+    ]);
+    let http = client();
+    let lost = http
+        .patch(format!("{}{}", p.url, vmss("2026-04-01")))
+        .bearer_auth("t")
+        .json(&json!({"identity": {"type": "SystemAssigned"}}))
+        .send()
+        .await;
+    assert!(lost.is_err(), "expected the answer dropped, got {:?}", lost.map(|r| r.status()));
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    let v = get_json(&http, &format!("{}{}", p.url, vmss("2026-04-01")), "t").await;
+    assert_eq!(v["properties"]["provisioningState"], "Failed", "expected a terminal state: {v}");
+    assert_eq!(v["identity"]["type"], "UserAssigned", "expected the change rolled back: {v}");
+}

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hyper::HeaderMap;
 use hyper::body::Bytes;
@@ -15,6 +15,7 @@ use super::arm;
 use super::control::{self, Interference};
 use super::errors::{self, ArmError};
 use super::faults::FaultSet;
+use super::lro;
 use super::router::{self, Route};
 use super::store::Store;
 use super::throttle::{self, Throttle};
@@ -59,6 +60,7 @@ pub struct Inner {
     pub counters: RequestCounters,
     pub interference: Vec<Interference>,
     pub operation_polls: u32,
+    pub operation_duration: Duration,
 }
 
 pub struct Shared {
@@ -200,6 +202,8 @@ pub fn handle(shared: &Shared, req: Incoming) -> Outcome {
     let settings = &shared.settings;
     let mut guard = shared.lock();
     let inner = &mut *guard;
+    // Operations end on their own once their time is up, polled or not.
+    lro::expire(&mut inner.store, Instant::now());
     let request_id = new_guid();
     let correlation = header_str(&req.headers, "x-ms-correlation-request-id")
         .filter(|c| c.len() <= 128)

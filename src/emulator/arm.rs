@@ -766,10 +766,11 @@ fn write_vmss(
     let location = next.location.clone();
     let sub_l = next.subscription.clone();
     let created = existing.is_none();
+    let written = next.clone();
     store.vmss.insert(key.clone(), next);
     prune_operations(store);
-    store.operations.insert(
-        op_id.clone(),
+    lro::start(
+        store,
         Operation {
             id: op_id.clone(),
             key: key.clone(),
@@ -777,15 +778,14 @@ fn write_vmss(
             end_time: None,
             state: OpState::Running {
                 polls_left: inner.operation_polls,
+                deadline: lro::deadline_after(inner.operation_duration),
                 fail_with: fail.then(errors::lro_failed),
                 previous: existing.map(Box::new),
             },
         },
     );
-    let tenant = store.tenant_id.clone();
-    let written = store.vmss.get(&key).cloned().ok_or_else(errors::internal_error)?;
-    let body = render_vmss(&written, version, &tenant);
-    if inner.operation_polls == 0 {
+    let body = render_vmss(&written, version, &store.tenant_id);
+    if inner.operation_polls == 0 || inner.operation_duration.is_zero() {
         lro::complete(store, &op_id);
     }
     let status_url = format!(

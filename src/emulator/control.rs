@@ -2,6 +2,7 @@
 //! process (`Control`) and over HTTP (`/_emulator/...`, same Authorization as ARM calls).
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use hyper::body::Bytes;
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,7 @@ use super::app::{Inner, Reply, RequestCounters, Shared};
 use super::arm;
 use super::faults::FaultRule;
 use super::ids;
+use super::lro;
 use super::store::{self, StateFile, Store};
 
 /// A change the second writer makes to a scale set.
@@ -132,9 +134,11 @@ impl Control {
         self.shared.lock().counters = RequestCounters::default();
     }
 
-    /// The state in the state-file format.
+    /// The state in the state-file format (operations past their deadline have ended).
     pub fn state(&self) -> StateFile {
-        self.shared.lock().store.to_state_file()
+        let mut inner = self.shared.lock();
+        lro::expire(&mut inner.store, Instant::now());
+        inner.store.to_state_file()
     }
 
     /// The state as state-file JSON.
@@ -152,6 +156,12 @@ impl Control {
     /// How many `InProgress` answers later writes' status URLs give.
     pub fn set_operation_polls(&self, n: u32) {
         self.shared.lock().operation_polls = n;
+    }
+
+    /// How long later writes' operations run at most, polled or not (`Duration::ZERO`: they
+    /// complete right after the write's answer).
+    pub fn set_operation_duration(&self, d: Duration) {
+        self.shared.lock().operation_duration = d;
     }
 }
 
@@ -171,6 +181,11 @@ struct InterfereBody {
 #[derive(Deserialize)]
 struct PollsBody {
     value: u32,
+}
+
+#[derive(Deserialize)]
+struct DurationBody {
+    ms: u64,
 }
 
 fn bad_request(msg: impl Into<String>) -> Reply {
@@ -235,10 +250,19 @@ pub fn handle_http(inner: &mut Inner, method: &str, segs: &[String], body: &Byte
             }
             Err(e) => bad_request(format!("expected {{\"value\": N}}: {e}")),
         },
-        (_, ["state" | "counters" | "faults" | "interfere" | "operation-polls"]) => Reply::json(
-            405,
-            json!({"error": {"code": "MethodNotAllowed", "message": format!("The requested resource does not support http method '{method}'.")}}),
-        ),
+        ("PUT", ["operation-duration"]) => match serde_json::from_slice::<DurationBody>(body) {
+            Ok(b) => {
+                inner.operation_duration = Duration::from_millis(b.ms);
+                Reply::empty(204)
+            }
+            Err(e) => bad_request(format!("expected {{\"ms\": N}}: {e}")),
+        },
+        (_, ["state" | "counters" | "faults" | "interfere" | "operation-polls" | "operation-duration"]) => {
+            Reply::json(
+                405,
+                json!({"error": {"code": "MethodNotAllowed", "message": format!("The requested resource does not support http method '{method}'.")}}),
+            )
+        }
         _ => Reply::json(
             404,
             json!({"error": {"code": "NotFound", "message": "Unknown control endpoint; see docs/emulator.md."}}),

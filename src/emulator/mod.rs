@@ -62,6 +62,9 @@ pub struct EmulatorConfig {
     pub latency: Duration,
     /// `InProgress` answers of a status URL before its terminal one (0: done at once).
     pub operation_polls: u32,
+    /// An operation ends at the latest this long after it started, polled or not (as in Azure);
+    /// checked at the start of every request. `Duration::ZERO`: done at once. Default 1 s.
+    pub operation_duration: Duration,
     pub faults: Vec<FaultRule>,
     /// Seed of the RNG behind fractional faults.
     pub seed: u64,
@@ -89,6 +92,7 @@ impl Default for EmulatorConfig {
             fixture: Fixture::Demo,
             latency: Duration::ZERO,
             operation_polls: 0,
+            operation_duration: Duration::from_secs(1),
             faults: Vec::new(),
             seed: 0,
             throttle: ThrottleConfig::default(),

@@ -85,6 +85,7 @@ impl Emulator {
                 counters: app::RequestCounters::default(),
                 interference: Vec::new(),
                 operation_polls: config.operation_polls,
+                operation_duration: config.operation_duration,
             }),
             settings: Settings {
                 token: config.token.clone(),

@@ -207,3 +207,29 @@ pub fn expect_precondition_failed(r: &Resp, sent: &str, current: &str) {
         Some(&format!("Etag provided in if-match header {sent} does not match etag {current} of resource.")),
     );
 }
+
+impl Env {
+    /// One GET of an `Azure-AsyncOperation` URL, which always answers 200.
+    pub async fn status(&self, url: &str) -> Value {
+        let r = self.http.get(url).bearer_auth("t").send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
+        assert_eq!(r.status().as_u16(), 200, "expected the status URL to answer 200");
+        assert!(r.headers().get("retry-after").is_none(), "Compute sends no Retry-After");
+        r.json::<Value>().await.unwrap_or(Value::Null)
+    }
+
+    /// A request whose connection the emulator is expected to close without answering.
+    pub async fn send_unanswered(&self, method: Method, path_q: &str, body: Value) {
+        let r = self
+            .http
+            .request(method, format!("{}{}", self.emu.url(), path_q))
+            .bearer_auth("t")
+            .json(&body)
+            .send()
+            .await;
+        assert!(
+            r.is_err(),
+            "expected the connection closed without an answer, got {:?}",
+            r.map(|x| x.status())
+        );
+    }
+}
