@@ -9,7 +9,7 @@ use emu::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 use vmssid::emulator::{
-    BucketConfig, Emulator, EmulatorConfig, FaultKind, FaultRule, Fixture, Mutation, ThrottleConfig, Trigger,
+    BucketConfig, Emulator, EmulatorConfig, FaultKind, FaultRule, Fixture, ThrottleConfig, Trigger,
 };
 
 // =============================================================================================
@@ -776,78 +776,6 @@ async fn fractional_faults_follow_the_seed() {
     let a = run(42).await;
     assert_eq!(a, run(42).await, "same seed, same faults");
     assert!(a.contains(&500) && a.contains(&200), "{a:?}");
-}
-
-// =============================================================================================
-// The second writer
-
-#[tokio::test]
-async fn second_writer_is_caught_by_if_match() {
-    let env = demo().await;
-    let api = LATEST;
-    env.emu.control().interfere_after_read((RG, "myVMSS"), Mutation::AddUserIdentity(uai("ID2")));
-    let r = env.get(&vmss_path("myVMSS"), api).await;
-    let etag = r.header("etag").unwrap_or_default().to_string();
-    assert_eq!(etag, "\"1\"");
-    assert_eq!(user_ids(&r.body["identity"]), lc(&["ID1"]), "the read is answered before the interference");
-    // The client's read-modify-write, protected by If-Match: refused.
-    let w = env
-        .send(
-            Method::PATCH,
-            &format!("{}?api-version={api}", vmss_path("myVMSS")),
-            Some(json!({"identity":{"type":"SystemAssigned, UserAssigned","userAssignedIdentities":{uai("ID1"): {}}}})),
-            &[("If-Match", etag.as_str())],
-        )
-        .await;
-    w.expect_error(
-        412,
-        "PreconditionFailed",
-        Some("Etag provided in if-match header \"1\" does not match etag \"2\" of resource."),
-    );
-    assert_eq!(user_ids(&env.identity(api).await), lc(&["ID1", "ID2"]));
-}
-
-#[tokio::test]
-async fn second_writer_update_is_lost_without_etags_in_2017_12_01() {
-    let env = demo().await;
-    let id = format!(
-        "/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Compute/virtualMachineScaleSets/myVMSS"
-    );
-    env.emu.control().interfere_after_read(id.as_str(), Mutation::AddUserIdentity(uai("ID2")));
-    // Read-modify-write in the old family: the list sent replaces the one stored.
-    let read = env.identity(OLD).await;
-    assert_eq!(user_ids(&read), lc(&["ID1"]));
-    env.patch(
-        &vmss_path("myVMSS"),
-        OLD,
-        json!({"identity":{"type":"SystemAssigned,UserAssigned","identityIds":[uai("ID1")]}}),
-    )
-    .await
-    .expect(200);
-    let after = env.identity(LATEST).await;
-    assert_eq!(user_ids(&after), lc(&["ID1"]), "ID2, added by the second writer, was lost: {after}");
-    assert_eq!(env.emu.control().pending_interference(), 0);
-}
-
-#[tokio::test]
-async fn second_writer_mutations() {
-    let env = demo().await;
-    let c = env.emu.control();
-    c.interfere_after_read((RG, "MYVMSS"), Mutation::EnableSystemIdentity);
-    env.vmss(NEW).await;
-    let got = env.identity(NEW).await;
-    assert_eq!(got["type"], "SystemAssigned, UserAssigned");
-    c.interfere_after_read((RG, "myVMSS"), Mutation::RemoveUserIdentity(uai("id1")));
-    env.vmss(NEW).await;
-    assert_eq!(env.identity(NEW).await["type"], "SystemAssigned");
-    c.interfere_after_read((RG, "myVMSS"), Mutation::DisableSystemIdentity);
-    env.vmss(NEW).await;
-    assert!(env.vmss(NEW).await.get("identity").is_none());
-    c.interfere_after_read((RG, "myVMSS"), Mutation::SetTag { key: "by".into(), value: "other".into() });
-    env.vmss(NEW).await;
-    let v = env.get(&vmss_path("myVMSS"), LATEST).await;
-    assert_eq!(v.body["tags"]["by"], "other");
-    assert_eq!(v.header("etag"), Some("\"5\""), "each interference is a write");
 }
 
 // =============================================================================================

@@ -12,9 +12,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::arm;
-use super::control::{self, Interference};
+use super::control;
 use super::errors::{self, ArmError};
 use super::faults::FaultSet;
+use super::interfere::Interference;
 use super::lro;
 use super::router::{self, Route};
 use super::store::Store;

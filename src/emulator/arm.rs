@@ -8,14 +8,14 @@ use serde_json::{Map, Value, json};
 
 use super::apiver::{self, VmssVersion};
 use super::app::{Inner, Reply, Settings};
-use super::control;
 use super::errors::{self, ArmError};
 use super::identity;
 use super::ids;
+use super::interfere;
 use super::lro::{self, OpState, Operation};
 use super::precondition;
 use super::router::{ResType, Route};
-use super::store::{self, DEMO_SUBSCRIPTION, Identity, ResourceGroup, Store, Uai, Vmss};
+use super::store::{self, DEMO_SUBSCRIPTION, ResourceGroup, Store, Uai, Vmss};
 use super::util::{is_well_formed_api_version, new_guid, now_rfc3339, percent_encode, query_get};
 
 /// What a handler needs from the request.
@@ -629,7 +629,7 @@ fn vmss(inner: &mut Inner, ctx: &Ctx, sub: &str, rg: &str, name: &str) -> HResul
                 reply = reply.header("ETag", format!("\"{}\"", v.etag));
             }
             // The second writer strikes once this read has been answered.
-            control::after_read(inner, &key);
+            interfere::after_read(inner, &key);
             Ok(reply)
         }
         "DELETE" => {
@@ -781,12 +781,15 @@ fn write_vmss(
                 deadline: lro::deadline_after(inner.operation_duration),
                 fail_with: fail.then(errors::lro_failed),
                 previous: existing.map(Box::new),
+                written: Box::new(written.clone()),
             },
         },
     );
     let body = render_vmss(&written, version, &store.tenant_id);
+    // A second writer may strike now, while the operation runs.
+    interfere::after_write(inner, &key);
     if inner.operation_polls == 0 || inner.operation_duration.is_zero() {
-        lro::complete(store, &op_id);
+        lro::complete(&mut inner.store, &op_id);
     }
     let status_url = format!(
         "{}/subscriptions/{sub_l}/providers/Microsoft.Compute/locations/{}/operations/{op_id}?p={}&api-version={}",
@@ -809,37 +812,4 @@ fn prune_operations(store: &mut Store) {
     if store.operations.len() >= 20_000 {
         store.operations.retain(|_, o| o.is_running());
     }
-}
-
-/// Applies a second writer's change as ARM would apply any write: new etag, values filled in.
-pub fn apply_mutation(store: &mut Store, key: &store::ResKey, mutation: &control::Mutation) {
-    lro::settle(store, key);
-    let Some(mut v) = store.vmss.get(key).cloned() else {
-        return;
-    };
-    let mut ident: Identity = v.identity.clone();
-    match mutation {
-        control::Mutation::AddUserIdentity(id) => {
-            if ident.find_user(id).is_none() {
-                ident.users.push(store::UserIdentity { id: id.clone(), principal_id: None, client_id: None });
-            }
-        }
-        control::Mutation::RemoveUserIdentity(id) => {
-            if let Some(i) = ident.find_user(id) {
-                ident.users.remove(i);
-            }
-        }
-        control::Mutation::EnableSystemIdentity => {
-            ident.system.get_or_insert_with(new_guid);
-        }
-        control::Mutation::DisableSystemIdentity => ident.system = None,
-        control::Mutation::SetTag { key: k, value } => {
-            v.tags.insert(k.clone(), json!(value));
-        }
-    }
-    identity::complete_pending(store, &mut ident);
-    v.identity = ident;
-    v.etag += 1;
-    v.provisioning_state = "Succeeded".into();
-    store.vmss.insert(key.clone(), v);
 }

@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 
 use super::EmulatorError;
 use super::app::{Inner, Reply, RequestCounters, Shared};
-use super::arm;
 use super::faults::FaultRule;
 use super::ids;
+use super::interfere::{InterferePoint, Interference};
 use super::lro;
 use super::store::{self, StateFile, Store};
 
@@ -64,7 +64,7 @@ impl From<(&str, &str)> for VmssTarget {
 }
 
 impl VmssTarget {
-    fn matches(&self, key: &store::ResKey) -> bool {
+    pub(super) fn matches(&self, key: &store::ResKey) -> bool {
         match self {
             VmssTarget::Id(id) => ids::parse_vmss_id(id).is_some_and(|r| {
                 r.subscription.to_lowercase() == key.0
@@ -75,21 +75,6 @@ impl VmssTarget {
                 resource_group.to_lowercase() == key.1 && name.to_lowercase() == key.2
             }
         }
-    }
-}
-
-/// A pending second-writer change.
-#[derive(Debug, Clone)]
-pub struct Interference {
-    pub target: VmssTarget,
-    pub mutation: Mutation,
-}
-
-/// Called after a scale set GET was answered: applies the first pending change aimed at it.
-pub fn after_read(inner: &mut Inner, key: &store::ResKey) {
-    if let Some(i) = inner.interference.iter().position(|x| x.target.matches(key)) {
-        let x = inner.interference.remove(i);
-        arm::apply_mutation(&mut inner.store, key, &x.mutation);
     }
 }
 
@@ -116,9 +101,18 @@ impl Control {
     }
 
     /// After the next GET of that scale set has been answered, the emulator itself applies
-    /// `mutation`, bumping the etag like any write.
+    /// `mutation`, bumping the etag like any write: `interfere(.., InterferePoint::AfterRead(1))`.
     pub fn interfere_after_read(&self, target: impl Into<VmssTarget>, mutation: Mutation) {
-        self.shared.lock().interference.push(Interference { target: target.into(), mutation });
+        self.interfere(target, mutation, InterferePoint::AfterRead(1));
+    }
+
+    /// At `point` of the next read-modify-write of that scale set, the emulator itself applies
+    /// `mutation` as a second writer: a write of its own that bumps the etag. Several pending
+    /// changes on one scale set each count their own reads. A `WhileRunning` change leaves the
+    /// running operation running; if that operation then fails, its rollback undoes only its
+    /// own change and keeps this one.
+    pub fn interfere(&self, target: impl Into<VmssTarget>, mutation: Mutation, point: InterferePoint) {
+        self.shared.lock().interference.push(Interference::new(target.into(), mutation, point));
     }
 
     /// Second-writer changes not yet applied.
@@ -173,9 +167,12 @@ enum FaultBody {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct InterfereBody {
     target: VmssTarget,
     mutation: Mutation,
+    #[serde(default)]
+    point: InterferePoint,
 }
 
 #[derive(Deserialize)]
@@ -238,10 +235,12 @@ pub fn handle_http(inner: &mut Inner, method: &str, segs: &[String], body: &Byte
         }
         ("POST", ["interfere"]) => match serde_json::from_slice::<InterfereBody>(body) {
             Ok(b) => {
-                inner.interference.push(Interference { target: b.target, mutation: b.mutation });
+                inner.interference.push(Interference::new(b.target, b.mutation, b.point));
                 Reply::empty(202)
             }
-            Err(e) => bad_request(format!("expected {{\"target\":..., \"mutation\":...}}: {e}")),
+            Err(e) => bad_request(format!(
+                "expected {{\"target\":..., \"mutation\":..., \"point\"?: {{\"afterRead\": N}} | \"whileRunning\"}}: {e}"
+            )),
         },
         ("PUT", ["operation-polls"]) => match serde_json::from_slice::<PollsBody>(body) {
             Ok(b) => {

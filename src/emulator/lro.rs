@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 
 use super::errors::ArmError;
 use super::identity;
+use super::rollback;
 use super::store::{ResKey, Store, Vmss};
 use super::util::{now_rfc3339, rfc3339_ago};
 
@@ -28,6 +29,8 @@ pub enum OpState {
         fail_with: Option<ArmError>,
         /// The scale set before the write (`None`: the write created it).
         previous: Option<Box<Vmss>>,
+        /// The scale set as the write left it, so a rollback undoes only what the write changed.
+        written: Box<Vmss>,
     },
     Succeeded,
     Failed(ArmError),
@@ -80,7 +83,7 @@ fn complete_at(store: &mut Store, op_id: &str, end: String) {
     let Some(op) = store.operations.get(op_id).cloned() else {
         return;
     };
-    let OpState::Running { fail_with, previous, .. } = op.state else {
+    let OpState::Running { fail_with, previous, written, .. } = op.state else {
         return;
     };
     let final_state = match fail_with {
@@ -96,16 +99,14 @@ fn complete_at(store: &mut Store, op_id: &str, end: String) {
             OpState::Succeeded
         }
         Some(err) => {
-            match previous {
-                // Rolled back: the old content under a new etag, since it changed again.
-                Some(prev) => {
-                    let etag = store.vmss.get(&op.key).map(|v| v.etag + 1).unwrap_or(prev.etag + 1);
-                    let mut restored = *prev;
-                    restored.etag = etag;
-                    restored.provisioning_state = "Failed".into();
+            match (previous, store.vmss.get(&op.key)) {
+                // Rolled back under a new etag, since the content changed again.
+                (Some(prev), Some(current)) => {
+                    let restored = rollback::undo(&prev, &written, current);
                     store.vmss.insert(op.key.clone(), restored);
                 }
-                None => {
+                (Some(_), None) => {}
+                (None, _) => {
                     store.vmss.remove(&op.key);
                 }
             }
@@ -125,6 +126,11 @@ pub fn settle(store: &mut Store, key: &ResKey) {
     for id in running {
         complete(store, &id);
     }
+}
+
+/// Whether an operation is still running on `key`.
+pub fn running_on(store: &Store, key: &ResKey) -> bool {
+    store.operations.values().any(|o| &o.key == key && o.is_running())
 }
 
 /// Ends every running operation whose deadline is `now` or earlier, oldest deadline first,

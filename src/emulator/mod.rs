@@ -15,8 +15,10 @@ mod fixture;
 mod fleet;
 mod identity;
 mod ids;
+mod interfere;
 mod lro;
 mod precondition;
+mod rollback;
 mod router;
 mod server;
 mod store;
@@ -32,6 +34,7 @@ pub use control::{Control, Mutation, VmssTarget};
 pub use faults::{FaultKind, FaultRule, Matcher, Trigger};
 pub use fixture::{DEMO_RG, DEMO_VMSS, Fixture, demo_uai_id};
 pub use fleet::FleetSpec;
+pub use interfere::InterferePoint;
 pub use server::Emulator;
 pub use store::{
     DEMO_SUBSCRIPTION, DEMO_TENANT, IdentityState, ResourceGroupState, StateFile, SubscriptionState,

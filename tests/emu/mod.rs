@@ -233,3 +233,11 @@ impl Env {
         );
     }
 }
+
+impl Env {
+    /// PATCH with `If-Match: etag`.
+    pub async fn patch_if_match(&self, path: &str, api: &str, body: Value, etag: &str) -> Resp {
+        self.send(Method::PATCH, &format!("{path}?api-version={api}"), Some(body), &[("If-Match", etag)])
+            .await
+    }
+}
