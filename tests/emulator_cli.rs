@@ -83,6 +83,12 @@ fn client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// GET `url` with a bearer token; the body as JSON (`null` when it is not JSON).
+async fn get_json(http: &reqwest::Client, url: &str, token: &str) -> Value {
+    let r = http.get(url).bearer_auth(token).send().await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    r.json().await.unwrap_or(Value::Null)
+}
+
 /// One of the article's curl calls: method, path+query (after management.azure.com), body.
 struct Call {
     what: &'static str,
@@ -359,15 +365,7 @@ async fn replays_the_articles_curl_requests() {
         check(&body);
         // The answer every later GET gives agrees with the write's answer.
         if c.method != "GET" && c.path.contains("virtualMachineScaleSets") {
-            let g: Value = http
-                .get(format!("{}{}", p.url, vmss("2018-06-01")))
-                .bearer_auth(TOKEN)
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("{e}"))
-                .json()
-                .await
-                .unwrap_or(Value::Null);
+            let g = get_json(&http, &format!("{}{}", p.url, vmss("2018-06-01")), TOKEN).await;
             assert_eq!(g["identity"]["type"], body["identity"]["type"], "{}: GET after write: {g}", c.what);
             assert_eq!(g["properties"]["provisioningState"], "Succeeded", "{}", c.what);
         }
@@ -471,4 +469,54 @@ async fn tls_with_cert_out() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.status().as_u16(), 200);
+}
+
+/// Everything the emulator wrote on stderr, after stopping it with SIGTERM.
+fn stderr_after_stop(mut p: Proc) -> String {
+    signal(&p.child, "TERM");
+    let status = wait_exit(&mut p.child, Duration::from_secs(30));
+    assert_eq!(status.code(), Some(0), "expected exit 0 on SIGTERM, saw {status}");
+    p.stderr.recv_timeout(Duration::from_secs(10)).unwrap_or_default()
+}
+
+#[test]
+fn allow_remote_without_a_token_warns_on_stderr() {
+    let err = stderr_after_stop(spawn(&["--allow-remote"]));
+    assert!(
+        err.contains("warning: --allow-remote without --token")
+            && err.contains("anyone who can reach")
+            && err.contains("pass --token"),
+        "expected the open-to-anyone warning, saw stderr: {err}"
+    );
+    let err = stderr_after_stop(spawn(&["--allow-remote", "--token", TOKEN]));
+    assert!(!err.contains("warning"), "expected no warning with --token, saw stderr: {err}");
+}
+
+/// Issue 10's repro through the binary: the PATCH's answer is dropped and its operation fails;
+/// after --operation-ms the scale set reads back rolled back, with a terminal state.
+#[tokio::test]
+async fn a_lost_failing_write_reads_back_rolled_back_after_operation_ms() {
+    let ms = 300;
+    let p = spawn(&[
+        "--operation-polls",
+        "2",
+        "--operation-ms",
+        &ms.to_string(),
+        "--fault",
+        "lro-failed:next=1:PATCH",
+        "--fault",
+        "drop-after:next=1:PATCH",
+    ]);
+    let http = client();
+    let lost = http
+        .patch(format!("{}{}", p.url, vmss("2026-04-01")))
+        .bearer_auth("t")
+        .json(&json!({"identity": {"type": "SystemAssigned"}}))
+        .send()
+        .await;
+    assert!(lost.is_err(), "expected the answer dropped, got {:?}", lost.map(|r| r.status()));
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    let v = get_json(&http, &format!("{}{}", p.url, vmss("2026-04-01")), "t").await;
+    assert_eq!(v["properties"]["provisioningState"], "Failed", "expected a terminal state: {v}");
+    assert_eq!(v["identity"]["type"], "UserAssigned", "expected the change rolled back: {v}");
 }

@@ -151,7 +151,9 @@ fn a_plan_from_a_known_state_saves_the_read_and_a_stale_one_is_caught() {
 
 #[test]
 fn long_running_operations_are_polled_to_the_end() {
-    let config = EmulatorConfig { operation_polls: 3, ..EmulatorConfig::default() };
+    // An hour: the operation must end by its polls, not by its deadline, for the count below.
+    let hour = std::time::Duration::from_secs(3600);
+    let config = EmulatorConfig { operation_polls: 3, operation_duration: hour, ..EmulatorConfig::default() };
     let w = World::with(config, "2026-04-01", WriteMode::Allow);
     let gets = w.count("GET");
     let report = apply(&w, "myVMSS", Intent::AddUser(w.uai("ID2"))).unwrap();

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hyper::HeaderMap;
 use hyper::body::Bytes;
@@ -12,9 +12,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::arm;
-use super::control::{self, Interference};
+use super::control;
 use super::errors::{self, ArmError};
 use super::faults::FaultSet;
+use super::interfere::Interference;
+use super::lro;
 use super::router::{self, Route};
 use super::store::Store;
 use super::throttle::{self, Throttle};
@@ -29,6 +31,9 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub page_size: usize,
     pub identity_header: String,
+    /// Bound on receiving a request's headers, and separately on receiving its body.
+    pub header_read_timeout: Duration,
+    pub body_read_timeout: Duration,
     /// `http` or `https`.
     pub scheme: &'static str,
     /// The emulator's own URL, used when a request has no usable Host header.
@@ -56,6 +61,7 @@ pub struct Inner {
     pub counters: RequestCounters,
     pub interference: Vec<Interference>,
     pub operation_polls: u32,
+    pub operation_duration: Duration,
 }
 
 pub struct Shared {
@@ -197,6 +203,8 @@ pub fn handle(shared: &Shared, req: Incoming) -> Outcome {
     let settings = &shared.settings;
     let mut guard = shared.lock();
     let inner = &mut *guard;
+    // Operations end on their own once their time is up, polled or not.
+    lro::expire(&mut inner.store, Instant::now());
     let request_id = new_guid();
     let correlation = header_str(&req.headers, "x-ms-correlation-request-id")
         .filter(|c| c.len() <= 128)

@@ -8,13 +8,14 @@ use serde_json::{Map, Value, json};
 
 use super::apiver::{self, VmssVersion};
 use super::app::{Inner, Reply, Settings};
-use super::control;
 use super::errors::{self, ArmError};
 use super::identity;
 use super::ids;
+use super::interfere;
 use super::lro::{self, OpState, Operation};
+use super::precondition;
 use super::router::{ResType, Route};
-use super::store::{self, DEMO_SUBSCRIPTION, Identity, ResourceGroup, Store, Uai, Vmss};
+use super::store::{self, DEMO_SUBSCRIPTION, ResourceGroup, Store, Uai, Vmss};
 use super::util::{is_well_formed_api_version, new_guid, now_rfc3339, percent_encode, query_get};
 
 /// What a handler needs from the request.
@@ -600,37 +601,6 @@ fn merge_patch(target: &mut Map<String, Value>, patch: &Map<String, Value>) {
     }
 }
 
-/// If-Match / If-None-Match, honoured from 2023-09-01 only (spec §4).
-fn preconditions(headers: &HeaderMap, version: VmssVersion, current: Option<&Vmss>) -> Result<(), ArmError> {
-    if !version.has_etag() {
-        return Ok(());
-    }
-    let current_tag = current.map(|v| format!("\"{}\"", v.etag));
-    if let Some(sent) = headers.get("if-match") {
-        let sent = sent.to_str().unwrap_or("").trim();
-        let ok = match &current_tag {
-            None => false,
-            Some(cur) => sent.split(',').map(str::trim).any(|t| {
-                let t = t.strip_prefix("W/").unwrap_or(t);
-                t == "*" || t == cur || format!("\"{t}\"") == *cur
-            }),
-        };
-        if !ok {
-            return Err(errors::precondition_failed(sent, current_tag.as_deref().unwrap_or("\"\"")));
-        }
-    }
-    if let Some(sent) = headers.get("if-none-match") {
-        let sent = sent.to_str().unwrap_or("").trim();
-        if sent != "*" {
-            return Err(errors::if_none_match_unsupported(sent));
-        }
-        if current.is_some() {
-            return Err(errors::precondition_exists(sent));
-        }
-    }
-    Ok(())
-}
-
 fn vmss(inner: &mut Inner, ctx: &Ctx, sub: &str, rg: &str, name: &str) -> HResult {
     let m = ctx.method;
     if !matches!(m, "GET" | "PUT" | "PATCH" | "DELETE") {
@@ -659,7 +629,7 @@ fn vmss(inner: &mut Inner, ctx: &Ctx, sub: &str, rg: &str, name: &str) -> HResul
                 reply = reply.header("ETag", format!("\"{}\"", v.etag));
             }
             // The second writer strikes once this read has been answered.
-            control::after_read(inner, &key);
+            interfere::after_read(inner, &key);
             Ok(reply)
         }
         "DELETE" => {
@@ -690,7 +660,7 @@ fn write_vmss(
     if !is_put && !inner.store.vmss.contains_key(&key) {
         return Err(errors::resource_not_found(ResType::Vmss.type_path(), name, rg));
     }
-    preconditions(ctx.headers, version, inner.store.vmss.get(&key))?;
+    precondition::check(ctx.headers, version, inner.store.vmss.get(&key))?;
     // A write supersedes whatever operation still runs on this scale set.
     lro::settle(&mut inner.store, &key);
     let store = &inner.store;
@@ -796,10 +766,11 @@ fn write_vmss(
     let location = next.location.clone();
     let sub_l = next.subscription.clone();
     let created = existing.is_none();
+    let written = next.clone();
     store.vmss.insert(key.clone(), next);
     prune_operations(store);
-    store.operations.insert(
-        op_id.clone(),
+    lro::start(
+        store,
         Operation {
             id: op_id.clone(),
             key: key.clone(),
@@ -807,16 +778,18 @@ fn write_vmss(
             end_time: None,
             state: OpState::Running {
                 polls_left: inner.operation_polls,
+                deadline: lro::deadline_after(inner.operation_duration),
                 fail_with: fail.then(errors::lro_failed),
                 previous: existing.map(Box::new),
+                written: Box::new(written.clone()),
             },
         },
     );
-    let tenant = store.tenant_id.clone();
-    let written = store.vmss.get(&key).cloned().ok_or_else(errors::internal_error)?;
-    let body = render_vmss(&written, version, &tenant);
-    if inner.operation_polls == 0 {
-        lro::complete(store, &op_id);
+    let body = render_vmss(&written, version, &store.tenant_id);
+    // A second writer may strike now, while the operation runs.
+    interfere::after_write(inner, &key);
+    if inner.operation_polls == 0 || inner.operation_duration.is_zero() {
+        lro::complete(&mut inner.store, &op_id);
     }
     let status_url = format!(
         "{}/subscriptions/{sub_l}/providers/Microsoft.Compute/locations/{}/operations/{op_id}?p={}&api-version={}",
@@ -839,37 +812,4 @@ fn prune_operations(store: &mut Store) {
     if store.operations.len() >= 20_000 {
         store.operations.retain(|_, o| o.is_running());
     }
-}
-
-/// Applies a second writer's change as ARM would apply any write: new etag, values filled in.
-pub fn apply_mutation(store: &mut Store, key: &store::ResKey, mutation: &control::Mutation) {
-    lro::settle(store, key);
-    let Some(mut v) = store.vmss.get(key).cloned() else {
-        return;
-    };
-    let mut ident: Identity = v.identity.clone();
-    match mutation {
-        control::Mutation::AddUserIdentity(id) => {
-            if ident.find_user(id).is_none() {
-                ident.users.push(store::UserIdentity { id: id.clone(), principal_id: None, client_id: None });
-            }
-        }
-        control::Mutation::RemoveUserIdentity(id) => {
-            if let Some(i) = ident.find_user(id) {
-                ident.users.remove(i);
-            }
-        }
-        control::Mutation::EnableSystemIdentity => {
-            ident.system.get_or_insert_with(new_guid);
-        }
-        control::Mutation::DisableSystemIdentity => ident.system = None,
-        control::Mutation::SetTag { key: k, value } => {
-            v.tags.insert(k.clone(), json!(value));
-        }
-    }
-    identity::complete_pending(store, &mut ident);
-    v.identity = ident;
-    v.etag += 1;
-    v.provisioning_state = "Succeeded".into();
-    store.vmss.insert(key.clone(), v);
 }

@@ -55,6 +55,12 @@ pub struct EmulatorArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub operation_polls: u32,
 
+    /// Milliseconds after which a running operation ends even if nobody polls its status URL
+    /// (as in Azure): it completes, or fails and is rolled back. Whichever comes first of this
+    /// and --operation-polls ends it.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub operation_ms: u64,
+
     /// Inject a fault (repeatable); see FAULTS below.
     #[arg(long = "fault", value_name = "SPEC", value_parser = parse_fault)]
     pub faults: Vec<FaultRule>,
@@ -85,7 +91,8 @@ FAULTS (--fault KIND[=ARG][:TRIGGER][:METHOD][:PATH]):
 
 CONTROL (same Authorization as ARM calls):
   GET/PUT /_emulator/state   GET/DELETE /_emulator/counters   GET/POST/DELETE /_emulator/faults
-  POST /_emulator/interfere  PUT /_emulator/operation-polls   (docs/emulator.md)
+  POST /_emulator/interfere  PUT /_emulator/operation-polls  PUT /_emulator/operation-duration
+  (docs/emulator.md)
 MANAGED IDENTITY: IDENTITY_ENDPOINT=<URL>/msi/token, IDENTITY_HEADER=<--identity-header>";
 
 fn parse_fault(s: &str) -> Result<FaultRule, String> {
@@ -115,6 +122,7 @@ async fn serve(args: EmulatorArgs) -> anyhow::Result<()> {
         fixture,
         latency: Duration::from_millis(args.latency_ms),
         operation_polls: args.operation_polls,
+        operation_duration: Duration::from_millis(args.operation_ms),
         faults: args.faults,
         seed: args.seed,
         ..EmulatorConfig::default()
@@ -122,6 +130,7 @@ async fn serve(args: EmulatorArgs) -> anyhow::Result<()> {
     if let Some(h) = args.identity_header.filter(|h| !h.is_empty()) {
         config.identity_header = h;
     }
+    let open_to_all = config.allow_non_loopback && config.token.is_none();
     let emulator = Emulator::start(config).await?;
     if let (Some(path), Some(pem)) = (&args.cert_out, emulator.cert_pem()) {
         std::fs::write(path, pem)
@@ -131,6 +140,12 @@ async fn serve(args: EmulatorArgs) -> anyhow::Result<()> {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on {}", emulator.url())?;
         out.flush()?;
+    }
+    if open_to_all {
+        eprintln!(
+            "warning: --allow-remote without --token: anyone who can reach {} can read and change the emulator's state (any bearer token is accepted); pass --token TOKEN (or set VMSSID_EMULATOR_TOKEN) to require one",
+            emulator.url()
+        );
     }
     eprintln!(
         "managed identity: IDENTITY_ENDPOINT={} IDENTITY_HEADER={}",

@@ -2,6 +2,7 @@
 //! process (`Control`) and over HTTP (`/_emulator/...`, same Authorization as ARM calls).
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use hyper::body::Bytes;
 use serde::{Deserialize, Serialize};
@@ -9,9 +10,10 @@ use serde_json::{Value, json};
 
 use super::EmulatorError;
 use super::app::{Inner, Reply, RequestCounters, Shared};
-use super::arm;
 use super::faults::FaultRule;
 use super::ids;
+use super::interfere::{InterferePoint, Interference};
+use super::lro;
 use super::store::{self, StateFile, Store};
 
 /// A change the second writer makes to a scale set.
@@ -62,7 +64,7 @@ impl From<(&str, &str)> for VmssTarget {
 }
 
 impl VmssTarget {
-    fn matches(&self, key: &store::ResKey) -> bool {
+    pub(super) fn matches(&self, key: &store::ResKey) -> bool {
         match self {
             VmssTarget::Id(id) => ids::parse_vmss_id(id).is_some_and(|r| {
                 r.subscription.to_lowercase() == key.0
@@ -73,21 +75,6 @@ impl VmssTarget {
                 resource_group.to_lowercase() == key.1 && name.to_lowercase() == key.2
             }
         }
-    }
-}
-
-/// A pending second-writer change.
-#[derive(Debug, Clone)]
-pub struct Interference {
-    pub target: VmssTarget,
-    pub mutation: Mutation,
-}
-
-/// Called after a scale set GET was answered: applies the first pending change aimed at it.
-pub fn after_read(inner: &mut Inner, key: &store::ResKey) {
-    if let Some(i) = inner.interference.iter().position(|x| x.target.matches(key)) {
-        let x = inner.interference.remove(i);
-        arm::apply_mutation(&mut inner.store, key, &x.mutation);
     }
 }
 
@@ -114,9 +101,18 @@ impl Control {
     }
 
     /// After the next GET of that scale set has been answered, the emulator itself applies
-    /// `mutation`, bumping the etag like any write.
+    /// `mutation`, bumping the etag like any write: `interfere(.., InterferePoint::AfterRead(1))`.
     pub fn interfere_after_read(&self, target: impl Into<VmssTarget>, mutation: Mutation) {
-        self.shared.lock().interference.push(Interference { target: target.into(), mutation });
+        self.interfere(target, mutation, InterferePoint::AfterRead(1));
+    }
+
+    /// At `point` of the next read-modify-write of that scale set, the emulator itself applies
+    /// `mutation` as a second writer: a write of its own that bumps the etag. Several pending
+    /// changes on one scale set each count their own reads. A `WhileRunning` change leaves the
+    /// running operation running; if that operation then fails, its rollback undoes only its
+    /// own change and keeps this one.
+    pub fn interfere(&self, target: impl Into<VmssTarget>, mutation: Mutation, point: InterferePoint) {
+        self.shared.lock().interference.push(Interference::new(target.into(), mutation, point));
     }
 
     /// Second-writer changes not yet applied.
@@ -132,9 +128,11 @@ impl Control {
         self.shared.lock().counters = RequestCounters::default();
     }
 
-    /// The state in the state-file format.
+    /// The state in the state-file format (operations past their deadline have ended).
     pub fn state(&self) -> StateFile {
-        self.shared.lock().store.to_state_file()
+        let mut inner = self.shared.lock();
+        lro::expire(&mut inner.store, Instant::now());
+        inner.store.to_state_file()
     }
 
     /// The state as state-file JSON.
@@ -153,6 +151,12 @@ impl Control {
     pub fn set_operation_polls(&self, n: u32) {
         self.shared.lock().operation_polls = n;
     }
+
+    /// How long later writes' operations run at most, polled or not (`Duration::ZERO`: they
+    /// complete right after the write's answer).
+    pub fn set_operation_duration(&self, d: Duration) {
+        self.shared.lock().operation_duration = d;
+    }
 }
 
 #[derive(Deserialize)]
@@ -163,14 +167,22 @@ enum FaultBody {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct InterfereBody {
     target: VmssTarget,
     mutation: Mutation,
+    #[serde(default)]
+    point: InterferePoint,
 }
 
 #[derive(Deserialize)]
 struct PollsBody {
     value: u32,
+}
+
+#[derive(Deserialize)]
+struct DurationBody {
+    ms: u64,
 }
 
 fn bad_request(msg: impl Into<String>) -> Reply {
@@ -223,10 +235,12 @@ pub fn handle_http(inner: &mut Inner, method: &str, segs: &[String], body: &Byte
         }
         ("POST", ["interfere"]) => match serde_json::from_slice::<InterfereBody>(body) {
             Ok(b) => {
-                inner.interference.push(Interference { target: b.target, mutation: b.mutation });
+                inner.interference.push(Interference::new(b.target, b.mutation, b.point));
                 Reply::empty(202)
             }
-            Err(e) => bad_request(format!("expected {{\"target\":..., \"mutation\":...}}: {e}")),
+            Err(e) => bad_request(format!(
+                "expected {{\"target\":..., \"mutation\":..., \"point\"?: {{\"afterRead\": N}} | \"whileRunning\"}}: {e}"
+            )),
         },
         ("PUT", ["operation-polls"]) => match serde_json::from_slice::<PollsBody>(body) {
             Ok(b) => {
@@ -235,10 +249,19 @@ pub fn handle_http(inner: &mut Inner, method: &str, segs: &[String], body: &Byte
             }
             Err(e) => bad_request(format!("expected {{\"value\": N}}: {e}")),
         },
-        (_, ["state" | "counters" | "faults" | "interfere" | "operation-polls"]) => Reply::json(
-            405,
-            json!({"error": {"code": "MethodNotAllowed", "message": format!("The requested resource does not support http method '{method}'.")}}),
-        ),
+        ("PUT", ["operation-duration"]) => match serde_json::from_slice::<DurationBody>(body) {
+            Ok(b) => {
+                inner.operation_duration = Duration::from_millis(b.ms);
+                Reply::empty(204)
+            }
+            Err(e) => bad_request(format!("expected {{\"ms\": N}}: {e}")),
+        },
+        (_, ["state" | "counters" | "faults" | "interfere" | "operation-polls" | "operation-duration"]) => {
+            Reply::json(
+                405,
+                json!({"error": {"code": "MethodNotAllowed", "message": format!("The requested resource does not support http method '{method}'.")}}),
+            )
+        }
         _ => Reply::json(
             404,
             json!({"error": {"code": "NotFound", "message": "Unknown control endpoint; see docs/emulator.md."}}),

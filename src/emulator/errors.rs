@@ -225,6 +225,15 @@ pub fn body_too_large(limit: usize) -> ArmError {
     )
 }
 
+/// UNCONFIRMED wording: the request body did not arrive in time.
+pub fn request_timeout() -> ArmError {
+    ArmError::new(
+        408,
+        "RequestTimeout",
+        "The request timed out: its body was not received in time. Please retry the request.",
+    )
+}
+
 pub fn invalid_resource_name(name: &str, type_name: &str) -> ArmError {
     ArmError::new(
         400,

@@ -1,23 +1,36 @@
 //! Compute-style long-running operations (spec §5): a write answers at once with
 //! `provisioningState: Updating|Creating` and an `Azure-AsyncOperation` URL whose status moves
 //! `InProgress` → `Succeeded` | `Failed`. A failed operation rolls its change back.
+//!
+//! An operation ends at the earlier of two moments, as in Azure, where it ends whether or not
+//! anybody polls: its status URL has answered `InProgress` `operation_polls` times, or
+//! `operation_duration` has passed since it started. Deadlines are checked lazily at the start
+//! of every request ([`expire`]), so no background task runs and the outcome depends only on
+//! the configured numbers and on when requests arrive.
+
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
 use super::errors::ArmError;
 use super::identity;
+use super::rollback;
 use super::store::{ResKey, Store, Vmss};
-use super::util::now_rfc3339;
+use super::util::{now_rfc3339, rfc3339_ago};
 
 #[derive(Debug, Clone)]
 pub enum OpState {
     Running {
         /// `InProgress` answers still to give before the terminal one.
         polls_left: u32,
+        /// When the operation ends even if nobody polls.
+        deadline: Instant,
         /// Set when a fault decided this operation fails.
         fail_with: Option<ArmError>,
         /// The scale set before the write (`None`: the write created it).
         previous: Option<Box<Vmss>>,
+        /// The scale set as the write left it, so a rollback undoes only what the write changed.
+        written: Box<Vmss>,
     },
     Succeeded,
     Failed(ArmError),
@@ -36,17 +49,43 @@ impl Operation {
     pub fn is_running(&self) -> bool {
         matches!(self.state, OpState::Running { .. })
     }
+
+    fn deadline(&self) -> Option<Instant> {
+        match self.state {
+            OpState::Running { deadline, .. } => Some(deadline),
+            _ => None,
+        }
+    }
 }
 
-/// Finishes an operation now: fills in the new user identities, or rolls the change back.
+/// The deadline of an operation starting now that runs at most `d` (absurdly long ones are
+/// cut to a century rather than overflowing the clock).
+pub fn deadline_after(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d).or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400))).unwrap_or(now)
+}
+
+/// Records a running operation.
+pub fn start(store: &mut Store, op: Operation) {
+    if let Some(d) = op.deadline() {
+        store.next_deadline = Some(store.next_deadline.map_or(d, |n| n.min(d)));
+    }
+    store.operations.insert(op.id.clone(), op);
+}
+
+/// Finishes an operation now (its `endTime` is now).
 pub fn complete(store: &mut Store, op_id: &str) {
+    complete_at(store, op_id, now_rfc3339());
+}
+
+/// Finishes an operation: fills in the new user identities, or rolls the change back.
+fn complete_at(store: &mut Store, op_id: &str, end: String) {
     let Some(op) = store.operations.get(op_id).cloned() else {
         return;
     };
-    let OpState::Running { fail_with, previous, .. } = op.state else {
+    let OpState::Running { fail_with, previous, written, .. } = op.state else {
         return;
     };
-    let end = now_rfc3339();
     let final_state = match fail_with {
         None => {
             let snapshot = store.vmss.get(&op.key).map(|v| v.identity.clone());
@@ -60,16 +99,14 @@ pub fn complete(store: &mut Store, op_id: &str) {
             OpState::Succeeded
         }
         Some(err) => {
-            match previous {
-                // Rolled back: the old content under a new etag, since it changed again.
-                Some(prev) => {
-                    let etag = store.vmss.get(&op.key).map(|v| v.etag + 1).unwrap_or(prev.etag + 1);
-                    let mut restored = *prev;
-                    restored.etag = etag;
-                    restored.provisioning_state = "Failed".into();
+            match (previous, store.vmss.get(&op.key)) {
+                // Rolled back under a new etag, since the content changed again.
+                (Some(prev), Some(current)) => {
+                    let restored = rollback::undo(&prev, &written, current);
                     store.vmss.insert(op.key.clone(), restored);
                 }
-                None => {
+                (Some(_), None) => {}
+                (None, _) => {
                     store.vmss.remove(&op.key);
                 }
             }
@@ -88,6 +125,30 @@ pub fn settle(store: &mut Store, key: &ResKey) {
         store.operations.values().filter(|o| &o.key == key && o.is_running()).map(|o| o.id.clone()).collect();
     for id in running {
         complete(store, &id);
+    }
+}
+
+/// Whether an operation is still running on `key`.
+pub fn running_on(store: &Store, key: &ResKey) -> bool {
+    store.operations.values().any(|o| &o.key == key && o.is_running())
+}
+
+/// Ends every running operation whose deadline is `now` or earlier, oldest deadline first,
+/// with its `endTime` at its deadline.
+pub fn expire(store: &mut Store, now: Instant) {
+    if store.next_deadline.is_none_or(|d| d > now) {
+        return;
+    }
+    let mut due: Vec<(Instant, String)> =
+        store.operations.values().filter_map(|o| o.deadline().map(|d| (d, o.id.clone()))).collect();
+    due.sort();
+    store.next_deadline = None;
+    for (deadline, id) in due {
+        if deadline <= now {
+            complete_at(store, &id, rfc3339_ago(now.saturating_duration_since(deadline)));
+        } else {
+            store.next_deadline = Some(store.next_deadline.map_or(deadline, |n| n.min(deadline)));
+        }
     }
 }
 

@@ -15,7 +15,10 @@ mod fixture;
 mod fleet;
 mod identity;
 mod ids;
+mod interfere;
 mod lro;
+mod precondition;
+mod rollback;
 mod router;
 mod server;
 mod store;
@@ -31,6 +34,7 @@ pub use control::{Control, Mutation, VmssTarget};
 pub use faults::{FaultKind, FaultRule, Matcher, Trigger};
 pub use fixture::{DEMO_RG, DEMO_VMSS, Fixture, demo_uai_id};
 pub use fleet::FleetSpec;
+pub use interfere::InterferePoint;
 pub use server::Emulator;
 pub use store::{
     DEMO_SUBSCRIPTION, DEMO_TENANT, IdentityState, ResourceGroupState, StateFile, SubscriptionState,
@@ -61,6 +65,9 @@ pub struct EmulatorConfig {
     pub latency: Duration,
     /// `InProgress` answers of a status URL before its terminal one (0: done at once).
     pub operation_polls: u32,
+    /// An operation ends at the latest this long after it started, polled or not (as in Azure);
+    /// checked at the start of every request. `Duration::ZERO`: done at once. Default 1 s.
+    pub operation_duration: Duration,
     pub faults: Vec<FaultRule>,
     /// Seed of the RNG behind fractional faults.
     pub seed: u64,
@@ -71,6 +78,11 @@ pub struct EmulatorConfig {
     pub page_size: usize,
     /// The secret clients must send as `X-IDENTITY-HEADER` to the MI endpoint (`IDENTITY_HEADER`).
     pub identity_header: String,
+    /// A connection that has not sent a request's headers within this is closed. Default 30 s.
+    pub header_read_timeout: Duration,
+    /// A request whose body has not fully arrived within this after its headers gets 408 and the
+    /// connection is closed. Default 30 s.
+    pub body_read_timeout: Duration,
 }
 
 impl Default for EmulatorConfig {
@@ -83,12 +95,15 @@ impl Default for EmulatorConfig {
             fixture: Fixture::Demo,
             latency: Duration::ZERO,
             operation_polls: 0,
+            operation_duration: Duration::from_secs(1),
             faults: Vec::new(),
             seed: 0,
             throttle: ThrottleConfig::default(),
             max_body_bytes: 4 * 1024 * 1024,
             page_size: 100,
             identity_header: util::new_guid(),
+            header_read_timeout: Duration::from_secs(30),
+            body_read_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -85,6 +85,7 @@ impl Emulator {
                 counters: app::RequestCounters::default(),
                 interference: Vec::new(),
                 operation_polls: config.operation_polls,
+                operation_duration: config.operation_duration,
             }),
             settings: Settings {
                 token: config.token.clone(),
@@ -92,6 +93,8 @@ impl Emulator {
                 max_body_bytes: config.max_body_bytes,
                 page_size: config.page_size,
                 identity_header: config.identity_header.clone(),
+                header_read_timeout: config.header_read_timeout,
+                body_read_timeout: config.body_read_timeout,
                 scheme,
                 base_url: url.clone(),
             },
@@ -220,13 +223,14 @@ async fn serve_connection<IO>(io: IO, shared: Arc<Shared>, mut stop: watch::Rece
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let header_timeout = shared.settings.header_read_timeout;
     let svc = service_fn(move |req| {
         let shared = shared.clone();
         async move { serve_request(shared, req).await }
     });
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30))
+        .header_read_timeout(header_timeout)
         .serve_connection(TokioIo::new(io), svc);
     tokio::pin!(conn);
     tokio::select! {
@@ -246,16 +250,26 @@ async fn serve_request(
     let limit = shared.settings.max_body_bytes;
     let declared =
         parts.headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    // Read without holding the state lock, and for a bounded time like the headers: a client
+    // that stalls mid-body must not keep its connection (or anybody else) waiting for ever.
     let (bytes, body_error) = if declared.is_some_and(|n| n > limit as u64) {
         (Bytes::new(), Some(errors::body_too_large(limit)))
     } else {
-        match Limited::new(body, limit).collect().await {
-            Ok(c) => (c.to_bytes(), None),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+        let read =
+            tokio::time::timeout(shared.settings.body_read_timeout, Limited::new(body, limit).collect());
+        match read.await {
+            Ok(Ok(c)) => (c.to_bytes(), None),
+            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
                 (Bytes::new(), Some(errors::body_too_large(limit)))
             }
             // The client went away mid-body: nobody to answer.
-            Err(_) => return Err(DropConnection),
+            Ok(Err(_)) => return Err(DropConnection),
+            // The client stalled: 408, and hyper closes the connection (its body is unread).
+            Err(_) => {
+                let mut reply = app::Reply::from_error(&errors::request_timeout());
+                reply.headers.push(("Connection".into(), "close".into()));
+                return Ok(to_response(reply, shared.settings.scheme == "https"));
+            }
         }
     };
     let incoming = app::Incoming {

@@ -123,6 +123,8 @@ pub struct Store {
     pub uais: BTreeMap<ResKey, Uai>,
     pub vmss: BTreeMap<ResKey, Vmss>,
     pub operations: HashMap<String, Operation>,
+    /// No running operation ends before this (`None`: none is running); may be early.
+    pub next_deadline: Option<std::time::Instant>,
 }
 
 pub const DEMO_SUBSCRIPTION: &str = "00000000-0000-0000-0000-000000000000";

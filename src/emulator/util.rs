@@ -79,7 +79,13 @@ pub fn percent_encode(s: &str) -> String {
 }
 
 pub fn now_rfc3339() -> String {
-    OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string())
+    rfc3339_ago(std::time::Duration::ZERO)
+}
+
+/// The wall-clock time `ago` before now, as RFC 3339.
+pub fn rfc3339_ago(ago: std::time::Duration) -> String {
+    let t = OffsetDateTime::now_utc().checked_sub(time::Duration::saturating_seconds_f64(ago.as_secs_f64()));
+    t.and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
 }
 
 pub fn unix_now() -> i64 {
