@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::World;
 use vmssid::emulator::{EmulatorConfig, FaultKind, FaultRule, Trigger};
 use vmssid::identity::{IdentityShape, Intent};
-use vmssid::journal::Outcome;
+use vmssid::ops::journal::Outcome;
 use vmssid::ops::{Target, WriteMode};
 
 fn faults() -> Vec<(&'static str, FaultKind)> {
@@ -120,4 +120,82 @@ fn every_fault_for_every_write_primitive_in_both_families() {
     let verified = rows.iter().filter(|r| r.ends_with("verified")).count();
     // Only the failed operation ends in an error: every other fault is absorbed safely.
     assert_eq!(verified, 2 * 6 * 5, "{}", rows.join("\n"));
+}
+
+/// The answer to a write is lost and its operation then fails and rolls back: the read right
+/// after the lost answer shows the intended identity with `provisioningState: Updating`. A
+/// primitive must wait for a settled state before it plans or declares anything, so no case
+/// may end as a success that does not hold.
+#[test]
+fn a_lost_answer_to_a_failing_operation_is_never_a_success() {
+    let mut rows = Vec::new();
+    for api in ["2018-06-01", "2026-04-01"] {
+        let count = intents(&World::new(api)).len();
+        for i in 0..=count {
+            let config = EmulatorConfig {
+                operation_polls: 2,
+                operation_duration: Duration::from_millis(50),
+                ..EmulatorConfig::default()
+            };
+            let w = World::with(config, api, WriteMode::Allow);
+            let vmss = w.vmss("myVMSS");
+            let (label, method, before, wanted) = if i < count {
+                let intent = intents(&w).remove(i);
+                if intent == Intent::DisableSystem {
+                    w.rt.block_on(w.primitives.apply(Target::Id(vmss.clone()), Intent::EnableSystem))
+                        .unwrap();
+                }
+                let before = w.rt.block_on(w.primitives.read_settled(&vmss)).unwrap().identity;
+                (format!("{api} / {intent}"), "PATCH", before.shape(), Some(intent.outcome(&before)))
+            } else {
+                (
+                    format!("{api} / create_vmss"),
+                    "PUT",
+                    IdentityShape { system: false, users: Vec::new() },
+                    None,
+                )
+            };
+            for kind in [FaultKind::LroFailed, FaultKind::DropAfter] {
+                w.control().add_fault(FaultRule::new(kind, Trigger::Next(1)).method(method));
+            }
+            let entries_before = w.journal().len();
+            let result = if i < count {
+                let intent = intents(&w).remove(i);
+                w.rt.block_on(w.primitives.apply(Target::Id(vmss.clone()), intent)).map(|r| r.after.shape())
+            } else {
+                let id = w.vmss("newVMSS");
+                let body = serde_json::json!({
+                    "location": "eastus",
+                    "sku": {"name": "Standard_B1s", "capacity": 1},
+                    "identity": {"type": "SystemAssigned"},
+                });
+                w.rt.block_on(w.primitives.create_vmss(&id, body)).map(|v| v.identity.shape())
+            };
+            let target = if i < count { vmss.clone() } else { w.vmss("newVMSS") };
+            let now = w.rt.block_on(w.primitives.read_settled(&target)).ok().map(|v| v.identity.shape());
+            let journal = w.journal();
+            let last = journal[entries_before..].last().and_then(|e| e.outcome);
+            match result {
+                Ok(reported) => {
+                    assert_eq!(now.as_ref(), Some(&reported), "{label}: the reported state must be ARM's");
+                    if let Some(wanted) = &wanted {
+                        assert_eq!(&reported, wanted, "{label}: a success must hold");
+                    } else {
+                        assert!(reported.system, "{label}: the created set has its identity");
+                    }
+                    assert_eq!(last, Some(Outcome::Succeeded), "{label}");
+                    rows.push(format!("{label}: verified after re-planning"));
+                }
+                Err(e) => {
+                    assert_ne!(last, Some(Outcome::Succeeded), "{label}: {e}");
+                    if wanted.is_some() {
+                        assert!(now == Some(before.clone()) || now == wanted, "{label}: collateral change");
+                    }
+                    rows.push(format!("{label}: error: {e}"));
+                }
+            }
+        }
+    }
+    println!("{} cases:\n{}", rows.len(), rows.join("\n"));
+    assert_eq!(rows.len(), 2 * 6);
 }

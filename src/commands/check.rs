@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::arm::{ArmClient, ClientConfig, Token, TokenProvider};
-use crate::host::check::check_all;
 use crate::cli::CheckArgs;
+use crate::host::check::check_all;
 use crate::host::{HostContext, SessionOptions, build_engine};
 use crate::identity::ApiVersion;
 use crate::ops::{Primitives, WriteMode};

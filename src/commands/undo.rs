@@ -8,8 +8,8 @@ use crate::connect::{connect, journal_path};
 use crate::identity::ResourceId;
 use crate::interrupt::Interrupt;
 use crate::ops::journal::{Entry, Outcome, Record, read};
-use crate::ops::{Primitives, WriteMode};
 use crate::ops::undo::{Decision, decide, is_unsettled, progress, select, settle, state_after};
+use crate::ops::{Primitives, WriteMode};
 
 /// Undoes the selected entries, newest first.
 pub fn run(args: UndoArgs) -> anyhow::Result<ExitCode> {

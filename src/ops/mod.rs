@@ -27,8 +27,8 @@ pub use verify::{Evidence, verify};
 
 use crate::arm::{ArmClient, WriteCapability};
 use crate::identity::{ApiVersion, ResourceId};
-use journal::Journal;
 use gate::Gate;
+use journal::Journal;
 
 /// Whether writes may be sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
