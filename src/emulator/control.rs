@@ -120,6 +120,11 @@ impl Control {
         self.shared.lock().interference.len()
     }
 
+    /// Drops every second-writer change not yet applied.
+    pub fn clear_interference(&self) {
+        self.shared.lock().interference.clear();
+    }
+
     pub fn counters(&self) -> RequestCounters {
         self.shared.lock().counters.clone()
     }
