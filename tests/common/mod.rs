@@ -89,6 +89,12 @@ impl World {
         Self { rt, emulator: Some(emulator), primitives: Arc::new(primitives), interrupt, dir }
     }
 
+    /// Another copy of the primitives on the same client and journal, with its own re-plan
+    /// policy and conflict count (a second writer in the same test).
+    pub fn primitives_with(&self, policy: vmssid::ops::ReplanPolicy) -> Arc<Primitives> {
+        Arc::new(self.primitives.with_mode(self.primitives.mode()).with_replan_policy(policy))
+    }
+
     pub fn control(&self) -> Control {
         self.emulator.as_ref().unwrap().control()
     }
