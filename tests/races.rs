@@ -29,6 +29,9 @@ struct Counts {
     successes: usize,
     gave_up: usize,
     verification_failed: usize,
+    /// Writes ARM refused (400): without etags a PATCH planned before another writer's change
+    /// can become invalid, e.g. removing the last user identity with type `UserAssigned`.
+    refused: usize,
     lost_after_success: usize,
 }
 
@@ -139,6 +142,7 @@ fn run_family(api: &str, runs: usize, seed: u64) -> Counts {
                     }
                 }
                 Err(OpError::Conflict { .. }) => counts.gave_up += 1,
+                Err(OpError::Arm(e)) if e.status() == Some(400) && !api_has_etags(api) => counts.refused += 1,
                 Err(e @ OpError::Verification { .. }) => {
                     counts.verification_failed += 1;
                     eprintln!("verification failed: {label}: {e}");
@@ -149,6 +153,10 @@ fn run_family(api: &str, runs: usize, seed: u64) -> Counts {
         counts.conflicts += w.primitives.conflicts();
     }
     counts
+}
+
+fn api_has_etags(api: &str) -> bool {
+    api >= "2023-09-01"
 }
 
 fn runs() -> usize {
