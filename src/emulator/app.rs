@@ -11,10 +11,10 @@ use hyper::body::Bytes;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::arm;
 use super::control;
 use super::errors::{self, ArmError};
 use super::faults::FaultSet;
+use super::handlers;
 use super::interfere::Interference;
 use super::lro;
 use super::router::{self, Route};
@@ -310,7 +310,7 @@ fn arm_request(
         Ok(b) => b,
         Err(e) => return with_headers(Reply::from_error(&e), throttle_headers),
     };
-    let ctx = arm::Ctx {
+    let ctx = handlers::Ctx {
         method,
         path: match_path,
         raw_path: &req.raw_path,
@@ -321,7 +321,7 @@ fn arm_request(
         base: base_url(settings, &req.headers),
         settings,
     };
-    let reply = match arm::dispatch(inner, &ctx, &route) {
+    let reply = match handlers::dispatch(inner, &ctx, &route) {
         Ok(r) => r,
         Err(e) => Reply::from_error(&e),
     };

@@ -131,6 +131,8 @@ async fn serve(args: EmulatorArgs) -> anyhow::Result<()> {
         config.identity_header = h;
     }
     let open_to_all = config.allow_non_loopback && config.token.is_none();
+    // Before the listening line: a signal sent as soon as it is read must stop us cleanly.
+    let stop = StopSignals::install()?;
     let emulator = Emulator::start(config).await?;
     if let (Some(path), Some(pem)) = (&args.cert_out, emulator.cert_pem()) {
         std::fs::write(path, pem)
@@ -152,23 +154,47 @@ async fn serve(args: EmulatorArgs) -> anyhow::Result<()> {
         emulator.identity_endpoint(),
         emulator.identity_header()
     );
-    wait_for_signal().await?;
+    stop.wait().await?;
     emulator.shutdown().await;
     Ok(())
 }
 
+/// SIGINT and SIGTERM, caught from the moment `install` returns.
 #[cfg(unix)]
-async fn wait_for_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.context("cannot listen for SIGINT")?,
-        _ = term.recv() => {}
+struct StopSignals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl StopSignals {
+    fn install() -> anyhow::Result<StopSignals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(StopSignals {
+            int: signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?,
+            term: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+        })
     }
-    Ok(())
+
+    async fn wait(mut self) -> anyhow::Result<()> {
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+        }
+        Ok(())
+    }
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signal() -> anyhow::Result<()> {
-    tokio::signal::ctrl_c().await.context("cannot listen for Ctrl-C")
+struct StopSignals;
+
+#[cfg(not(unix))]
+impl StopSignals {
+    fn install() -> anyhow::Result<StopSignals> {
+        Ok(StopSignals)
+    }
+
+    async fn wait(self) -> anyhow::Result<()> {
+        tokio::signal::ctrl_c().await.context("cannot listen for Ctrl-C")
+    }
 }

@@ -6,13 +6,13 @@
 
 mod apiver;
 mod app;
-mod arm;
 pub mod cli;
 mod control;
 mod errors;
 mod faults;
 mod fixture;
 mod fleet;
+mod handlers;
 mod identity;
 mod ids;
 mod interfere;
