@@ -126,7 +126,7 @@ async fn scenario_4_create_with_user_identity_in_both_families() {
         r.expect(201);
         assert_eq!(r.body["identity"]["type"], "UserAssigned");
         if api == NEW {
-            // The write response shows the new identity as {} while the operation runs (spec §3b).
+            // The write response shows the new identity as {} while the operation runs (docs/arm.md §3b).
             assert_eq!(r.body["identity"]["userAssignedIdentities"][uai("ID1")], json!({}), "{}", r.text);
         } else {
             assert_eq!(r.body["identity"]["identityIds"], json!([uai("ID1")]));
@@ -365,7 +365,7 @@ async fn case_only_duplicates_are_rejected() {
 }
 
 // =============================================================================================
-// Errors of spec §6 and §10
+// Errors of docs/arm.md §6 and §10
 
 #[tokio::test]
 async fn missing_scale_set_and_group() {

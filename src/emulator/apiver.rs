@@ -1,4 +1,4 @@
-//! Which api-versions each resource type accepts, and what a version implies (spec §1, §10).
+//! Which api-versions each resource type accepts, and what a version implies (docs/arm.md §1, §10).
 
 /// Microsoft.Compute/virtualMachineScaleSets versions the emulator serves, oldest first.
 pub const VMSS_VERSIONS: &[&str] = &[
@@ -85,7 +85,7 @@ impl VmssVersion {
         if self.version < "2018-06-01" { Family::IdentityIds } else { Family::UserAssignedMap }
     }
 
-    /// etag, If-Match and If-None-Match exist only from 2023-09-01 (spec §4).
+    /// etag, If-Match and If-None-Match exist only from 2023-09-01 (docs/arm.md §4).
     pub fn has_etag(self) -> bool {
         self.version >= "2023-09-01"
     }

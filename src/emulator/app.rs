@@ -330,7 +330,7 @@ fn arm_request(
         reply.body = Body::Empty;
     }
     if let Route::Resource { ty: router::ResType::Vmss, .. } = route {
-        // Compute answers with its own resource-level limits as well (spec §3a).
+        // Compute answers with its own resource-level limits as well (docs/arm.md §3a).
         reply.headers.push((
             "x-ms-ratelimit-remaining-resource".into(),
             "Microsoft.Compute/GetVMScaleSetSubscriptionMaximum;2392,Microsoft.Compute/GetVMScaleSetResource;28".into(),

@@ -1,6 +1,6 @@
 //! ARM's CloudError envelope and the error bodies the emulator answers with.
 //!
-//! Messages that ARM is known to send are copied verbatim (see docs/arm-identity spec §6, §10);
+//! Messages that ARM is known to send are copied verbatim (see docs/arm.md §6, §10);
 //! clients match on them, so they must not drift.
 
 use serde_json::{Value, json};

@@ -1,4 +1,4 @@
-//! ARM's identity semantics for scale sets (spec §2, §9): parse the `identity` block of a
+//! ARM's identity semantics for scale sets (docs/arm.md §2, §9): parse the `identity` block of a
 //! request in the family of its api-version, apply it to the canonical state, render it back.
 
 use serde_json::{Map, Value, json};
@@ -37,7 +37,7 @@ pub struct IdentityRequest {
     pub users: UsersSpec,
 }
 
-/// Parses a `type`: case-insensitive, spaces ignored, either order (spec §1, §9.1).
+/// Parses a `type`: case-insensitive, spaces ignored, either order (docs/arm.md §1, §9.1).
 pub fn parse_type(t: &str) -> Option<(bool, bool)> {
     let compact: String = t.chars().filter(|c| !c.is_whitespace()).collect();
     if compact.eq_ignore_ascii_case("None") {
@@ -174,7 +174,7 @@ pub fn apply(
     let canon = canonical_type(req.system, req.user);
     let named = requested_ids(&req.users);
 
-    // Case-only duplicates are rejected whatever the type (spec §1).
+    // Case-only duplicates are rejected whatever the type (docs/arm.md §1).
     for (i, id) in named.iter().enumerate() {
         if named[..i].iter().any(|p| p.eq_ignore_ascii_case(id)) {
             return Err(errors::duplicated_identity(id));
@@ -229,7 +229,7 @@ pub fn apply(
                 }
             }
             UsersSpec::List(list) => {
-                // identityIds replaces the list whole, in PATCH as in PUT (spec §2.1).
+                // identityIds replaces the list whole, in PATCH as in PUT (docs/arm.md §2.1).
                 let mut replaced = Vec::with_capacity(list.len());
                 for id in list {
                     check_exists(store, id, resource_id, "identity.identityIds")?;

@@ -68,7 +68,7 @@ pub fn vmss_id(sub: &str, rg: &str, name: &str) -> String {
     )
 }
 
-/// The MSI RP answers with a lower-case `resourcegroups` segment (spec §7).
+/// The MSI RP answers with a lower-case `resourcegroups` segment (docs/arm.md §7).
 pub fn uai_id(sub: &str, rg: &str, name: &str) -> String {
     format!(
         "/subscriptions/{sub}/resourcegroups/{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}"

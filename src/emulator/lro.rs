@@ -1,4 +1,4 @@
-//! Compute-style long-running operations (spec §5): a write answers at once with
+//! Compute-style long-running operations (docs/arm.md §5): a write answers at once with
 //! `provisioningState: Updating|Creating` and an `Azure-AsyncOperation` URL whose status moves
 //! `InProgress` → `Succeeded` | `Failed`. A failed operation rolls its change back.
 //!

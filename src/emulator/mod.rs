@@ -1,6 +1,6 @@
 //! An Azure Resource Manager emulator for scale-set managed identities.
 //!
-//! It imitates what ARM really does (docs: `docs/emulator.md`, spec `arm-identity.md`), not what
+//! It imitates what ARM really does (docs: `docs/emulator.md`, `docs/arm.md`), not what
 //! a client would like, with its own implementation of ARM's identity semantics: it shares no
 //! code with `crate::identity`, so a bug there cannot hide itself in tests against it.
 

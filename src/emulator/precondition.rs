@@ -1,4 +1,4 @@
-//! `If-Match` / `If-None-Match` on scale-set writes (spec §4), honoured from 2023-09-01 only.
+//! `If-Match` / `If-None-Match` on scale-set writes (docs/arm.md §4), honoured from 2023-09-01 only.
 
 use hyper::HeaderMap;
 

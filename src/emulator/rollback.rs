@@ -1,4 +1,4 @@
-//! Rolling back a failed operation (spec §5: "a failed update should roll back the changed
+//! Rolling back a failed operation (docs/arm.md §5: "a failed update should roll back the changed
 //! properties"). Only what the failed write itself changed is undone; a second writer's change
 //! made while the operation ran survives.
 

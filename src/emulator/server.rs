@@ -184,7 +184,7 @@ async fn accept_loop(
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
             accepted = listener.accept() => match accepted {
                 Ok((tcp, _peer)) => {
-                    // Without TCP_NODELAY every answer waits ~40 ms for a delayed ACK (spec §11).
+                    // Without TCP_NODELAY every answer waits ~40 ms for a delayed ACK (docs/arm.md §11).
                     let _ = tcp.set_nodelay(true);
                     let shared = shared.clone();
                     let stop = stop.clone();

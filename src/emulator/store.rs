@@ -53,7 +53,7 @@ pub struct Uai {
 }
 
 /// One user identity on a scale set. `principal_id`/`client_id` are `None` while the
-/// operation that added it runs: ARM shows such an entry as `{}` (spec §3b).
+/// operation that added it runs: ARM shows such an entry as `{}` (docs/arm.md §3b).
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserIdentity {
     pub id: String,

@@ -1,4 +1,4 @@
-//! ARM's per-subscription token buckets (spec §6) and the `x-ms-ratelimit-remaining-*` headers
+//! ARM's per-subscription token buckets (docs/arm.md §6) and the `x-ms-ratelimit-remaining-*` headers
 //! they feed. Defaults are generous so benchmarks are never throttled, yet the remaining counts
 //! visibly go down.
 

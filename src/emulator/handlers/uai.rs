@@ -1,4 +1,4 @@
-//! User-assigned identities (Microsoft.ManagedIdentity, spec §7): not long-running.
+//! User-assigned identities (Microsoft.ManagedIdentity, docs/arm.md §7): not long-running.
 
 use serde_json::{Map, Value, json};
 

@@ -146,7 +146,7 @@ fn merged(v: &Vmss, o: &Map<String, Value>) -> Result<Vmss, ArmError> {
 }
 
 /// PUT: replace (create or update). A PUT without `identity` leaves the identity alone (the
-/// autoscaler's scale PUT relies on it, spec §2.2); with one, the caller replaces it.
+/// autoscaler's scale PUT relies on it, docs/arm.md §2.2); with one, the caller replaces it.
 fn replaced(
     existing: Option<&Vmss>,
     o: &Map<String, Value>,
