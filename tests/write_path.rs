@@ -32,7 +32,7 @@ fn a_change_by_another_writer_after_ours_is_no_verification_failure() {
     assert_eq!(report.after.shape().to_string(), "SystemAssigned, UserAssigned [ID1, ID2]");
     let entry = w.journal().pop().unwrap();
     assert_eq!(entry.outcome, Some(Outcome::Succeeded), "{entry:?}");
-    assert_eq!(entry.error.as_deref(), Some("changed by another writer since"), "{entry:?}");
+    assert_eq!(entry.note.as_deref(), Some("changed by another writer since"), "{entry:?}");
 }
 
 #[test]

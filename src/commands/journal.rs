@@ -62,6 +62,6 @@ fn entry_json(e: &Entry) -> serde_json::Value {
         "entry": e.entry, "time": e.time, "intent": e.intent, "vmss": e.vmss, "endpoint": e.endpoint,
         "api_version": e.api_version, "correlation_id": e.correlation_id,
         "outcome": e.outcome.map(|o| o.to_string()).unwrap_or_else(|| "outcome unknown".into()),
-        "before": e.before, "after": e.after, "request": e.request, "error": e.error,
+        "before": e.before, "after": e.after, "request": e.request, "error": e.error, "note": e.note,
     })
 }

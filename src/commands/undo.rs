@@ -132,7 +132,8 @@ fn settle_interrupted_undos(
                 time: crate::ops::journal::now(),
                 outcome,
                 after: None,
-                error: Some(format!("settled by reading: {verdict}")),
+                error: None,
+                note: Some(format!("settled by reading: {verdict}")),
             })?;
         }
         entries[index].outcome = Some(outcome);

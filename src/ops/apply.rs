@@ -188,7 +188,7 @@ impl Primitives {
             }
             let interrupted = write.interrupted();
             let note = (evidence == Evidence::ChangedSince).then_some("changed by another writer since");
-            write.finish(Outcome::Succeeded, Some(&after.identity), note);
+            write.succeed(&after.identity, note);
             let before = current.identity;
             let mut report = self.report(intent, after, true, Some(body), sent);
             report.before = before;
@@ -239,7 +239,7 @@ impl Primitives {
 fn settle_lost(lost: LostWrite<'_>, id: &ResourceId, intent: &Intent, now: &Identity) -> Result<(), OpError> {
     match verify(id, intent, &lost.before, now, Evidence::Unknown) {
         Ok(()) => {
-            lost.write.finish(Outcome::Succeeded, Some(now), None);
+            lost.write.succeed(now, Some("the answer was lost; a settled read shows it holding"));
             Ok(())
         }
         Err(e) => {

@@ -115,7 +115,7 @@ impl Primitives {
             write.finish(Outcome::Unknown, Some(&created.identity), Some(&e.to_string()));
             return Err(e);
         }
-        write.finish(Outcome::Succeeded, Some(&created.identity), None);
+        write.succeed(&created.identity, None);
         Ok(created)
     }
 

@@ -127,7 +127,12 @@ impl OpenWrite<'_> {
 
     /// Records how the write ended.
     pub fn finish(mut self, outcome: Outcome, after: Option<&Identity>, error: Option<&str>) {
-        self.record(outcome, after, error);
+        self.record(outcome, after, error, None);
+    }
+
+    /// Records a verified success, with what else is worth knowing about it.
+    pub fn succeed(mut self, after: &Identity, note: Option<&str>) {
+        self.record(Outcome::Succeeded, Some(after), None, note);
     }
 
     /// Records the outcome an error means (see [`outcome_of`]).
@@ -142,7 +147,13 @@ impl OpenWrite<'_> {
         self.finish(Outcome::Failed, None, Some(&format!("not sent: {why}")));
     }
 
-    fn record(&mut self, outcome: Outcome, after: Option<&Identity>, error: Option<&str>) {
+    fn record(
+        &mut self,
+        outcome: Outcome,
+        after: Option<&Identity>,
+        error: Option<&str>,
+        note: Option<&str>,
+    ) {
         self.settled = true;
         let Some(journal) = &self.gate.journal else { return };
         let record = Record::Outcome {
@@ -151,6 +162,7 @@ impl OpenWrite<'_> {
             outcome,
             after: after.map(identity_json),
             error: error.map(str::to_string),
+            note: note.map(str::to_string),
         };
         // The write has happened either way, so a journal failure here is reported loudly
         // rather than turned into a failed primitive.
@@ -165,7 +177,7 @@ impl Drop for OpenWrite<'_> {
     fn drop(&mut self) {
         if !self.settled {
             let outcome = if self.sent { Outcome::Unknown } else { Outcome::Failed };
-            self.record(outcome, None, Some("the outcome is not known"));
+            self.record(outcome, None, Some("the outcome is not known"), None);
         }
     }
 }

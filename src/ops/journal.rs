@@ -68,6 +68,10 @@ pub enum Record {
         after: Option<Value>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
+        /// What else is worth knowing about a write that succeeded (e.g. changed by another
+        /// writer since, or settled by reading after an interruption).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
     },
 }
 
@@ -89,6 +93,7 @@ pub struct Entry {
     pub outcome: Option<Outcome>,
     pub after: Option<Value>,
     pub error: Option<String>,
+    pub note: Option<String>,
 }
 
 /// Journal failures; a write is never sent when its intent line cannot be written.
@@ -216,15 +221,17 @@ pub fn read(path: &Path) -> Result<Vec<Entry>, JournalError> {
                     outcome: None,
                     after: None,
                     error: None,
+                    note: None,
                 });
             }
-            Record::Outcome { entry, outcome, after, error, .. } => {
+            Record::Outcome { entry, outcome, after, error, note, .. } => {
                 if let Some(e) = entries.iter_mut().rev().find(|e| e.entry == entry) {
                     e.outcome = Some(outcome);
                     if after.is_some() {
                         e.after = after;
                     }
                     e.error = error;
+                    e.note = note;
                 }
             }
         }
@@ -278,6 +285,7 @@ mod tests {
                 outcome: Outcome::Unknown,
                 after: None,
                 error: None,
+                note: None,
             })
             .unwrap();
         journal
@@ -287,6 +295,7 @@ mod tests {
                 outcome: Outcome::Succeeded,
                 after: Some(json!({"type": "SystemAssigned"})),
                 error: None,
+                note: None,
             })
             .unwrap();
         journal.append(&intent("b")).unwrap();

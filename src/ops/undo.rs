@@ -190,6 +190,7 @@ mod tests {
             outcome,
             after: after.map(map),
             error: None,
+            note: None,
         }
     }
 
