@@ -56,15 +56,71 @@ struct RawSafety {
 }
 
 /// Finds `vmssid.toml` in `start` or a parent and reads it; none found is the default config.
+///
+/// Like git's `safe.directory`: a file owned by someone other than the current user or root is
+/// ignored with a warning (it could lift limits or load libraries into this user's run), unless
+/// the user-level config trusts its folder.
 pub fn discover(start: &Path) -> Result<ProjectConfig, String> {
+    let user = crate::user_config::load()?;
+    discover_with(start, &user, current_uid())
+}
+
+/// [`discover`] with the user-level config and the current user given (`None` off Unix).
+pub fn discover_with(
+    start: &Path,
+    user: &crate::user_config::UserConfig,
+    uid: Option<u32>,
+) -> Result<ProjectConfig, String> {
     let start = start.canonicalize().unwrap_or_else(|_| start.to_path_buf());
     for dir in start.ancestors() {
         let candidate = dir.join(FILE_NAME);
-        if candidate.is_file() {
-            return load(&candidate);
+        if !candidate.is_file() {
+            continue;
         }
+        if let (Some(uid), Some(owner)) = (uid, owner_of(&candidate))
+            && !is_trusted(owner, uid, dir, &user.trusted_directories)
+        {
+            eprintln!(
+                "warning: ignoring {}: it is owned by uid {owner}, not by you (uid {uid}) or root\nhint: if you trust it, add \"{}\" under [trust] directories in {}",
+                candidate.display(),
+                dir.display(),
+                crate::user_config::display_path()
+            );
+            return Ok(ProjectConfig::default());
+        }
+        return load(&candidate);
     }
     Ok(ProjectConfig::default())
+}
+
+/// Whether a `vmssid.toml` in `dir` owned by `owner` may steer a run of user `current`: when
+/// that user or root owns it, or the user listed `dir` under `[trust] directories`.
+pub fn is_trusted(owner: u32, current: u32, dir: &Path, trusted_dirs: &[PathBuf]) -> bool {
+    owner == current || owner == 0 || trusted_dirs.iter().any(|t| t == dir)
+}
+
+/// The effective user id of this process.
+#[cfg(unix)]
+pub fn current_uid() -> Option<u32> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    Some(unsafe { libc::geteuid() })
+}
+
+/// Off Unix there are no owners to compare.
+#[cfg(not(unix))]
+pub fn current_uid() -> Option<u32> {
+    None
+}
+
+#[cfg(unix)]
+fn owner_of(file: &Path) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(file).ok().map(|m| m.uid())
+}
+
+#[cfg(not(unix))]
+fn owner_of(_file: &Path) -> Option<u32> {
+    None
 }
 
 /// Reads one `vmssid.toml`.
@@ -95,7 +151,7 @@ mod tests {
         .unwrap();
         let nested = root.path().join("a/b");
         std::fs::create_dir_all(&nested).unwrap();
-        let config = discover(&nested).unwrap();
+        let config = discover_with(&nested, &Default::default(), None).unwrap();
         assert_eq!(config.library_paths, vec![root.path().canonicalize().unwrap().join("libs")]);
         assert_eq!(config.limits.max_operations, 5);
         assert_eq!(
@@ -107,10 +163,24 @@ mod tests {
     }
 
     #[test]
+    fn only_the_user_root_or_a_trusted_folder_may_steer_a_run() {
+        let dir = Path::new("/tmp/shared");
+        assert!(is_trusted(1000, 1000, dir, &[]), "the user's own file");
+        assert!(is_trusted(0, 1000, dir, &[]), "root's file");
+        assert!(!is_trusted(1001, 1000, dir, &[]), "another user's file");
+        assert!(!is_trusted(1001, 0, dir, &[]), "another user's file, even for root");
+        assert!(is_trusted(1001, 1000, dir, &[PathBuf::from("/tmp/shared")]), "a trusted folder");
+        assert!(
+            !is_trusted(1001, 1000, dir, &[PathBuf::from("/tmp")]),
+            "trust is per folder, not its children"
+        );
+    }
+
+    #[test]
     fn mistakes_are_named() {
         let root = tempfile::tempdir().unwrap();
         std::fs::write(root.path().join(FILE_NAME), "[limits]\nmax_operatons = 5\n").unwrap();
-        let err = discover(root.path()).unwrap_err();
+        let err = discover_with(root.path(), &Default::default(), None).unwrap_err();
         assert!(err.contains("vmssid.toml") && err.contains("max_operatons"), "{err}");
     }
 }

@@ -22,3 +22,4 @@ pub mod logging;
 pub mod ops;
 pub mod progress;
 pub mod repl;
+pub mod user_config;
