@@ -56,6 +56,11 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "URL", env = "VMSSID_ENDPOINT", default_value = crate::arm::settings::DEFAULT_ENDPOINT)]
     pub endpoint: String,
 
+    /// Send the token to this --endpoint although it is neither an Azure cloud nor loopback
+    /// (or list it under [trust] endpoints in ~/.config/vmssid/config.toml).
+    #[arg(long, conflicts_with = "emulator")]
+    pub trust_endpoint: bool,
+
     /// Subscription id [default: AZURE_SUBSCRIPTION_ID, else the Azure CLI's default subscription].
     #[arg(long, value_name = "ID")]
     pub subscription: Option<String>,

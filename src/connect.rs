@@ -7,9 +7,10 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::runtime::Runtime;
 
-use crate::arm::settings::{SubscriptionSource, parse_endpoint, resolve_subscription};
+use crate::arm::settings::{SubscriptionSource, is_known_endpoint, parse_endpoint, resolve_subscription};
 use crate::arm::{ArmClient, ClientConfig, RetryPolicy, Token, TokenProvider};
 use crate::cli::ConnectArgs;
+use crate::commands::UsageError;
 use crate::config::ProjectConfig;
 use crate::emulator::{DEMO_SUBSCRIPTION, Emulator, EmulatorConfig, Fixture, StateFile};
 use crate::identity::ApiVersion;
@@ -33,6 +34,25 @@ pub fn journal_path(args: &ConnectArgs) -> anyhow::Result<std::path::PathBuf> {
         None => crate::ops::journal::default_path(args.emulator)
             .ok_or_else(|| anyhow::anyhow!("no state directory for the journal: pass --journal FILE")),
     }
+}
+
+/// Refuses, before any token is acquired, to send one to an endpoint that is neither an Azure
+/// cloud nor loopback, unless the user trusts it: by flag, or in the user-level config (never
+/// in a project's `vmssid.toml`, which someone else may have written).
+fn ensure_trusted(endpoint: &reqwest::Url, trusted_by_flag: bool) -> anyhow::Result<()> {
+    if trusted_by_flag || is_known_endpoint(endpoint) {
+        return Ok(());
+    }
+    let user = crate::user_config::load().map_err(anyhow::Error::msg)?;
+    if user.trusts_endpoint(endpoint) {
+        return Ok(());
+    }
+    Err(UsageError(format!(
+        "refusing to send the ARM token to {}: not a known Azure cloud endpoint\nhint: pass --trust-endpoint, or list it under [trust] endpoints in {}",
+        endpoint.origin().ascii_serialization(),
+        crate::user_config::display_path()
+    ))
+    .into())
 }
 
 /// The token the embedded emulator is started with; it accepts only this one.
@@ -92,6 +112,7 @@ pub fn connect_reusing(
         (endpoint, tokens, subscription, emulator, None)
     } else {
         let endpoint = parse_endpoint(&args.endpoint)?;
+        ensure_trusted(&endpoint, args.trust_endpoint)?;
         let subscription = resolve_subscription(args.subscription.as_deref(), |n| std::env::var(n).ok())
             .map_err(|e| e.to_string());
         let ca = match &args.ca_cert {

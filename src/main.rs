@@ -18,6 +18,7 @@ fn main() -> ExitCode {
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");
-        ExitCode::from(commands::exit::FAILED)
+        let usage = e.downcast_ref::<commands::UsageError>().is_some();
+        ExitCode::from(if usage { commands::exit::USAGE } else { commands::exit::FAILED })
     })
 }

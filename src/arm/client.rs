@@ -177,7 +177,8 @@ impl ArmClient {
                 .tcp_nodelay(true)
                 .connect_timeout(Duration::from_secs(10))
                 .timeout(self.config.request_timeout)
-                .pool_max_idle_per_host(64);
+                .pool_max_idle_per_host(64)
+                .redirect(same_origin_redirects());
             if let Some(certs) = extra_roots(&self.config)? {
                 builder = builder.tls_certs_merge(certs);
             }
@@ -452,6 +453,11 @@ impl ArmClient {
         };
         let status = response.status();
         let headers = response.headers().clone();
+        if status.is_redirection() {
+            // Only a redirect to another origin reaches here (see `same_origin_redirects`), or
+            // one too many: never read its body as ARM's answer.
+            return Err(AttemptError::Final(refused_redirect(method, url, status, &headers)));
+        }
         self.throttle.for_path(url.path()).observe(&headers, body.is_some());
         let text = match response.text().await {
             Ok(t) => t,
@@ -497,6 +503,31 @@ impl ArmClient {
             _ => Err(AttemptError::Final(error)),
         }
     }
+}
+
+/// Redirects are followed within the endpoint's origin only (the token goes nowhere else); a
+/// redirect elsewhere stops, and [`refused_redirect`] turns it into an error.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same = attempt.previous().first().is_some_and(|first| first.origin() == attempt.url().origin());
+        if same && attempt.previous().len() < 10 { attempt.follow() } else { attempt.stop() }
+    })
+}
+
+/// The error for a redirect that was not followed; names where it pointed by origin only, since
+/// its path and query may carry signatures.
+fn refused_redirect(method: &Method, url: &Url, status: StatusCode, headers: &HeaderMap) -> ArmError {
+    let target = headers
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|location| url.join(location).ok())
+        .map_or_else(|| "an unreadable location".to_string(), |u| u.origin().ascii_serialization());
+    ArmError::BadResponse(format!(
+        "{method} {}: HTTP {} redirects to {target}; not followed, the token goes only to {}",
+        url.path(),
+        status.as_u16(),
+        url.origin().ascii_serialization()
+    ))
 }
 
 /// The `--ca-cert` roots, if any.

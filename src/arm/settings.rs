@@ -37,6 +37,23 @@ pub fn parse_endpoint(raw: &str) -> Result<Url, ArmError> {
     Ok(url)
 }
 
+/// The ARM endpoints of Azure's public clouds: the token goes there without further ado.
+/// Azure Germany (`management.microsoftazure.de`) closed in 2021 and is left out on purpose;
+/// air-gapped clouds and Azure Stack Hub have endpoints of their own, which users trust
+/// explicitly (`--trust-endpoint`, or `[trust] endpoints` in the user-level config).
+pub const AZURE_CLOUD_HOSTS: &[&str] =
+    &["management.azure.com", "management.chinacloudapi.cn", "management.usgovcloudapi.net"];
+
+/// Whether a bearer token may go to `endpoint` without the user's explicit trust: one of
+/// Azure's clouds over https, or loopback (the emulator).
+pub fn is_known_endpoint(endpoint: &Url) -> bool {
+    if is_loopback_host(endpoint) {
+        return true;
+    }
+    let host = endpoint.host_str().unwrap_or_default().trim_end_matches('.');
+    endpoint.scheme() == "https" && AZURE_CLOUD_HOSTS.iter().any(|known| host.eq_ignore_ascii_case(known))
+}
+
 fn is_loopback_host(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
@@ -135,6 +152,29 @@ mod tests {
         ] {
             let err = parse_endpoint(bad).unwrap_err().to_string();
             assert!(err.contains(why), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn only_azure_clouds_and_loopback_are_known() {
+        for known in [
+            "https://management.azure.com",
+            "https://MANAGEMENT.usgovcloudapi.net/",
+            "https://management.chinacloudapi.cn.",
+            "http://127.0.0.2:8080",
+            "http://[::1]:1",
+            "http://localhost:3",
+        ] {
+            assert!(is_known_endpoint(&parse_endpoint(known).unwrap()), "{known} is known");
+        }
+        for unknown in [
+            "https://management.azure.com.evil.example",
+            "https://evil.example/management.azure.com",
+            "https://management.azure.com@evil.example",
+            "https://management.microsoftazure.de",
+            "https://10.0.0.1",
+        ] {
+            assert!(!is_known_endpoint(&parse_endpoint(unknown).unwrap()), "{unknown} is not known");
         }
     }
 

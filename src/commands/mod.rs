@@ -15,6 +15,11 @@ pub mod exit {
     pub const INTERRUPTED: u8 = 130;
 }
 
+/// An error fixed by calling vmssid differently: `main` exits with [`exit::USAGE`] for it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
 use std::path::PathBuf;
 
 use rhai::Dynamic;
