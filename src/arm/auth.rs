@@ -142,7 +142,7 @@ impl TokenProvider {
     /// A valid token, from the cache when it is fresh.
     pub async fn token(&self) -> Result<Token, ArmError> {
         let sources = match &self.kind {
-            Kind::Fixed(token) => return Ok(token.clone()),
+            Kind::Fixed(token) => return usable(token.clone(), TOKEN_ENV),
             Kind::Chain { sources, skipped } => (sources, skipped),
         };
         let mut cache = self.cache.lock().await;
@@ -174,7 +174,8 @@ impl TokenProvider {
                 Ok(access) => {
                     tracing::debug!(source = source.name, "obtained an access token");
                     *chosen = Some(i);
-                    return Ok((Token::new(access.token.secret()), access.expires_on));
+                    let token = usable(Token::new(access.token.secret()), source.name)?;
+                    return Ok((token, access.expires_on));
                 }
                 Err(e) => {
                     tracing::debug!(source = source.name, "credential source failed");
@@ -187,6 +188,25 @@ impl TokenProvider {
             failures.join("; ")
         )))
     }
+}
+
+/// A token that fits in an `Authorization` header, or an error naming where it came from (never
+/// the token): a line break pasted along with it would otherwise fail every request, retried.
+fn usable(token: Token, from: &str) -> Result<Token, ArmError> {
+    // Visible ASCII only: what access tokens are made of, and always a valid header value.
+    if !token.expose().is_empty() && token.expose().bytes().all(|b| b.is_ascii_graphic()) {
+        return Ok(token);
+    }
+    let what = if token.expose().is_empty() {
+        "is empty".to_string()
+    } else if token.expose().contains(['\n', '\r']) {
+        "contains a line break".to_string()
+    } else {
+        "contains characters a token cannot have (spaces or control characters)".to_string()
+    };
+    Err(ArmError::Auth(format!(
+        "the token from {from} {what}; hint: set it to the bare token, e.g. {TOKEN_ENV}=$(az account get-access-token --query accessToken -o tsv)"
+    )))
 }
 
 /// Token endpoints get a short retry budget: a misconfigured credential should fail in seconds
@@ -219,6 +239,23 @@ mod tests {
     fn token_debug_is_redacted() {
         let t = Token::new("super-secret-value");
         assert_eq!(format!("{t:?}"), "Token(<redacted>)");
+    }
+
+    #[test]
+    fn a_token_that_cannot_be_a_header_fails_at_once_without_showing_it() {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        for (raw, why) in [
+            ("abc.def\n", "line break"),
+            ("abc\r\ndef", "line break"),
+            ("abc def", "characters"),
+            ("", "empty"),
+        ] {
+            let p = TokenProvider::fixed(Token::new(raw));
+            let err = rt.block_on(p.token()).unwrap_err().to_string();
+            assert!(err.contains(TOKEN_ENV) && err.contains(why), "{raw:?}: expected {why:?}, got {err}");
+            assert!(raw.is_empty() || !err.contains(raw.trim()), "the token leaked: {err}");
+        }
+        assert!(rt.block_on(TokenProvider::fixed(Token::new("eyJ0.e30.sig-_~+/=")).token()).is_ok());
     }
 
     #[test]
