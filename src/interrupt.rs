@@ -17,6 +17,10 @@ struct State {
     holds: usize,
     /// Ctrl-C came during a hold.
     deferred: bool,
+    /// SIGTERM came: unlike Ctrl-C, it is never reset.
+    terminated: bool,
+    /// Statements running now (see [`Interrupt::running`]).
+    running: usize,
 }
 
 /// A resettable cancellation signal shared by the script host and the ARM client.
@@ -45,9 +49,36 @@ impl Interrupt {
         self.0.lock().map(|s| s.token.is_cancelled() || s.deferred).unwrap_or(false)
     }
 
-    /// Arms a fresh token for the next statement.
+    /// SIGTERM: cancels like Ctrl-C (a write in flight still finishes) and stays cancelled.
+    /// Returns whether a statement was running; if not, nothing needs to wind down.
+    pub fn terminate(&self) -> bool {
+        let running = self.0.lock().map(|mut s| {
+            s.terminated = true;
+            s.running > 0
+        });
+        self.trigger();
+        running.unwrap_or(false)
+    }
+
+    /// Whether SIGTERM came.
+    pub fn is_terminated(&self) -> bool {
+        self.0.lock().map(|s| s.terminated).unwrap_or(false)
+    }
+
+    /// Marks a statement as running for as long as the guard lives.
+    pub fn running(&self) -> Running {
+        if let Ok(mut s) = self.0.lock() {
+            s.running += 1;
+        }
+        Running { interrupt: self.clone() }
+    }
+
+    /// Arms a fresh token for the next statement (not after SIGTERM).
     pub fn reset(&self) {
         if let Ok(mut s) = self.0.lock() {
+            if s.terminated {
+                return;
+            }
             if s.token.is_cancelled() {
                 s.token = CancellationToken::new();
             }
@@ -66,6 +97,20 @@ impl Interrupt {
         }
         s.holds += 1;
         Some(Hold { interrupt: self.clone() })
+    }
+}
+
+/// A statement is running while this lives (see [`Interrupt::running`]).
+#[derive(Debug)]
+pub struct Running {
+    interrupt: Interrupt,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(mut s) = self.interrupt.0.lock() {
+            s.running = s.running.saturating_sub(1);
+        }
     }
 }
 
@@ -111,5 +156,16 @@ mod tests {
         interrupt.reset();
         assert!(!interrupt.is_triggered());
         assert!(interrupt.hold().is_some());
+    }
+
+    #[test]
+    fn sigterm_stays_and_says_whether_a_statement_must_wind_down() {
+        let interrupt = Interrupt::default();
+        let running = interrupt.running();
+        assert!(interrupt.terminate(), "a statement was running");
+        drop(running);
+        interrupt.reset();
+        assert!(interrupt.is_triggered() && interrupt.token().is_cancelled(), "reset must not undo SIGTERM");
+        assert!(!Interrupt::default().terminate(), "nothing was running");
     }
 }

@@ -195,6 +195,15 @@ pub const PRIMITIVES: &[FunctionDoc] = &[
         io: "nothing",
         example: r#"if is_dry_run() { print("planning only"); }"#,
     },
+    FunctionDoc {
+        name: "sleep",
+        arguments: &[],
+        signatures: &["sleep(seconds)"],
+        summary: "Waits (fractions allowed, at most 3600 seconds); Ctrl-C or SIGTERM ends the wait and stops the script.",
+        effect: Effect::Pure,
+        io: "nothing",
+        example: "sleep(2.5);",
+    },
 ];
 
 /// The note on `target` arguments, printed under the write primitives.

@@ -83,9 +83,9 @@ impl<'a> Checker<'a> {
             col,
             message,
         };
-        let source = match std::fs::read_to_string(file) {
+        let source = match crate::host::library::read_module(file) {
             Ok(s) => s,
-            Err(e) => return vec![diag(0, 0, format!("cannot read: {e}"))],
+            Err(e) => return vec![diag(0, 0, e)],
         };
         let source = if source.starts_with("#!") { format!("//{source}") } else { source };
         let ast = match self.engine.compile(&source) {
@@ -202,8 +202,7 @@ impl<'a> Checker<'a> {
                 self.resolver.locate(module).map_err(|e| format!("import '{module}': {e}"))?.ok_or_else(
                     || format!("import '{module}' not found in the library path{}", roots(&self.resolver)),
                 )?;
-            std::fs::read_to_string(&path)
-                .map_err(|e| format!("import '{module}': cannot read {}: {e}", path.display()))?
+            crate::host::library::read_module(&path).map_err(|e| format!("import '{module}': {e}"))?
         };
         let ast = self.engine.compile(&source).map_err(|e| {
             let (line, col) = position(e.position());

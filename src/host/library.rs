@@ -86,8 +86,7 @@ impl LibraryResolver {
         } else {
             let path =
                 self.locate(import).map_err(refuse)?.ok_or_else(|| not_found(import, &self.roots, pos))?;
-            let source = std::fs::read_to_string(&path)
-                .map_err(|e| refuse(format!("cannot read {}: {e}", path.display())))?;
+            let source = read_module(&path).map_err(refuse)?;
             (path.display().to_string(), source)
         };
         let mut ast = engine.compile(&source).map_err(|e| in_module(with_source(e.into(), &source_name)))?;
@@ -95,6 +94,35 @@ impl LibraryResolver {
         let module = Module::eval_ast_as_new(Scope::new(), &ast, engine).map_err(in_module)?;
         Ok(module.into())
     }
+}
+
+/// The largest script or library file read.
+const MAX_SOURCE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads a script or library, refusing whatever is not a regular file: a FIFO would block the
+/// run forever and a device might never end. The file is opened without blocking and its type
+/// checked on the open handle, so it cannot be swapped in between.
+pub fn read_module(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let file = options.open(path).map_err(cannot)?;
+    let meta = file.metadata().map_err(cannot)?;
+    if !meta.is_file() {
+        return Err(format!("{} is not a regular file; scripts and libraries must be files", path.display()));
+    }
+    if meta.len() > MAX_SOURCE_BYTES {
+        return Err(format!("{} is larger than {} MiB", path.display(), MAX_SOURCE_BYTES >> 20));
+    }
+    let mut source = String::new();
+    file.take(MAX_SOURCE_BYTES).read_to_string(&mut source).map_err(cannot)?;
+    Ok(source)
 }
 
 /// Attaches a file name to a parse error, which Rhai reports without one.
@@ -222,6 +250,22 @@ mod tests {
         for bad in ["../x", "team/../../x", "/etc/passwd", "a\\b", ""] {
             assert!(check_import_path(bad).is_err(), "{bad:?} must be refused");
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn only_regular_files_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe.rhai");
+        let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(status.success(), "mkfifo");
+        // Blocked forever before the fix: nobody ever writes to the FIFO.
+        let err = read_module(&fifo).unwrap_err();
+        assert!(err.contains("not a regular file"), "expected a refusal, got {err}");
+        let err = read_module(dir.path()).unwrap_err();
+        assert!(err.contains("not a regular file"), "a folder: {err}");
+        std::fs::write(dir.path().join("ok.rhai"), "1").unwrap();
+        assert_eq!(read_module(&dir.path().join("ok.rhai")).unwrap(), "1");
     }
 
     #[cfg(unix)]

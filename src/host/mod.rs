@@ -112,9 +112,9 @@ impl Session {
 
     /// Runs a script file.
     pub fn run_file(&mut self, path: &Path) -> Result<Dynamic, ScriptError> {
-        let source = std::fs::read_to_string(path).map_err(|e| ScriptError {
+        let source = library::read_module(path).map_err(|message| ScriptError {
             kind: ScriptErrorKind::Runtime,
-            message: format!("cannot read {}: {e}", path.display()),
+            message,
             code: None,
         })?;
         // A `#!` line lets scripts be executable; Rhai does not know it.

@@ -33,6 +33,31 @@ impl HostContext {
         self.runtime.block_on(fut).map_err(op_error)
     }
 
+    /// Waits `seconds`, unless Ctrl-C or SIGTERM comes first: then the script stops.
+    fn sleep(&self, seconds: f64) -> RhaiResult<()> {
+        if seconds.is_nan() || seconds > MAX_SLEEP_SECONDS {
+            return Err(bad_argument(
+                "sleep",
+                &format!("{seconds} seconds is too long; wait at most {MAX_SLEEP_SECONDS} seconds per call"),
+            ));
+        }
+        let cancel = self.interrupt.token();
+        let interrupted = || EvalAltResult::ErrorTerminated("interrupted".into(), Position::NONE).into();
+        if self.interrupt.is_triggered() {
+            return Err(interrupted());
+        }
+        if seconds <= 0.0 {
+            return Ok(());
+        }
+        let wait = std::time::Duration::from_secs_f64(seconds);
+        self.runtime.block_on(async {
+            tokio::select! {
+                () = tokio::time::sleep(wait) => Ok(()),
+                () = cancel.cancelled() => Err(interrupted()),
+            }
+        })
+    }
+
     fn vmss_id(&self, rg: &str, name: &str) -> RhaiResult<ResourceId> {
         self.primitives.vmss_id(rg, name).map_err(op_error)
     }
@@ -84,6 +109,10 @@ impl HostContext {
         Ok(to_dynamic(&report.to_json()))
     }
 }
+
+/// The longest one `sleep` may wait: a script that waits longer is more likely a mistake (a
+/// count of milliseconds, say) than a plan.
+pub const MAX_SLEEP_SECONDS: f64 = 3600.0;
 
 /// Registers every primitive on `engine`.
 pub fn register(engine: &mut Engine, ctx: &HostContext) {
@@ -221,6 +250,11 @@ fn register_info(engine: &mut Engine, ctx: &HostContext) {
     registration("api_version").register_into_engine(engine, move || -> ImmutableString {
         c.primitives.api_version().as_str().into()
     });
+    // Replaces Rhai's own `sleep`, which blocks the thread: Ctrl-C and SIGTERM could not stop it.
+    let c = ctx.clone();
+    registration("sleep").register_into_engine(engine, move |seconds: rhai::FLOAT| c.sleep(seconds));
+    let c = ctx.clone();
+    registration("sleep").register_into_engine(engine, move |seconds: rhai::INT| c.sleep(seconds as f64));
     let c = ctx.clone();
     registration("is_dry_run")
         .register_into_engine(engine, move || -> bool { c.primitives.mode() == WriteMode::DryRun });

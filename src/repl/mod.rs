@@ -153,6 +153,9 @@ impl Repl {
         }
         let mut pending = String::new();
         loop {
+            if self.interrupt.is_terminated() {
+                return exit::INTERRUPTED;
+            }
             let prompt = if pending.is_empty() {
                 self.prompt()
             } else {
