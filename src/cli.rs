@@ -127,7 +127,7 @@ pub struct ConnectArgs {
 /// Script limits; defaults are generous for real work and stop runaway scripts.
 #[derive(Debug, Clone, Args)]
 pub struct LimitArgs {
-    /// Rhai operations a script may run (stops `loop {}`).
+    /// Rhai operations a script may run (stops `loop {}`); 0 lifts the limit for this run.
     #[arg(long, value_name = "N")]
     pub max_operations: Option<u64>,
     /// Depth of nested function calls.
@@ -145,6 +145,9 @@ pub struct LimitArgs {
     /// Modules one run may load.
     #[arg(long, value_name = "N")]
     pub max_modules: Option<usize>,
+    /// Heap the whole process may hold, in MiB [default: 256; at most 2048].
+    #[arg(long, value_name = "MIB", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=crate::host::limits::HARD_MAX_MEMORY as u64))]
+    pub max_memory: Option<usize>,
     /// Items `parallel` works on at once [default: 16].
     #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
     pub concurrency: Option<usize>,
@@ -160,6 +163,7 @@ impl LimitArgs {
             max_array_size: self.max_array_size.unwrap_or(base.max_array_size),
             max_map_size: self.max_map_size.unwrap_or(base.max_map_size),
             max_modules: self.max_modules.unwrap_or(base.max_modules),
+            max_memory: self.max_memory.unwrap_or(base.max_memory),
             concurrency: self.concurrency.unwrap_or(base.concurrency),
             ..base
         }

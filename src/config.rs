@@ -128,6 +128,7 @@ pub fn load(file: &Path) -> Result<ProjectConfig, String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let raw: Raw = toml::from_str(&text)
         .map_err(|e| format!("{}: {}", file.display(), e.to_string().replace('\n', " ").trim()))?;
+    raw.limits.check_file_values().map_err(|e| format!("{}: {e}", file.display()))?;
     let base = file.parent().unwrap_or(Path::new("."));
     Ok(ProjectConfig {
         file: Some(file.to_path_buf()),

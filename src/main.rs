@@ -4,6 +4,10 @@ use clap::Parser;
 use vmssid::cli::{Cli, Command};
 use vmssid::commands;
 
+/// Counts live heap bytes for the `max_memory` limit of scripts.
+#[global_allocator]
+static ALLOCATOR: vmssid::host::memory::Meter = vmssid::host::memory::Meter;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     vmssid::logging::init(cli.verbose);

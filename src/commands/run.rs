@@ -32,6 +32,25 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         limits: args.connect.limits.over(project.limits),
         print: if args.output == OutputFormat::Json { PrintTarget::Stderr } else { PrintTarget::Stdout },
     };
+    // The session and the value the script returns are handled on a thread with a script's
+    // stack: they may hold data nested deeper than the main thread's stack allows to drop.
+    let stack = options.limits.script_stack();
+    let code = crate::host::on_script_stack(stack, || run_script(&args, &connection, context, options))
+        .map_err(anyhow::Error::msg)??;
+    super::print_dry_run_summary(&connection.primitives);
+    if let Some(emulator) = connection.emulator {
+        runtime.block_on(emulator.shutdown());
+    }
+    Ok(ExitCode::from(code))
+}
+
+/// Runs the script, prints its value or error and the run's summary; returns the exit code.
+fn run_script(
+    args: &RunArgs,
+    connection: &crate::connect::Connection,
+    context: HostContext,
+    options: SessionOptions,
+) -> anyhow::Result<u8> {
     let mut session = Session::new(context, options);
     let result = match (&args.file, &args.eval) {
         (_, Some(text)) => session.eval(text, "<-e>"),
@@ -66,11 +85,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             code = exit::FAILED;
         }
     }
-    super::print_dry_run_summary(&connection.primitives);
-    if let Some(emulator) = connection.emulator {
-        runtime.block_on(emulator.shutdown());
-    }
-    Ok(ExitCode::from(code))
+    Ok(code)
 }
 
 /// Prints the script's final value: always for JSON output, for `-e` scripts in text mode.

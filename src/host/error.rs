@@ -4,6 +4,10 @@ use std::fmt;
 
 use rhai::{Dynamic, EvalAltResult, ParseError, Position};
 
+/// What `on_progress` stops a script with when the process holds more than this many MiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryLimit(pub usize);
+
 /// What kind of failure ended a script; decides the wording and helps callers pick exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScriptErrorKind {
@@ -89,7 +93,14 @@ fn describe(err: &EvalAltResult) -> (ScriptErrorKind, String, Option<String>) {
             let (text, code) = runtime_text(value);
             (ScriptErrorKind::Runtime, text, code)
         }
-        E::ErrorTerminated(_, _) => (ScriptErrorKind::Interrupted, "interrupted".into(), None),
+        E::ErrorTerminated(token, _) => match token.clone().try_cast::<MemoryLimit>() {
+            Some(MemoryLimit(mb)) => (
+                ScriptErrorKind::Limit,
+                format!("stopped: the process holds more than {mb} MiB of memory (raise --max-memory or max_memory in vmssid.toml)"),
+                None,
+            ),
+            None => (ScriptErrorKind::Interrupted, "interrupted".into(), None),
+        },
         E::ErrorTooManyOperations(_) => (
             ScriptErrorKind::Limit,
             "stopped: the script ran more operations than allowed (raise --max-operations or max_operations in vmssid.toml)".into(),
@@ -97,7 +108,10 @@ fn describe(err: &EvalAltResult) -> (ScriptErrorKind, String, Option<String>) {
         ),
         E::ErrorStackOverflow(_) => (
             ScriptErrorKind::Limit,
-            "stopped: functions nest deeper than allowed (raise --max-call-levels or max_call_levels in vmssid.toml)".into(),
+            format!(
+                "stopped: functions nest deeper than allowed (raise --max-call-levels or max_call_levels in vmssid.toml; at most {})",
+                super::limits::HARD_MAX_CALL_LEVELS
+            ),
             None,
         ),
         E::ErrorDataTooLarge(what, _) => {

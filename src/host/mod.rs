@@ -10,8 +10,10 @@ pub mod docs;
 pub mod error;
 pub mod library;
 pub mod limits;
+pub mod memory;
 pub mod parallel;
 pub mod primitives;
+pub mod sandbox;
 pub mod subscriptions;
 
 use std::path::{Path, PathBuf};
@@ -62,6 +64,7 @@ pub struct Session {
     /// Function definitions of everything evaluated so far.
     functions: AST,
     context: HostContext,
+    limits: Limits,
     /// Outcomes of `parallel` items, for the run's summary.
     fleet: parallel::Tally,
 }
@@ -77,7 +80,7 @@ impl Session {
         for (name, value) in &options.vars {
             scope.push(name.clone(), value.clone());
         }
-        Self { engine, scope, functions: AST::empty(), context, fleet }
+        Self { engine, scope, functions: AST::empty(), context, limits: options.limits, fleet }
     }
 
     /// The engine, for embedders who register more functions before running scripts.
@@ -123,7 +126,19 @@ impl Session {
     }
 
     /// Evaluates source text named `name`; variables and functions stay for the next call.
+    ///
+    /// The script runs on a thread of its own with a stack sized for what the limits allow
+    /// ([`Limits::script_stack`]): a main thread's 8 MiB overflowed at a few thousand nested
+    /// values, which aborts the process instead of stopping the script.
     pub fn eval(&mut self, source: &str, name: &str) -> Result<Dynamic, ScriptError> {
+        let _running = self.context.interrupt.running();
+        let stack = self.limits.script_stack();
+        on_script_stack(stack, || self.eval_here(source, name)).unwrap_or_else(|message| {
+            Err(ScriptError { kind: ScriptErrorKind::Runtime, message, code: None })
+        })
+    }
+
+    fn eval_here(&mut self, source: &str, name: &str) -> Result<Dynamic, ScriptError> {
         self.context.interrupt.reset();
         let mut ast =
             self.engine.compile_with_scope(&self.scope, source).map_err(|e| ScriptError::parse(name, &e))?;
@@ -155,7 +170,7 @@ impl Session {
     /// functions and kept imports: the primitives are registered again over the old ones.
     pub fn set_context(&mut self, context: HostContext) {
         primitives::register(&mut self.engine, &context);
-        watch_interrupt(&mut self.engine, &context);
+        watch_interrupt(&mut self.engine, &context, &self.limits);
         self.context = context;
     }
 
@@ -163,6 +178,36 @@ impl Session {
     pub fn compile(&self, source: &str) -> Result<AST, rhai::ParseError> {
         self.engine.compile_with_scope(&self.scope, source)
     }
+}
+
+impl Drop for Session {
+    /// The variables may hold values nested deeper than the dropping thread's stack allows to
+    /// take apart (a chain of closures, say): they are dropped on a thread with a script's stack.
+    fn drop(&mut self) {
+        let scope = std::mem::take(&mut self.scope);
+        if scope.is_empty() {
+            return;
+        }
+        let _ = on_script_stack(self.limits.script_stack(), move || drop(scope));
+    }
+}
+
+/// Runs `f` on a thread with a stack of `stack` bytes and waits for it: for code that evaluates
+/// scripts or holds their values. `Err` says why it could not run or did not finish.
+pub fn on_script_stack<T: Send>(stack: usize, f: impl FnOnce() -> T + Send) -> Result<T, String> {
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new()
+            .name("vmssid-script".into())
+            .stack_size(stack)
+            .spawn_scoped(scope, f)
+            .map_err(|e| {
+                format!(
+                    "cannot start a script thread with a {} MiB stack: {e}; hint: lower --max-memory",
+                    stack >> 20
+                )
+            })?;
+        thread.join().map_err(|_| "the script stopped on an internal error".to_string())
+    })
 }
 
 /// The engine every session uses: primitives, stdlib resolver, limits, and no escape hatches.
@@ -177,8 +222,9 @@ fn engine_with(context: &HostContext, options: &SessionOptions, fleet: &parallel
     engine.set_fail_on_invalid_map_property(true);
     engine.disable_symbol("eval");
     options.limits.apply(&mut engine);
+    sandbox::register(&mut engine, &options.limits);
     engine.set_module_resolver(library::LibraryResolver::new(&options.library_paths));
-    watch_interrupt(&mut engine, context);
+    watch_interrupt(&mut engine, context, &options.limits);
     match options.print {
         PrintTarget::Stdout => engine.on_print(|s| println!("{s}")),
         PrintTarget::Stderr => engine.on_print(|s| eprintln!("{s}")),
@@ -189,14 +235,22 @@ fn engine_with(context: &HostContext, options: &SessionOptions, fleet: &parallel
     });
     primitives::register(&mut engine, context);
     subscriptions::register(&mut engine, context);
-    parallel::register(&mut engine, context, options.limits.concurrency, fleet);
+    let limits = &options.limits;
+    parallel::register(&mut engine, context, limits.concurrency, limits.script_stack(), fleet);
     engine
 }
 
-/// Stops scripts at their next operation once Ctrl-C arrives.
-fn watch_interrupt(engine: &mut Engine, context: &HostContext) {
+/// Stops scripts at their next operation once Ctrl-C arrives, or once the process holds more
+/// memory than `max_memory` allows.
+fn watch_interrupt(engine: &mut Engine, context: &HostContext, limits: &Limits) {
     let interrupt = context.interrupt.clone();
-    engine.on_progress(move |_| interrupt.is_triggered().then(|| Dynamic::from("interrupted")));
+    let max_memory = limits.memory_bytes();
+    engine.on_progress(move |_| {
+        if interrupt.is_triggered() {
+            return Some(Dynamic::from("interrupted"));
+        }
+        (memory::live_bytes() > max_memory).then(|| Dynamic::from(error::MemoryLimit(max_memory >> 20)))
+    });
 }
 
 /// Shares a session's host context with code that needs the primitives directly.

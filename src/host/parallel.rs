@@ -19,8 +19,6 @@ use crate::progress::Progress;
 
 /// The default of `--concurrency`: ARM allows far more, but 16 already hides the latency.
 pub const DEFAULT_CONCURRENCY: usize = 16;
-/// Script frames nest on worker threads too; give them the main thread's usual stack.
-const WORKER_STACK: usize = 8 * 1024 * 1024;
 /// Failure messages kept for the closing summary.
 const SAMPLES: usize = 5;
 /// Items of a subscription ARM paused for longer than this wait until the others are done.
@@ -107,13 +105,16 @@ impl std::fmt::Display for Summary {
 }
 
 /// Registers `parallel(items, f)`, running at most `concurrency` items at once.
-pub fn register(engine: &mut Engine, ctx: &HostContext, concurrency: usize, tally: &Tally) {
+///
+/// Script frames nest on worker threads too, so each gets the stack of a script thread
+/// (`stack`, see [`super::Limits::script_stack`]); it is address space, used only as needed.
+pub fn register(engine: &mut Engine, ctx: &HostContext, concurrency: usize, stack: usize, tally: &Tally) {
     let ctx = ctx.clone();
     let tally = tally.clone();
     super::catalog::registration("parallel").register_into_engine(
         engine,
         move |call: NativeCallContext, items: Array, f: FnPtr| -> RhaiResult<Array> {
-            let pool = Pool { concurrency: concurrency.max(1), ctx: &ctx, tally: &tally };
+            let pool = Pool { concurrency: concurrency.max(1), stack, ctx: &ctx, tally: &tally };
             pool.run(&call, &items, &f)
         },
     );
@@ -121,6 +122,7 @@ pub fn register(engine: &mut Engine, ctx: &HostContext, concurrency: usize, tall
 
 struct Pool<'a> {
     concurrency: usize,
+    stack: usize,
     ctx: &'a HostContext,
     tally: &'a Tally,
 }
@@ -162,7 +164,7 @@ impl Pool<'_> {
                 for n in 0..workers {
                     let spawned = std::thread::Builder::new()
                         .name(format!("vmssid-parallel-{n}"))
-                        .stack_size(WORKER_STACK)
+                        .stack_size(self.stack)
                         .spawn_scoped(scope, || self.work(&batch));
                     match spawned {
                         Ok(handle) => handles.push(handle),

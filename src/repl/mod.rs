@@ -48,6 +48,7 @@ pub fn run(args: ReplArgs) -> anyhow::Result<ExitCode> {
         limits: args.connect.limits.over(project.limits),
         ..SessionOptions::default()
     };
+    let session_stack = options.limits.script_stack();
     let session = Session::new(context, options);
     let interactive = std::io::stdin().is_terminal();
     let history = match (&args.history, args.no_history, interactive) {
@@ -87,13 +88,22 @@ pub fn run(args: ReplArgs) -> anyhow::Result<ExitCode> {
         interactive,
         failed: false,
         imports: Vec::new(),
+        session_stack,
     };
     repl.load_history();
-    let code = repl.run_loop();
-    let Repl { runtime, connection, .. } = repl;
-    if let Some(emulator) = connection.emulator {
-        runtime.block_on(emulator.shutdown());
-    }
+    // The session's variables may nest deeper than the main thread's stack allows to drop, and
+    // its values are shown here: the REPL runs on a thread with a script's stack.
+    let stack = repl.session_stack;
+    let code = crate::host::on_script_stack(stack, move || {
+        let code = repl.run_loop();
+        let Repl { runtime, connection, session, .. } = repl;
+        drop(session);
+        if let Some(emulator) = connection.emulator {
+            runtime.block_on(emulator.shutdown());
+        }
+        code
+    })
+    .map_err(anyhow::Error::msg)?;
     Ok(ExitCode::from(code))
 }
 
@@ -126,6 +136,8 @@ struct Repl {
     failed: bool,
     /// Imports kept across lines: (alias, path).
     imports: Vec<(String, String)>,
+    /// The stack the session's values need (see [`crate::host::Limits::script_stack`]).
+    session_stack: usize,
 }
 
 impl Repl {
