@@ -77,8 +77,10 @@ pub fn discover_with(
         if !candidate.is_file() {
             continue;
         }
-        if let (Some(uid), Some(owner)) = (uid, owner_of(&candidate))
-            && !is_trusted(owner, uid, dir, &user.trusted_directories)
+        let owners = owners_of(&candidate);
+        if let Some(uid) = uid
+            && let Some(owner) =
+                owners.into_iter().find(|o| !is_trusted(*o, uid, dir, &user.trusted_directories))
         {
             eprintln!(
                 "warning: ignoring {}: it is owned by uid {owner}, not by you (uid {uid}) or root\nhint: if you trust it, add \"{}\" under [trust] directories in {}",
@@ -112,20 +114,26 @@ pub fn current_uid() -> Option<u32> {
     None
 }
 
+/// Who owns the file, and, when it is a symlink, the link too: a link someone else planted
+/// must not lend itself the trust of the file it points to.
 #[cfg(unix)]
-fn owner_of(file: &Path) -> Option<u32> {
+fn owners_of(file: &Path) -> Vec<u32> {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(file).ok().map(|m| m.uid())
+    [std::fs::symlink_metadata(file), std::fs::metadata(file)]
+        .into_iter()
+        .flatten()
+        .map(|m| m.uid())
+        .collect()
 }
 
 #[cfg(not(unix))]
-fn owner_of(_file: &Path) -> Option<u32> {
-    None
+fn owners_of(_file: &Path) -> Vec<u32> {
+    Vec::new()
 }
 
 /// Reads one `vmssid.toml`.
 pub fn load(file: &Path) -> Result<ProjectConfig, String> {
-    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let text = crate::host::library::read_module(file)?;
     let raw: Raw = toml::from_str(&text)
         .map_err(|e| format!("{}: {}", file.display(), e.to_string().replace('\n', " ").trim()))?;
     raw.limits.check_file_values().map_err(|e| format!("{}: {e}", file.display()))?;

@@ -90,7 +90,7 @@ pub fn load() -> Result<UserConfig, String> {
 
 /// Reads one user-level config file.
 pub fn load_from(file: &Path) -> Result<UserConfig, String> {
-    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let text = crate::host::library::read_module(file)?;
     let raw: Raw = toml::from_str(&text)
         .map_err(|e| format!("{}: {}", file.display(), e.to_string().replace('\n', " ").trim()))?;
     let mut trusted_endpoints = Vec::new();

@@ -71,6 +71,13 @@ fn another_users_vmssid_toml_is_ignored_unless_its_folder_is_trusted() {
     std::os::unix::fs::chown(team.join("vmssid.toml"), Some(0), Some(0)).unwrap();
     let out = run(&below, &["run", "-e", planted], &[]);
     expect(&out, 0, "planted", "");
+
+    // A link someone else planted does not borrow the trust of the file it points to.
+    std::fs::rename(team.join("vmssid.toml"), shared.path().join("real.toml")).unwrap();
+    std::os::unix::fs::symlink(shared.path().join("real.toml"), team.join("vmssid.toml")).unwrap();
+    std::os::unix::fs::lchown(team.join("vmssid.toml"), Some(1000), Some(1000)).unwrap();
+    let out = run(&below, &["run", "-e", planted], &[]);
+    expect(&out, 1, "", "owned by uid 1000");
 }
 
 /// A fake `az` that leaves a mark when vmssid asks it for a token.

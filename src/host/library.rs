@@ -99,8 +99,8 @@ impl LibraryResolver {
 /// The largest script or library file read.
 const MAX_SOURCE_BYTES: u64 = 16 * 1024 * 1024;
 
-/// Reads a script or library, refusing whatever is not a regular file: a FIFO would block the
-/// run forever and a device might never end. The file is opened without blocking and its type
+/// Reads a script, library or config file, refusing whatever is not a regular file: a FIFO
+/// would block the run forever and a device might never end. The file is opened without blocking and its type
 /// checked on the open handle, so it cannot be swapped in between.
 pub fn read_module(path: &Path) -> Result<String, String> {
     use std::io::Read;
@@ -115,7 +115,7 @@ pub fn read_module(path: &Path) -> Result<String, String> {
     let file = options.open(path).map_err(cannot)?;
     let meta = file.metadata().map_err(cannot)?;
     if !meta.is_file() {
-        return Err(format!("{} is not a regular file; scripts and libraries must be files", path.display()));
+        return Err(format!("{} is not a regular file", path.display()));
     }
     if meta.len() > MAX_SOURCE_BYTES {
         return Err(format!("{} is larger than {} MiB", path.display(), MAX_SOURCE_BYTES >> 20));
