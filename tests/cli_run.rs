@@ -1,11 +1,14 @@
 //! `vmssid run` as a user runs it: the real binary, its output and exit codes.
 
+#[path = "common/cli.rs"]
+mod cli;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
+use cli::{BIN, expect, text};
 use vmssid::emulator::{Emulator, EmulatorConfig};
 
-const BIN: &str = env!("CARGO_BIN_EXE_vmssid");
 const SUB: &str = "00000000-0000-0000-0000-000000000000";
 
 /// Runs the binary with a clean environment (no Azure settings leak in from the machine).
@@ -23,24 +26,6 @@ fn vmssid_env(args: &[&str], env: &[(&str, &str)]) -> Output {
         cmd.env(k, v);
     }
     cmd.output().expect("vmssid runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-#[track_caller]
-fn expect(out: &Output, code: i32, stdout_has: &str, stderr_has: &str) {
-    let (so, se) = (text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(code), "exit code\n--- stdout\n{so}--- stderr\n{se}");
-    assert!(
-        so.contains(stdout_has),
-        "stdout should contain {stdout_has:?}\n--- stdout\n{so}--- stderr\n{se}"
-    );
-    assert!(
-        se.contains(stderr_has),
-        "stderr should contain {stderr_has:?}\n--- stdout\n{so}--- stderr\n{se}"
-    );
 }
 
 #[test]
