@@ -141,10 +141,13 @@ pub fn connect_reusing(
     config.operation_timeout = Duration::from_secs(args.operation_timeout);
     config.poll_interval = Duration::from_millis(args.poll_interval_ms);
     config.ca_cert_pem = ca;
+    // Only the user's own flag or config may accept etag-less writes, never a project file.
+    let allow_unguarded = args.allow_unguarded
+        || (!api.supports_etag() && crate::user_config::load().map_err(anyhow::Error::msg)?.allow_unguarded);
     let (client, writes) = ArmClient::new(config, Arc::new(tokens), interrupt)?;
     let replan = ReplanPolicy { max_replans: args.max_replans, ..ReplanPolicy::default() };
     let mut primitives = Primitives::new(Arc::new(client), writes, api, mode)
-        .allow_unguarded(args.allow_unguarded)
+        .allow_unguarded(allow_unguarded)
         .with_replan_policy(replan);
     // Opened on the first write; a location that cannot be written then stops that write. A
     // dry run needs none, but keeps it for the REPL's `.dry-run off`.

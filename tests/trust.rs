@@ -293,3 +293,24 @@ fn the_repl_keeps_secrets_out_of_its_history_file() {
         assert!(!saved.contains(value), "history kept a secret: {secret}\n--- history\n{saved}");
     }
 }
+
+#[test]
+fn etag_less_writes_are_allowed_by_the_users_own_config_never_by_a_project_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"enable_system("myResourceGroup", "myVMSS").changed"#;
+    let args = ["run", "--emulator", "--api-version", "2018-06-01", "-e", script];
+    // A project file cannot lift the guard: `[safety]` there knows no such key.
+    write(&dir.path().join("project").join("vmssid.toml"), "[safety]\nallow_unguarded = true\n");
+    let project = dir.path().join("project");
+    let out = run(&project, &args, &[]);
+    let refused = text(&out.stderr);
+    assert!(!out.status.success() && refused.contains("unknown field `allow_unguarded`"), "{refused}");
+    assert_eq!(text(&out.stdout), "", "nothing ran");
+    // Without the user's say-so the write is refused.
+    let out = run(dir.path(), &args, &[]);
+    expect(&out, 1, "", "hint: use --api-version 2023-09-01 or later, or pass --allow-unguarded");
+    // The user's own config allows it, and the run says once that writes go unguarded.
+    let config = user_config(&dir.path().join("xdg"), "[safety]\nallow_unguarded = true\n");
+    let out = run(dir.path(), &args, &[("XDG_CONFIG_HOME", config.as_str())]);
+    expect(&out, 0, "true", "writes go out unguarded");
+}
