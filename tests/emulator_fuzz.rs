@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Map, Value, json};
-use vmssid::emulator::{DEMO_SUBSCRIPTION, Emulator, EmulatorConfig, demo_uai_id};
+use vmssid_emulator::{DEMO_SUBSCRIPTION, Emulator, EmulatorConfig, demo_uai_id};
 
 fn vmss_url(base: &str, api: &str) -> String {
     format!(

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use emu::*;
 use reqwest::Method;
 use serde_json::{Value, json};
-use vmssid::emulator::{
+use vmssid_emulator::{
     BucketConfig, Emulator, EmulatorConfig, FaultKind, FaultRule, Fixture, ThrottleConfig, Trigger,
 };
 
@@ -289,7 +289,7 @@ async fn cross_family_reads() {
 #[tokio::test]
 async fn every_supported_vmss_api_version_answers() {
     let env = demo().await;
-    for v in vmssid::emulator::VMSS_API_VERSIONS {
+    for v in vmssid_emulator::VMSS_API_VERSIONS {
         let r = env.get(&vmss_path("myVMSS"), v).await;
         r.expect(200);
         let fam_old = *v == "2017-12-01" || *v == "2018-04-01";
@@ -852,7 +852,7 @@ async fn managed_identity_tokens_are_jwts_the_emulator_accepts() {
         &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(parts[1]).unwrap_or_default(),
     )
     .unwrap_or(Value::Null);
-    assert_eq!(payload["tid"], vmssid::emulator::DEMO_TENANT);
+    assert_eq!(payload["tid"], vmssid_emulator::DEMO_TENANT);
     assert_eq!(payload["aud"], "https://management.azure.com");
     assert!(payload["oid"].is_string() && payload["exp"].is_i64() && payload["iat"].is_i64());
     let ok = env
@@ -896,7 +896,7 @@ async fn user_assigned_identities_crud() {
     let p = format!(
         "/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ID3"
     );
-    for v in vmssid::emulator::UAI_API_VERSIONS {
+    for v in vmssid_emulator::UAI_API_VERSIONS {
         env.get(&format!("/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ID1"), v)
             .await
             .expect(200);

@@ -7,7 +7,7 @@ mod emu;
 use emu::*;
 use reqwest::Method;
 use serde_json::{Value, json};
-use vmssid::emulator::{EmulatorConfig, FaultRule, InterferePoint, Mutation};
+use vmssid_emulator::{EmulatorConfig, FaultRule, InterferePoint, Mutation};
 
 #[tokio::test]
 async fn second_writer_is_caught_by_if_match() {

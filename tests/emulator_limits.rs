@@ -10,7 +10,7 @@ use reqwest::Method;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use vmssid::emulator::EmulatorConfig;
+use vmssid_emulator::EmulatorConfig;
 
 /// Generous bound for answers that should come at once.
 const PROMPT: Duration = Duration::from_secs(20);

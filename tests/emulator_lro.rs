@@ -12,7 +12,7 @@ use std::time::Duration;
 use emu::*;
 use reqwest::Method;
 use serde_json::{Value, json};
-use vmssid::emulator::{EmulatorConfig, FaultKind, FaultRule, Trigger};
+use vmssid_emulator::{EmulatorConfig, FaultKind, FaultRule, Trigger};
 
 /// Short enough to wait for, long enough that a test sees its write answered first.
 const SHORT: Duration = Duration::from_millis(300);

@@ -15,9 +15,9 @@ mod common;
 use common::World;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use vmssid::emulator::{EmulatorConfig, InterferePoint, Mutation};
 use vmssid::identity::{IdentityShape, Intent, ResourceId};
 use vmssid::ops::{OpError, Target, WriteMode};
+use vmssid_emulator::{EmulatorConfig, InterferePoint, Mutation};
 
 const OPS_PER_RUN: usize = 8;
 

@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use tokio::runtime::Runtime;
 use vmssid::arm::{ArmClient, ClientConfig, Token, TokenProvider};
-use vmssid::emulator::{DEMO_SUBSCRIPTION, Emulator, EmulatorConfig, Fixture, FleetSpec};
 use vmssid::host::{HostContext, Limits, Session, SessionOptions};
 use vmssid::identity::{ApiVersion, Intent, ResourceId};
 use vmssid::interrupt::Interrupt;
 use vmssid::ops::{Primitives, Target, WriteMode};
+use vmssid_emulator::{DEMO_SUBSCRIPTION, Emulator, EmulatorConfig, Fixture, FleetSpec};
 
 const TOKEN: &str = "vmssid-bench";
 const SUB: &str = DEMO_SUBSCRIPTION;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use vmssid::emulator::{DEMO_SUBSCRIPTION, Emulator, EmulatorConfig, demo_uai_id};
+use vmssid_emulator::{DEMO_SUBSCRIPTION, Emulator, EmulatorConfig, demo_uai_id};
 
 pub const SUB: &str = DEMO_SUBSCRIPTION;
 pub const RG: &str = "myResourceGroup";

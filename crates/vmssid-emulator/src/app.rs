@@ -11,17 +11,17 @@ use hyper::body::Bytes;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::control;
-use super::errors::{self, ArmError};
-use super::faults::FaultSet;
-use super::handlers;
-use super::interfere::Interference;
-use super::lro;
-use super::router::{self, Route};
-use super::store::Store;
-use super::throttle::{self, Throttle};
-use super::token::{self, Issued, Verdict};
-use super::util::{new_guid, parse_query, query_get};
+use crate::control;
+use crate::errors::{self, ArmError};
+use crate::faults::FaultSet;
+use crate::handlers;
+use crate::interfere::Interference;
+use crate::lro;
+use crate::router::{self, Route};
+use crate::store::Store;
+use crate::throttle::{self, Throttle};
+use crate::token::{self, Issued, Verdict};
+use crate::util::{new_guid, parse_query, query_get};
 
 /// Fixed at start.
 #[derive(Debug, Clone)]

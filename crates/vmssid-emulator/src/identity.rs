@@ -3,11 +3,11 @@
 
 use serde_json::{Map, Value, json};
 
-use super::apiver::Family;
-use super::errors::{self, ArmError};
-use super::ids;
-use super::store::{Identity, Store, UserIdentity, canonical_type};
-use super::util::new_guid;
+use crate::apiver::Family;
+use crate::errors::{self, ArmError};
+use crate::ids;
+use crate::store::{Identity, Store, UserIdentity, canonical_type};
+use crate::util::new_guid;
 
 /// What a value in a `userAssignedIdentities` map asks for.
 #[derive(Debug, Clone, PartialEq)]

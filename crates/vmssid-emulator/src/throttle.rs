@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use super::errors::{self, ArmError};
+use crate::errors::{self, ArmError};
 
 /// One bucket's shape.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1,8 +1,8 @@
 //! Path parsing: ARM matches path segments case-insensitively, so routing is done by hand on
 //! decoded segments rather than with a router crate.
 
-use super::errors::{self, ArmError};
-use super::util::{is_guid, percent_decode};
+use crate::errors::{self, ArmError};
+use crate::util::{is_guid, percent_decode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResType {

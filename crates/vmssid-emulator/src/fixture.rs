@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::store::{
+use crate::store::{
     DEMO_SUBSCRIPTION, DEMO_TENANT, IdentityState, ResourceGroupState, StateFile, SubscriptionState,
     UaiState, UserAssignedState, VmssState,
 };
@@ -161,14 +161,14 @@ mod tests {
 
     #[test]
     fn the_example_file_is_the_demo_fixture() {
-        let text = include_str!("../../examples/state/demo.json");
+        let text = include_str!("../../../examples/state/demo.json");
         let parsed = StateFile::from_json_str(text);
         assert_eq!(parsed, Ok(demo()), "examples/state/demo.json drifted from fixture::demo()");
     }
 
     #[test]
     fn the_large_example_loads() {
-        let text = include_str!("../../examples/state/large.json");
+        let text = include_str!("../../../examples/state/large.json");
         let parsed = StateFile::from_json_str(text);
         let vmss = parsed.as_ref().map(|f| {
             f.subscriptions
@@ -182,7 +182,7 @@ mod tests {
 
     #[test]
     fn demo_round_trips_through_the_store() {
-        let store = super::super::store::Store::from_state_file(&demo());
+        let store = crate::store::Store::from_state_file(&demo());
         assert_eq!(store.map(|s| s.to_state_file()), Ok(demo()));
     }
 }

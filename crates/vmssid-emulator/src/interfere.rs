@@ -4,11 +4,11 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::app::Inner;
-use super::control::{Mutation, VmssTarget};
-use super::identity;
-use super::store::{self, Identity, Store};
-use super::util::new_guid;
+use crate::app::Inner;
+use crate::control::{Mutation, VmssTarget};
+use crate::identity;
+use crate::store::{self, Identity, Store};
+use crate::util::new_guid;
 
 /// When a second-writer change strikes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,7 +118,7 @@ pub fn apply_mutation(store: &mut Store, key: &store::ResKey, mutation: &Mutatio
     }
     v.identity = ident;
     v.etag += 1;
-    if !super::lro::running_on(store, key) {
+    if !crate::lro::running_on(store, key) {
         v.provisioning_state = "Succeeded".into();
     }
     store.vmss.insert(key.clone(), v);

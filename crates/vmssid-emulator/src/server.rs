@@ -18,14 +18,14 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 
-use super::app::{self, Body, Inner, Outcome, Settings, Shared};
-use super::control::Control;
-use super::errors;
-use super::faults::FaultSet;
-use super::store::Store;
-use super::throttle::Throttle;
-use super::token::{self, Issued};
-use super::{EmulatorConfig, EmulatorError};
+use crate::app::{self, Body, Inner, Outcome, Settings, Shared};
+use crate::control::Control;
+use crate::errors;
+use crate::faults::FaultSet;
+use crate::store::Store;
+use crate::throttle::Throttle;
+use crate::token::{self, Issued};
+use crate::{EmulatorConfig, EmulatorError};
 
 /// A running emulator. Dropping it stops the server too; `shutdown` waits for open requests.
 pub struct Emulator {

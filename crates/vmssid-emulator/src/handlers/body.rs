@@ -2,8 +2,8 @@
 
 use serde_json::{Map, Value};
 
-use super::super::errors::{self, ArmError};
 use super::Ctx;
+use crate::errors::{self, ArmError};
 
 pub(super) fn body_object<'a>(ctx: &'a Ctx) -> Result<&'a Map<String, Value>, ArmError> {
     match &ctx.body {

@@ -2,15 +2,15 @@
 
 use serde_json::{Map, Value, json};
 
-use super::super::apiver::VmssVersion;
-use super::super::app::{Inner, Reply};
-use super::super::errors;
-use super::super::identity;
-use super::super::interfere;
-use super::super::lro;
-use super::super::router::ResType;
-use super::super::store::{self, Vmss};
 use super::{Ctx, HResult, location_hint, vmss_version, vmss_write};
+use crate::apiver::VmssVersion;
+use crate::app::{Inner, Reply};
+use crate::errors;
+use crate::identity;
+use crate::interfere;
+use crate::lro;
+use crate::router::ResType;
+use crate::store::{self, Vmss};
 
 /// Secrets ARM never echoes.
 fn strip_secrets(props: &mut Map<String, Value>) {

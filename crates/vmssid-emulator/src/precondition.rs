@@ -2,9 +2,9 @@
 
 use hyper::HeaderMap;
 
-use super::apiver::VmssVersion;
-use super::errors::{self, ArmError};
-use super::store::Vmss;
+use crate::apiver::VmssVersion;
+use crate::errors::{self, ArmError};
+use crate::store::Vmss;
 
 /// Whether one `If-Match` value matches the current etag: ARM compares strongly, so only `*`
 /// or the exact quoted etag (`"N"`) match. A weak tag (`W/"N"`), an unquoted `N` and a list of

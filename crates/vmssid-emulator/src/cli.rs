@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use super::{Emulator, EmulatorConfig, FaultRule, Fixture, StateFile};
+use crate::{Emulator, EmulatorConfig, FaultRule, Fixture, StateFile};
 
 /// Flags of `vmssid emulator`.
 #[derive(Debug, Clone, clap::Args)]

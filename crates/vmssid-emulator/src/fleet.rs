@@ -2,7 +2,7 @@
 
 use serde_json::{Map, json};
 
-use super::store::{
+use crate::store::{
     DEMO_TENANT, IdentityState, ResourceGroupState, StateFile, SubscriptionState, UaiState, VmssState,
 };
 

@@ -2,11 +2,11 @@
 
 use serde_json::{Map, Value, json};
 
-use super::super::errors::{self, ArmError};
-use super::super::ids;
-use super::super::store::{self, ResourceGroup, Store};
 use super::body::{body_object, location_of, same_location, tags_of};
 use super::{Ctx, HResult, Reply};
+use crate::errors::{self, ArmError};
+use crate::ids;
+use crate::store::{self, ResourceGroup, Store};
 
 pub(super) fn rg_body(g: &ResourceGroup) -> Value {
     let mut o = Map::new();

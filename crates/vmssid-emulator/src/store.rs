@@ -9,10 +9,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::EmulatorError;
-use super::ids;
-use super::lro::Operation;
-use super::util::{is_guid, new_guid, now_rfc3339};
+use crate::EmulatorError;
+use crate::ids;
+use crate::lro::Operation;
+use crate::util::{is_guid, new_guid, now_rfc3339};
 
 pub type GroupKey = (String, String);
 pub type ResKey = (String, String, String);

@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
-use super::errors::ArmError;
-use super::identity;
-use super::rollback;
-use super::store::{ResKey, Store, Vmss};
-use super::util::{now_rfc3339, rfc3339_ago};
+use crate::errors::ArmError;
+use crate::identity;
+use crate::rollback;
+use crate::store::{ResKey, Store, Vmss};
+use crate::util::{now_rfc3339, rfc3339_ago};
 
 #[derive(Debug, Clone)]
 pub enum OpState {

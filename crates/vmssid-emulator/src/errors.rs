@@ -349,7 +349,7 @@ pub fn if_none_match_unsupported(sent: &str) -> ArmError {
 
 /// Compute's own throttling answer (aks-engine #2295), not ARM's.
 pub fn compute_throttled(retry_after: u64, policy: &str) -> ArmError {
-    let now = crate::emulator::util::now_rfc3339();
+    let now = crate::util::now_rfc3339();
     let detail_msg = json!({
         "operationgroup": policy,
         "starttime": now,

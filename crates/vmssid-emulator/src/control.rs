@@ -8,13 +8,13 @@ use hyper::body::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::EmulatorError;
-use super::app::{Inner, Reply, RequestCounters, Shared};
-use super::faults::FaultRule;
-use super::ids;
-use super::interfere::{InterferePoint, Interference};
-use super::lro;
-use super::store::{self, StateFile, Store};
+use crate::EmulatorError;
+use crate::app::{Inner, Reply, RequestCounters, Shared};
+use crate::faults::FaultRule;
+use crate::ids;
+use crate::interfere::{InterferePoint, Interference};
+use crate::lro;
+use crate::store::{self, StateFile, Store};
 
 /// A change the second writer makes to a scale set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -12,9 +12,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use serde_json::{Value, json};
 
-use super::ids;
-use super::store::Store;
-use super::util::{query_get, unix_now};
+use crate::ids;
+use crate::store::Store;
+use crate::util::{query_get, unix_now};
 
 /// Path of the token endpoint (`IDENTITY_ENDPOINT = {url}/msi/token`).
 pub const MI_PATH: &str = "/msi/token";

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::store::{Identity, UserIdentity, Vmss};
+use crate::store::{Identity, UserIdentity, Vmss};
 
 /// The scale set after undoing the change `previous` → `written` on top of `current`, under a
 /// new etag and with `provisioningState: Failed`.

@@ -3,20 +3,20 @@
 
 use serde_json::{Map, Value};
 
-use super::super::apiver::VmssVersion;
-use super::super::app::{Inner, Reply};
-use super::super::errors::{self, ArmError};
-use super::super::identity;
-use super::super::ids;
-use super::super::interfere;
-use super::super::lro::{self, OpState, Operation};
-use super::super::precondition;
-use super::super::router::ResType;
-use super::super::store::{self, ResourceGroup, Store, Vmss};
-use super::super::util::{new_guid, now_rfc3339, percent_encode};
 use super::body::{body_object, json_kind, location_of, same_location, tags_of};
 use super::vmss::render_vmss;
 use super::{Ctx, HResult};
+use crate::apiver::VmssVersion;
+use crate::app::{Inner, Reply};
+use crate::errors::{self, ArmError};
+use crate::identity;
+use crate::ids;
+use crate::interfere;
+use crate::lro::{self, OpState, Operation};
+use crate::precondition;
+use crate::router::ResType;
+use crate::store::{self, ResourceGroup, Store, Vmss};
+use crate::util::{new_guid, now_rfc3339, percent_encode};
 
 /// Top-level members the emulator models itself; the rest goes to `Vmss::extra`.
 const MODELLED: &[&str] =

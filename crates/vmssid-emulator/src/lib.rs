@@ -1,11 +1,13 @@
 //! An Azure Resource Manager emulator for scale-set managed identities.
 //!
 //! It imitates what ARM really does (docs: `docs/emulator.md`, `docs/arm.md`), not what
-//! a client would like, with its own implementation of ARM's identity semantics: it shares no
-//! code with `crate::identity`, so a bug there cannot hide itself in tests against it.
+//! a client would like, with its own implementation of ARM's identity semantics: it does not
+//! depend on the `vmssid` crate, so a bug in the client's rules cannot hide itself in tests
+//! against it.
 
 mod apiver;
 mod app;
+#[cfg(feature = "cli")]
 pub mod cli;
 mod control;
 mod errors;

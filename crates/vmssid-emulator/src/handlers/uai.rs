@@ -2,15 +2,15 @@
 
 use serde_json::{Map, Value, json};
 
-use super::super::apiver;
-use super::super::app::{Inner, Reply};
-use super::super::errors::{self, ArmError};
-use super::super::ids;
-use super::super::router::ResType;
-use super::super::store::{self, Uai};
-use super::super::util::new_guid;
 use super::body::{body_object, location_of, same_location, tags_of};
 use super::{Ctx, HResult, location_hint, uai_version};
+use crate::apiver;
+use crate::app::{Inner, Reply};
+use crate::errors::{self, ArmError};
+use crate::ids;
+use crate::router::ResType;
+use crate::store::{self, Uai};
+use crate::util::new_guid;
 
 pub(super) fn render_uai(u: &Uai, version: &str, tenant: &str) -> Value {
     let mut props = Map::new();

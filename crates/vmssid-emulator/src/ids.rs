@@ -3,7 +3,7 @@
 //! Independent of `crate::identity` on purpose: a parsing bug shared by client and emulator
 //! would hide itself in every test.
 
-use super::util::is_guid;
+use crate::util::is_guid;
 
 /// A user-assigned identity id, with the spelling the client used.
 #[derive(Debug, Clone, PartialEq, Eq)]

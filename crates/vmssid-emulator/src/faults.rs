@@ -149,7 +149,7 @@ impl FaultRule {
 pub struct Decision {
     pub delay: Duration,
     /// Answer with this instead of processing (429/500/503).
-    pub error: Option<super::errors::ArmError>,
+    pub error: Option<crate::errors::ArmError>,
     pub drop_before: bool,
     pub drop_after: bool,
 }
@@ -213,14 +213,14 @@ impl FaultSet {
             match kind {
                 FaultKind::Slow { delay_ms } => d.delay += Duration::from_millis(delay_ms),
                 FaultKind::Throttle { retry_after_secs } => {
-                    d.error = Some(super::errors::compute_throttled(
+                    d.error = Some(crate::errors::compute_throttled(
                         retry_after_secs,
                         "Microsoft.Compute/HighCostGetVMScaleSet3Min",
                     ))
                 }
-                FaultKind::ServerError => d.error = Some(super::errors::internal_error()),
+                FaultKind::ServerError => d.error = Some(crate::errors::internal_error()),
                 FaultKind::Unavailable { retry_after_secs } => {
-                    d.error = Some(super::errors::server_busy(retry_after_secs))
+                    d.error = Some(crate::errors::server_busy(retry_after_secs))
                 }
                 FaultKind::Drop => d.drop_before = true,
                 FaultKind::DropAfter => d.drop_after = true,
