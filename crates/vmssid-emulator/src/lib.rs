@@ -4,9 +4,31 @@
 //! a client would like, with its own implementation of ARM's identity semantics: it does not
 //! depend on the `vmssid` crate, so a bug in the client's rules cannot hide itself in tests
 //! against it.
+//!
+//! # In your own tests
+//!
+//! The crate pulls no HTTP client, script engine or Azure SDK, so a project can take it as a
+//! dev-dependency and start it inside its tests, on the tokio runtime of a `#[tokio::test]`:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! vmssid-emulator = { path = "../vmssid/crates/vmssid-emulator" }   # or git = "…"
+//! ```
+//!
+//! [`Emulator::builder`] starts one on `127.0.0.1:0` (a free port); [`Emulator::url`] is the
+//! endpoint to give the client under test, and [`Emulator::control`] a handle on its state,
+//! faults, counters and second writer ([`Control`]). The whole program below is
+//! `examples/in_process.rs`, which the crate's tests run:
+//!
+//! ```rust
+#![doc = include_str!("../examples/in_process.rs")]
+//! ```
+//!
+//! The clap arguments and main loop of `vmssid emulator` are behind the `cli` feature.
 
 mod apiver;
 mod app;
+mod builder;
 #[cfg(feature = "cli")]
 pub mod cli;
 mod control;
@@ -32,6 +54,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 pub use app::RequestCounters;
+pub use builder::EmulatorBuilder;
 pub use control::{Control, Mutation, VmssTarget};
 pub use faults::{FaultKind, FaultRule, Matcher, Trigger};
 pub use fixture::{DEMO_RG, DEMO_VMSS, Fixture, demo_uai_id};
