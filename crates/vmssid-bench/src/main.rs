@@ -1,7 +1,8 @@
 //! vmssid-bench: how fast, how frugal and how polite fleet work is, against the in-process
 //! emulator over real HTTP. It measures and prints next to each target; it asserts nothing.
 //!
-//! Usage: vmssid-bench [--n N] [--quick]
+//! Usage: vmssid-bench [--n N] [--quick], e.g. `cargo run --release -p vmssid-bench -- --quick`.
+//! The `vmssid run -e '1'` timing needs target/release/vmssid next to it (`cargo build --release`).
 
 use std::process::{Command, ExitCode};
 use std::sync::Arc;
