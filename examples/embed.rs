@@ -10,11 +10,11 @@ use std::sync::Arc;
 
 use rhai::{EvalAltResult, FuncRegistration};
 use vmssid::arm::{ArmClient, ClientConfig, Token, TokenProvider};
-use vmssid::emulator::{DEMO_SUBSCRIPTION, Emulator, EmulatorConfig};
 use vmssid::host::{HostContext, Session, SessionOptions};
 use vmssid::identity::ApiVersion;
 use vmssid::interrupt::Interrupt;
 use vmssid::ops::{Primitives, WriteMode};
+use vmssid_emulator::{DEMO_SUBSCRIPTION, Emulator, EmulatorConfig};
 
 fn main() -> anyhow::Result<()> {
     // Scripts run on this thread; the primitives' HTTP runs on the runtime's threads.

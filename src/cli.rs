@@ -30,7 +30,7 @@ pub enum Command {
     /// Explore interactively: a Rhai prompt with the primitives, completion and history.
     Repl(ReplArgs),
     /// Start the ARM emulator (for demos and tests: real HTTP, ARM's behaviour, no Azure).
-    Emulator(crate::emulator::cli::EmulatorArgs),
+    Emulator(vmssid_emulator::cli::EmulatorArgs),
     /// List the journal of writes (what vmssid changed, and what it may have changed).
     Journal(JournalArgs),
     /// Restore the identity a journaled write replaced, where nobody has changed it since.

@@ -12,11 +12,11 @@ use crate::arm::{ArmClient, ClientConfig, RetryPolicy, Token, TokenProvider};
 use crate::cli::ConnectArgs;
 use crate::commands::UsageError;
 use crate::config::ProjectConfig;
-use crate::emulator::{DEMO_SUBSCRIPTION, Emulator, EmulatorConfig, Fixture, StateFile};
 use crate::identity::ApiVersion;
 use crate::interrupt::Interrupt;
 use crate::ops::journal::Journal;
 use crate::ops::{Primitives, ReplanPolicy, WriteMode};
+use vmssid_emulator::{DEMO_SUBSCRIPTION, Emulator, EmulatorConfig, Fixture, StateFile};
 
 /// A connection: the primitives, plus the embedded emulator that must outlive them.
 pub struct Connection {

@@ -2,7 +2,8 @@
 //!
 //! The crate is layered so that the part that decides *what* to send is pure and testable:
 //! - [`identity`]: resource ids, identity state, both ARM wire formats and the planner (no I/O);
-//! - [`emulator`]: an ARM emulator with its own, independent implementation of ARM's semantics;
+//! - the ARM emulator is the `vmssid-emulator` crate, with its own, independent implementation of
+//!   ARM's semantics (it does not depend on this crate);
 //! - the ARM client, the safe primitives and the Rhai script host build on `identity`.
 
 // Errors carry ARM's whole context (code, message, request ids) for the person reading them;
@@ -14,7 +15,6 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod connect;
-pub mod emulator;
 pub mod host;
 pub mod identity;
 pub mod interrupt;

@@ -13,7 +13,7 @@ fn main() -> ExitCode {
     vmssid::logging::init(cli.verbose);
     let result = match cli.command {
         Command::Run(args) => commands::run::run(args),
-        Command::Emulator(args) => vmssid::emulator::cli::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Emulator(args) => vmssid_emulator::cli::run(args).map(|()| ExitCode::SUCCESS),
         Command::Journal(args) => commands::journal::run(args),
         Command::Undo(args) => commands::undo::run(args),
         Command::Check(args) => commands::check::run(args),

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use cli::{BIN, expect, text};
-use vmssid::emulator::{Emulator, EmulatorConfig};
+use vmssid_emulator::{Emulator, EmulatorConfig};
 
 const SUB: &str = "00000000-0000-0000-0000-000000000000";
 

@@ -4,7 +4,7 @@
 
 use azure_core::credentials::TokenCredential;
 use azure_identity::{ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId};
-use vmssid::emulator::{Emulator, EmulatorConfig};
+use vmssid_emulator::{Emulator, EmulatorConfig};
 
 #[test]
 fn azure_identity_for_rust_uses_the_managed_identity_endpoint() {

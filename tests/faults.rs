@@ -7,10 +7,10 @@ mod common;
 use std::time::Duration;
 
 use common::World;
-use vmssid::emulator::{EmulatorConfig, FaultKind, FaultRule, Trigger};
 use vmssid::identity::{IdentityShape, Intent};
 use vmssid::ops::journal::Outcome;
 use vmssid::ops::{Target, WriteMode};
+use vmssid_emulator::{EmulatorConfig, FaultKind, FaultRule, Trigger};
 
 fn faults() -> Vec<(&'static str, FaultKind)> {
     vec![

@@ -6,9 +6,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::World;
-use vmssid::emulator::EmulatorConfig;
 use vmssid::identity::Intent;
 use vmssid::ops::{OpError, Target, WriteMode};
+use vmssid_emulator::EmulatorConfig;
 
 #[test]
 fn ctrl_c_during_a_write_lets_it_finish_and_keeps_its_report() {

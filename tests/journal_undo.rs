@@ -2,8 +2,8 @@
 
 use std::process::{Command, Output};
 
-use vmssid::emulator::{Emulator, EmulatorConfig, Mutation};
 use vmssid::ops::journal::{Journal, Outcome, Record, read};
+use vmssid_emulator::{Emulator, EmulatorConfig, Mutation};
 
 const BIN: &str = env!("CARGO_BIN_EXE_vmssid");
 const SUB: &str = "00000000-0000-0000-0000-000000000000";
@@ -236,7 +236,7 @@ fn an_unwritable_journal_stops_the_write_before_it_is_sent() {
 /// the process: an undo write with no outcome line, which ARM applied.
 fn kill_undo_mid_write(env: &Env) {
     use std::time::{Duration, Instant};
-    use vmssid::emulator::{FaultKind, FaultRule, Trigger};
+    use vmssid_emulator::{FaultKind, FaultRule, Trigger};
     let control = env.emulator.as_ref().unwrap().control();
     let patches = || control.counters().by_method.get("PATCH").copied().unwrap_or(0);
     let patches_before = patches();

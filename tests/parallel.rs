@@ -5,9 +5,9 @@ mod common;
 use std::process::Command;
 
 use common::{SUB, World};
-use vmssid::emulator::{EmulatorConfig, Fixture, FleetSpec};
 use vmssid::host::{Limits, ScriptErrorKind, Session, SessionOptions};
 use vmssid::ops::WriteMode;
+use vmssid_emulator::{EmulatorConfig, Fixture, FleetSpec};
 
 const RG: &str = "fleet-rg";
 

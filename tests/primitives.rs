@@ -6,9 +6,9 @@ mod common;
 
 use common::{RG, SUB, TOKEN, World};
 use serde_json::Value;
-use vmssid::emulator::{EmulatorConfig, FaultKind, FaultRule, Mutation, Trigger};
 use vmssid::identity::Intent;
 use vmssid::ops::{OpError, Target, WriteMode};
+use vmssid_emulator::{EmulatorConfig, FaultKind, FaultRule, Mutation, Trigger};
 
 const FAMILIES: &[&str] = &["2017-12-01", "2018-06-01", "2018-12-01", "2026-04-01"];
 

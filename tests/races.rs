@@ -15,9 +15,9 @@ mod common;
 use common::World;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use vmssid::emulator::{EmulatorConfig, InterferePoint, Mutation};
 use vmssid::identity::{IdentityShape, Intent, ResourceId};
 use vmssid::ops::{OpError, Target, WriteMode};
+use vmssid_emulator::{EmulatorConfig, InterferePoint, Mutation};
 
 const OPS_PER_RUN: usize = 8;
 
@@ -123,7 +123,7 @@ fn run_family(api: &str, runs: usize, seed: u64) -> Counts {
             let theirs = if rng.random_bool(0.7) { random_mutation(&mut rng, &pool, &intent) } else { None };
             let point = random_point(&mut rng);
             if let Some(m) = &theirs {
-                w.control().interfere(vmss.as_str(), m.clone(), point.clone());
+                w.control().interfere(vmss.as_str(), m.clone(), point);
             }
             let label = format!("{api} seed {seed} run {run} op {op}: {intent} with {theirs:?} at {point:?}");
             let result = w.rt.block_on(w.primitives.apply(Target::Id(vmss.clone()), intent.clone()));

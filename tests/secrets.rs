@@ -3,7 +3,7 @@
 
 use std::process::{Command, Output};
 
-use vmssid::emulator::{Emulator, EmulatorConfig};
+use vmssid_emulator::{Emulator, EmulatorConfig};
 
 const BIN: &str = env!("CARGO_BIN_EXE_vmssid");
 const SUB: &str = "00000000-0000-0000-0000-000000000000";

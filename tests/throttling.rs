@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use common::{SUB, World};
 use vmssid::arm::RetryPolicy;
-use vmssid::emulator::{
-    BucketConfig, EmulatorConfig, FaultKind, FaultRule, Fixture, FleetSpec, ThrottleConfig, Trigger,
-};
 use vmssid::host::{Limits, ScriptErrorKind, SessionOptions};
 use vmssid::identity::{Intent, ResourceId};
 use vmssid::ops::{Target, WriteMode};
+use vmssid_emulator::{
+    BucketConfig, EmulatorConfig, FaultKind, FaultRule, Fixture, FleetSpec, ThrottleConfig, Trigger,
+};
 
 /// The other subscription; `SUB` is the client's default one.
 const OTHER: &str = "aaaaaaaa-0000-4000-8000-00000000000a";

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use cli::{expect, run, text};
-use vmssid::emulator::{Emulator, EmulatorConfig};
+use vmssid_emulator::{Emulator, EmulatorConfig};
 
 const SUB: &str = "00000000-0000-0000-0000-000000000000";
 

@@ -7,10 +7,10 @@ mod common;
 use std::time::Duration;
 
 use common::World;
-use vmssid::emulator::{EmulatorConfig, InterferePoint, Mutation};
 use vmssid::identity::{Intent, ResourceId};
 use vmssid::ops::journal::Outcome;
 use vmssid::ops::{OpError, ReplanPolicy, Target, WriteMode};
+use vmssid_emulator::{EmulatorConfig, InterferePoint, Mutation};
 
 fn short_operations() -> EmulatorConfig {
     EmulatorConfig {

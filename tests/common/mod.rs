@@ -7,12 +7,12 @@ use std::time::Duration;
 use rhai::Dynamic;
 use tokio::runtime::Runtime;
 use vmssid::arm::{ArmClient, ClientConfig, RetryPolicy, Token, TokenProvider};
-use vmssid::emulator::{Control, DEMO_SUBSCRIPTION, Emulator, EmulatorConfig};
 use vmssid::host::{HostContext, Session, SessionOptions};
 use vmssid::identity::{ApiVersion, ResourceId};
 use vmssid::interrupt::Interrupt;
 use vmssid::ops::journal::Journal;
 use vmssid::ops::{Primitives, ReplanPolicy, WriteMode};
+use vmssid_emulator::{Control, DEMO_SUBSCRIPTION, Emulator, EmulatorConfig};
 
 pub const TOKEN: &str = "test-token-7f3a";
 pub const RG: &str = "myResourceGroup";

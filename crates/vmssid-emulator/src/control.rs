@@ -1,0 +1,275 @@
+//! Test control: faults at run time, the second writer, counters and state snapshots, in
+//! process (`Control`) and over HTTP (`/_emulator/...`, same Authorization as ARM calls).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hyper::body::Bytes;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::EmulatorError;
+use crate::app::{Inner, Reply, RequestCounters, Shared};
+use crate::faults::FaultRule;
+use crate::ids;
+use crate::interfere::{InterferePoint, Interference};
+use crate::lro;
+use crate::store::{self, StateFile, Store};
+
+/// A change the second writer makes to a scale set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Mutation {
+    /// Assign this user-assigned identity (ARM id).
+    AddUserIdentity(String),
+    /// Unassign this user-assigned identity (compared case-insensitively).
+    RemoveUserIdentity(String),
+    EnableSystemIdentity,
+    DisableSystemIdentity,
+    /// A change that leaves identities alone but still moves the etag.
+    SetTag {
+        key: String,
+        value: String,
+    },
+}
+
+/// Which scale set: an ARM id, or resource group + name (any subscription).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum VmssTarget {
+    Id(String),
+    #[serde(rename_all = "camelCase")]
+    Name {
+        resource_group: String,
+        name: String,
+    },
+}
+
+impl From<&str> for VmssTarget {
+    fn from(s: &str) -> VmssTarget {
+        VmssTarget::Id(s.to_string())
+    }
+}
+
+impl From<String> for VmssTarget {
+    fn from(s: String) -> VmssTarget {
+        VmssTarget::Id(s)
+    }
+}
+
+impl From<(&str, &str)> for VmssTarget {
+    fn from((rg, name): (&str, &str)) -> VmssTarget {
+        VmssTarget::Name { resource_group: rg.to_string(), name: name.to_string() }
+    }
+}
+
+impl VmssTarget {
+    pub(super) fn matches(&self, key: &store::ResKey) -> bool {
+        match self {
+            VmssTarget::Id(id) => ids::parse_vmss_id(id).is_some_and(|r| {
+                r.subscription.to_lowercase() == key.0
+                    && r.resource_group.to_lowercase() == key.1
+                    && r.name.to_lowercase() == key.2
+            }),
+            VmssTarget::Name { resource_group, name } => {
+                resource_group.to_lowercase() == key.1 && name.to_lowercase() == key.2
+            }
+        }
+    }
+}
+
+/// Handle on a running emulator; cheap to clone.
+#[derive(Clone)]
+pub struct Control {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Control {
+    /// Adds a fault rule (after the configured ones).
+    pub fn add_fault(&self, rule: FaultRule) {
+        self.shared.lock().faults.add(rule);
+    }
+
+    /// Removes every fault rule.
+    pub fn clear_faults(&self) {
+        self.shared.lock().faults.clear();
+    }
+
+    /// The rules still active (`Next(n)` rules disappear once used up).
+    pub fn faults(&self) -> Vec<FaultRule> {
+        self.shared.lock().faults.rules().to_vec()
+    }
+
+    /// After the next GET of that scale set has been answered, the emulator itself applies
+    /// `mutation`, bumping the etag like any write: `interfere(.., InterferePoint::AfterRead(1))`.
+    pub fn interfere_after_read(&self, target: impl Into<VmssTarget>, mutation: Mutation) {
+        self.interfere(target, mutation, InterferePoint::AfterRead(1));
+    }
+
+    /// At `point` of the next read-modify-write of that scale set, the emulator itself applies
+    /// `mutation` as a second writer: a write of its own that bumps the etag. Several pending
+    /// changes on one scale set each count their own reads. A `WhileRunning` change leaves the
+    /// running operation running; if that operation then fails, its rollback undoes only its
+    /// own change and keeps this one.
+    pub fn interfere(&self, target: impl Into<VmssTarget>, mutation: Mutation, point: InterferePoint) {
+        self.shared.lock().interference.push(Interference::new(target.into(), mutation, point));
+    }
+
+    /// Second-writer changes not yet applied.
+    pub fn pending_interference(&self) -> usize {
+        self.shared.lock().interference.len()
+    }
+
+    /// Drops every second-writer change not yet applied.
+    pub fn clear_interference(&self) {
+        self.shared.lock().interference.clear();
+    }
+
+    pub fn counters(&self) -> RequestCounters {
+        self.shared.lock().counters.clone()
+    }
+
+    pub fn reset_counters(&self) {
+        self.shared.lock().counters = RequestCounters::default();
+    }
+
+    /// The state in the state-file format (operations past their deadline have ended).
+    pub fn state(&self) -> StateFile {
+        let mut inner = self.shared.lock();
+        lro::expire(&mut inner.store, Instant::now());
+        inner.store.to_state_file()
+    }
+
+    /// The state as state-file JSON.
+    pub fn snapshot(&self) -> Value {
+        serde_json::to_value(self.state()).unwrap_or(Value::Null)
+    }
+
+    /// Replaces the whole state (running operations are forgotten).
+    pub fn load_state(&self, file: &StateFile) -> Result<(), EmulatorError> {
+        let store = Store::from_state_file(file).map_err(EmulatorError::InvalidState)?;
+        self.shared.lock().store = store;
+        Ok(())
+    }
+
+    /// How many `InProgress` answers later writes' status URLs give.
+    pub fn set_operation_polls(&self, n: u32) {
+        self.shared.lock().operation_polls = n;
+    }
+
+    /// How long later writes' operations run at most, polled or not (`Duration::ZERO`: they
+    /// complete right after the write's answer).
+    pub fn set_operation_duration(&self, d: Duration) {
+        self.shared.lock().operation_duration = d;
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum FaultBody {
+    Spec { spec: String },
+    Rule(FaultRule),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InterfereBody {
+    target: VmssTarget,
+    mutation: Mutation,
+    #[serde(default)]
+    point: InterferePoint,
+}
+
+#[derive(Deserialize)]
+struct PollsBody {
+    value: u32,
+}
+
+#[derive(Deserialize)]
+struct DurationBody {
+    ms: u64,
+}
+
+fn bad_request(msg: impl Into<String>) -> Reply {
+    Reply::json(400, json!({"error": {"code": "InvalidRequestContent", "message": msg.into()}}))
+}
+
+/// `/_emulator/...` (segments after `_emulator`).
+pub fn handle_http(inner: &mut Inner, method: &str, segs: &[String], body: &Bytes) -> Reply {
+    let seg: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
+    let seg: Vec<&str> = seg.iter().map(|s| s.as_str()).collect();
+    match (method, seg.as_slice()) {
+        ("GET", ["state"]) => {
+            Reply::json(200, serde_json::to_value(inner.store.to_state_file()).unwrap_or(Value::Null))
+        }
+        ("PUT", ["state"]) => {
+            let text = String::from_utf8_lossy(body);
+            match StateFile::from_json_str(&text).and_then(|f| Store::from_state_file(&f)) {
+                Ok(s) => {
+                    inner.store = s;
+                    Reply::empty(204)
+                }
+                Err(e) => bad_request(format!("invalid state: {e}")),
+            }
+        }
+        ("GET", ["counters"]) => {
+            Reply::json(200, serde_json::to_value(&inner.counters).unwrap_or(Value::Null))
+        }
+        ("DELETE", ["counters"]) => {
+            inner.counters = RequestCounters::default();
+            Reply::empty(204)
+        }
+        ("GET", ["faults"]) => Reply::json(200, json!({"value": inner.faults.rules()})),
+        ("POST", ["faults"]) => match serde_json::from_slice::<FaultBody>(body) {
+            Ok(FaultBody::Spec { spec }) => match FaultRule::parse(&spec) {
+                Ok(r) => {
+                    inner.faults.add(r.clone());
+                    Reply::json(201, serde_json::to_value(r).unwrap_or(Value::Null))
+                }
+                Err(e) => bad_request(e),
+            },
+            Ok(FaultBody::Rule(r)) => {
+                inner.faults.add(r.clone());
+                Reply::json(201, serde_json::to_value(r).unwrap_or(Value::Null))
+            }
+            Err(e) => bad_request(format!("expected {{\"spec\":\"...\"}} or a fault rule: {e}")),
+        },
+        ("DELETE", ["faults"]) => {
+            inner.faults.clear();
+            Reply::empty(204)
+        }
+        ("POST", ["interfere"]) => match serde_json::from_slice::<InterfereBody>(body) {
+            Ok(b) => {
+                inner.interference.push(Interference::new(b.target, b.mutation, b.point));
+                Reply::empty(202)
+            }
+            Err(e) => bad_request(format!(
+                "expected {{\"target\":..., \"mutation\":..., \"point\"?: {{\"afterRead\": N}} | \"whileRunning\"}}: {e}"
+            )),
+        },
+        ("PUT", ["operation-polls"]) => match serde_json::from_slice::<PollsBody>(body) {
+            Ok(b) => {
+                inner.operation_polls = b.value;
+                Reply::empty(204)
+            }
+            Err(e) => bad_request(format!("expected {{\"value\": N}}: {e}")),
+        },
+        ("PUT", ["operation-duration"]) => match serde_json::from_slice::<DurationBody>(body) {
+            Ok(b) => {
+                inner.operation_duration = Duration::from_millis(b.ms);
+                Reply::empty(204)
+            }
+            Err(e) => bad_request(format!("expected {{\"ms\": N}}: {e}")),
+        },
+        (_, ["state" | "counters" | "faults" | "interfere" | "operation-polls" | "operation-duration"]) => {
+            Reply::json(
+                405,
+                json!({"error": {"code": "MethodNotAllowed", "message": format!("The requested resource does not support http method '{method}'.")}}),
+            )
+        }
+        _ => Reply::json(
+            404,
+            json!({"error": {"code": "NotFound", "message": "Unknown control endpoint; see docs/emulator.md."}}),
+        ),
+    }
+}

@@ -1,0 +1,188 @@
+//! Starting states: the article's demo world, an empty one, or a state file.
+
+use serde_json::{Map, Value, json};
+
+use crate::store::{
+    DEMO_SUBSCRIPTION, DEMO_TENANT, IdentityState, ResourceGroupState, StateFile, SubscriptionState,
+    UaiState, UserAssignedState, VmssState,
+};
+
+/// What the emulator starts with.
+#[derive(Debug, Clone, Default)]
+pub enum Fixture {
+    /// The article's world: subscription `00000000-0000-0000-0000-000000000000`, resource group
+    /// `myResourceGroup`, identities `ID1` and `ID2`, scale set `myVMSS` holding `ID1` only.
+    #[default]
+    Demo,
+    /// Nothing but the demo subscription (which ARM would list anyway).
+    Empty,
+    /// A saved state (`docs/emulator-state.md`).
+    State(StateFile),
+}
+
+impl Fixture {
+    pub fn state_file(&self) -> StateFile {
+        match self {
+            Fixture::Demo => demo(),
+            Fixture::Empty => StateFile {
+                version: 1,
+                tenant_id: DEMO_TENANT.to_string(),
+                subscriptions: vec![SubscriptionState {
+                    subscription_id: DEMO_SUBSCRIPTION.to_string(),
+                    display_name: Some("Demo subscription".to_string()),
+                    resource_groups: Vec::new(),
+                }],
+            },
+            Fixture::State(f) => f.clone(),
+        }
+    }
+}
+
+pub const DEMO_RG: &str = "myResourceGroup";
+pub const DEMO_VMSS: &str = "myVMSS";
+
+/// The article's identity id spelling (lower-case `resourcegroups`).
+pub fn demo_uai_id(name: &str) -> String {
+    format!(
+        "/subscriptions/{DEMO_SUBSCRIPTION}/resourcegroups/{DEMO_RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}"
+    )
+}
+
+fn obj(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// The demo state; `examples/state/demo.json` holds the same.
+pub fn demo() -> StateFile {
+    let vmss_props = obj(json!({
+        "singlePlacementGroup": true,
+        "orchestrationMode": "Uniform",
+        "upgradePolicy": {"mode": "Manual"},
+        "overprovision": true,
+        "doNotRunExtensionsOnOverprovisionedVMs": false,
+        "virtualMachineProfile": {
+            "osProfile": {
+                "computerNamePrefix": "myVMSS",
+                "adminUsername": "azureuser",
+                "windowsConfiguration": {"provisionVMAgent": true, "enableAutomaticUpdates": true},
+                "secrets": []
+            },
+            "storageProfile": {
+                "osDisk": {
+                    "createOption": "FromImage",
+                    "caching": "ReadWrite",
+                    "managedDisk": {"storageAccountType": "Standard_LRS"}
+                },
+                "imageReference": {
+                    "publisher": "MicrosoftWindowsServer",
+                    "offer": "WindowsServer",
+                    "sku": "2016-Datacenter",
+                    "version": "latest"
+                }
+            },
+            "networkProfile": {
+                "networkInterfaceConfigurations": [{
+                    "name": "myVMSS",
+                    "properties": {
+                        "primary": true,
+                        "enableAcceleratedNetworking": false,
+                        "enableIPForwarding": true,
+                        "ipConfigurations": [{
+                            "name": "myVMSS",
+                            "properties": {
+                                "subnet": {"id": format!("/subscriptions/{DEMO_SUBSCRIPTION}/resourceGroups/{DEMO_RG}/providers/Microsoft.Network/virtualNetworks/myVnet/subnets/mySubnet")},
+                                "privateIPAddressVersion": "IPv4"
+                            }
+                        }]
+                    }
+                }]
+            }
+        }
+    }));
+    StateFile {
+        version: 1,
+        tenant_id: DEMO_TENANT.to_string(),
+        subscriptions: vec![SubscriptionState {
+            subscription_id: DEMO_SUBSCRIPTION.to_string(),
+            display_name: Some("Demo subscription".to_string()),
+            resource_groups: vec![ResourceGroupState {
+                name: DEMO_RG.to_string(),
+                location: "eastus".to_string(),
+                tags: Map::new(),
+                user_assigned_identities: vec![
+                    UaiState {
+                        name: "ID1".to_string(),
+                        location: Some("eastus".to_string()),
+                        tags: Map::new(),
+                        principal_id: "1d1d1d1d-0000-4000-8000-0000000000a1".to_string(),
+                        client_id: "c1c1c1c1-0000-4000-8000-0000000000a1".to_string(),
+                        isolation_scope: Some("None".to_string()),
+                    },
+                    UaiState {
+                        name: "ID2".to_string(),
+                        location: Some("eastus".to_string()),
+                        tags: Map::new(),
+                        principal_id: "2d2d2d2d-0000-4000-8000-0000000000a2".to_string(),
+                        client_id: "c2c2c2c2-0000-4000-8000-0000000000a2".to_string(),
+                        isolation_scope: Some("None".to_string()),
+                    },
+                ],
+                virtual_machine_scale_sets: vec![VmssState {
+                    name: DEMO_VMSS.to_string(),
+                    location: Some("eastus".to_string()),
+                    tags: Map::new(),
+                    sku: Some(json!({"name": "Standard_D1_v2", "tier": "Standard", "capacity": 3})),
+                    extra: Map::new(),
+                    properties: vmss_props,
+                    identity: IdentityState {
+                        system_principal_id: None,
+                        user_assigned: vec![UserAssignedState {
+                            id: demo_uai_id("ID1"),
+                            principal_id: Some("1d1d1d1d-0000-4000-8000-0000000000a1".to_string()),
+                            client_id: Some("c1c1c1c1-0000-4000-8000-0000000000a1".to_string()),
+                        }],
+                    },
+                    etag: 1,
+                    provisioning_state: Some("Succeeded".to_string()),
+                    unique_id: Some("0e0e0e0e-0000-4000-8000-00000000f00d".to_string()),
+                    time_created: Some("2018-06-25T09:00:00.0000000+00:00".to_string()),
+                }],
+            }],
+        }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_is_the_demo_fixture() {
+        let text = include_str!("../../../examples/state/demo.json");
+        let parsed = StateFile::from_json_str(text);
+        assert_eq!(parsed, Ok(demo()), "examples/state/demo.json drifted from fixture::demo()");
+    }
+
+    #[test]
+    fn the_large_example_loads() {
+        let text = include_str!("../../../examples/state/large.json");
+        let parsed = StateFile::from_json_str(text);
+        let vmss = parsed.as_ref().map(|f| {
+            f.subscriptions
+                .iter()
+                .flat_map(|s| &s.resource_groups)
+                .map(|g| g.virtual_machine_scale_sets.len())
+                .sum::<usize>()
+        });
+        assert_eq!(vmss, Ok(30), "examples/state/large.json");
+    }
+
+    #[test]
+    fn demo_round_trips_through_the_store() {
+        let store = crate::store::Store::from_state_file(&demo());
+        assert_eq!(store.map(|s| s.to_state_file()), Ok(demo()));
+    }
+}

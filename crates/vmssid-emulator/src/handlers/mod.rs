@@ -1,0 +1,270 @@
+//! Resource handlers: subscriptions and lists here; resource groups, user-assigned identities
+//! and scale sets in their own modules.
+//!
+//! Every write is computed on a copy and committed only when complete, so a rejected request
+//! never leaves a trace.
+
+mod body;
+mod groups;
+mod uai;
+mod vmss;
+mod vmss_write;
+
+use hyper::HeaderMap;
+use serde_json::{Map, Value, json};
+
+use crate::apiver::{self, VmssVersion};
+use crate::app::{Inner, Reply, Settings};
+use crate::errors::{self, ArmError};
+use crate::lro;
+use crate::router::{ResType, Route};
+use crate::store::{self, DEMO_SUBSCRIPTION, Store};
+use crate::util::{is_well_formed_api_version, percent_encode, query_get};
+use groups::{delete_group, get_group, patch_group, put_group, rg_body};
+use uai::render_uai;
+use vmss::render_vmss;
+
+/// What a handler needs from the request.
+pub struct Ctx<'a> {
+    pub method: &'a str,
+    /// Decoded path (fault matching).
+    pub path: &'a str,
+    /// Path as received (links).
+    pub raw_path: &'a str,
+    pub query: &'a [(String, String)],
+    pub headers: &'a HeaderMap,
+    pub body: Option<Value>,
+    pub api_version: String,
+    /// `scheme://host` for links.
+    pub base: String,
+    pub settings: &'a Settings,
+}
+
+type HResult = Result<Reply, ArmError>;
+
+pub fn dispatch(inner: &mut Inner, ctx: &Ctx, route: &Route) -> HResult {
+    let m = ctx.method;
+    match route {
+        Route::Subscriptions => match m {
+            "GET" => {
+                generic_version(ctx)?;
+                Ok(list_subscriptions(&mut inner.store))
+            }
+            _ => Err(errors::method_not_allowed(m, "GET")),
+        },
+        Route::Tenants => match m {
+            "GET" => {
+                generic_version(ctx)?;
+                let t = &inner.store.tenant_id;
+                Ok(Reply::json(
+                    200,
+                    json!({"value": [{"id": format!("/tenants/{t}"), "tenantId": t, "tenantCategory": "Home",
+                    "displayName": "Emulated tenant", "defaultDomain": "emulator.onmicrosoft.com"}]}),
+                ))
+            }
+            _ => Err(errors::method_not_allowed(m, "GET")),
+        },
+        Route::Subscription { sub } => match m {
+            "GET" => {
+                generic_version(ctx)?;
+                inner.store.touch_subscription(sub);
+                Ok(Reply::json(200, subscription_body(&inner.store, sub)))
+            }
+            _ => Err(errors::method_not_allowed(m, "GET")),
+        },
+        Route::ResourceGroups { sub } => match m {
+            "GET" => {
+                generic_version(ctx)?;
+                let items: Vec<Value> = inner
+                    .store
+                    .groups
+                    .iter()
+                    .filter(|(k, _)| k.0 == sub.to_lowercase())
+                    .map(|(_, g)| rg_body(g))
+                    .collect();
+                Ok(Reply::json(200, page(ctx, items)))
+            }
+            _ => Err(errors::method_not_allowed(m, "GET")),
+        },
+        Route::ResourceGroup { sub, rg } => {
+            generic_version(ctx)?;
+            match m {
+                "GET" | "HEAD" => get_group(&inner.store, sub, rg, m == "HEAD"),
+                "PUT" => put_group(&mut inner.store, ctx, sub, rg),
+                "PATCH" => patch_group(&mut inner.store, ctx, sub, rg),
+                "DELETE" => delete_group(&mut inner.store, sub, rg),
+                _ => Err(errors::method_not_allowed(m, "GET, HEAD, PUT, PATCH, DELETE")),
+            }
+        }
+        Route::ListBySubscription { sub, ty } => match m {
+            "GET" => list_resources(inner, ctx, sub, None, *ty),
+            _ => Err(errors::method_not_allowed(m, "GET")),
+        },
+        Route::ListByGroup { sub, rg, ty } => match m {
+            "GET" => list_resources(inner, ctx, sub, Some(rg), *ty),
+            _ => Err(errors::method_not_allowed(m, "GET")),
+        },
+        Route::Resource { sub, rg, ty: ResType::Uai, name } => uai::handle(inner, ctx, sub, rg, name),
+        Route::Resource { sub, rg, ty: ResType::Vmss, name } => vmss::handle(inner, ctx, sub, rg, name),
+        Route::Operation { sub, location, id } => match m {
+            "GET" => {
+                vmss_version(ctx, location)?;
+                let key_sub = inner.store.operations.get(id).map(|o| o.key.0.clone());
+                let found = match key_sub {
+                    Some(s) if s == sub.to_lowercase() => lro::poll(&mut inner.store, id),
+                    _ => None,
+                };
+                match found {
+                    Some(body) => Ok(Reply::json(200, body)),
+                    None => Err(ArmError::new(
+                        404,
+                        "NotFound",
+                        "The entity was not found in this Azure location.",
+                    )),
+                }
+            }
+            _ => Err(errors::method_not_allowed(m, "GET")),
+        },
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// api-versions
+
+/// Subscriptions and resource groups take any well-formed version.
+fn generic_version(ctx: &Ctx) -> Result<(), ArmError> {
+    if is_well_formed_api_version(&ctx.api_version) {
+        Ok(())
+    } else {
+        Err(errors::invalid_api_version(&ctx.api_version, "2022-12-01, 2021-04-01, 2020-01-01"))
+    }
+}
+
+fn vmss_version(ctx: &Ctx, location: &str) -> Result<VmssVersion, ArmError> {
+    VmssVersion::parse(&ctx.api_version).ok_or_else(|| {
+        errors::no_registered_provider(
+            location,
+            &ctx.api_version,
+            "virtualMachineScaleSets",
+            apiver::VMSS_VERSIONS,
+            apiver::LOCATIONS,
+        )
+    })
+}
+
+fn uai_version(ctx: &Ctx, location: &str) -> Result<&'static str, ArmError> {
+    apiver::uai_version(&ctx.api_version).ok_or_else(|| {
+        errors::no_registered_provider(
+            location,
+            &ctx.api_version,
+            "userAssignedIdentities",
+            apiver::UAI_VERSIONS,
+            apiver::LOCATIONS,
+        )
+    })
+}
+
+/// The location named in a NoRegisteredProviderFound message: the body's, the resource
+/// group's, or a default.
+fn location_hint(store: &Store, ctx: &Ctx, sub: &str, rg: Option<&str>) -> String {
+    ctx.body
+        .as_ref()
+        .and_then(|b| b.get("location"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| {
+            rg.and_then(|rg| store.groups.get(&store::group_key(sub, rg)).map(|g| g.location.clone()))
+        })
+        .unwrap_or_else(|| "eastus".to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lists
+
+/// `{value, nextLink?}` with `$skiptoken` paging.
+fn page(ctx: &Ctx, items: Vec<Value>) -> Value {
+    let size = ctx.settings.page_size.max(1);
+    let skip = query_get(ctx.query, "$skiptoken")
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(items.len());
+    let end = (skip + size).min(items.len());
+    let mut o = Map::new();
+    o.insert("value".into(), Value::Array(items[skip..end].to_vec()));
+    if end < items.len() {
+        o.insert(
+            "nextLink".into(),
+            json!(format!(
+                "{}{}?api-version={}&$skiptoken={end}",
+                ctx.base,
+                ctx.raw_path,
+                percent_encode(&ctx.api_version)
+            )),
+        );
+    }
+    Value::Object(o)
+}
+
+fn list_subscriptions(store: &mut Store) -> Reply {
+    store.touch_subscription(DEMO_SUBSCRIPTION);
+    let subs: Vec<String> = store.subscriptions.values().map(|s| s.id.clone()).collect();
+    let value: Vec<Value> = subs.iter().map(|s| subscription_body(store, s)).collect();
+    let n = value.len();
+    Reply::json(200, json!({"value": value, "count": {"type": "Total", "value": n}}))
+}
+
+fn subscription_body(store: &Store, sub: &str) -> Value {
+    let sub = sub.to_lowercase();
+    let name = store
+        .subscriptions
+        .get(&sub)
+        .map(|s| s.display_name.clone())
+        .unwrap_or_else(|| "Emulated subscription".into());
+    json!({
+        "id": format!("/subscriptions/{sub}"),
+        "authorizationSource": "RoleBased",
+        "managedByTenants": [],
+        "subscriptionId": sub,
+        "tenantId": store.tenant_id,
+        "displayName": name,
+        "state": "Enabled",
+        "subscriptionPolicies": {
+            "locationPlacementId": "Public_2014-09-01",
+            "quotaId": "PayAsYouGo_2014-09-01",
+            "spendingLimit": "Off"
+        }
+    })
+}
+
+fn list_resources(inner: &mut Inner, ctx: &Ctx, sub: &str, rg: Option<&String>, ty: ResType) -> HResult {
+    let store = &inner.store;
+    let loc = location_hint(store, ctx, sub, rg.map(|s| s.as_str()));
+    if let Some(rg) = rg
+        && !store.groups.contains_key(&store::group_key(sub, rg))
+    {
+        return Err(errors::resource_group_not_found(rg));
+    }
+    let in_scope =
+        |k: &store::ResKey| k.0 == sub.to_lowercase() && rg.is_none_or(|g| k.1 == g.to_lowercase());
+    let items: Vec<Value> = match ty {
+        ResType::Vmss => {
+            let v = vmss_version(ctx, &loc)?;
+            store
+                .vmss
+                .iter()
+                .filter(|(k, _)| in_scope(k))
+                .map(|(_, x)| render_vmss(x, v, &store.tenant_id))
+                .collect()
+        }
+        ResType::Uai => {
+            let v = uai_version(ctx, &loc)?;
+            store
+                .uais
+                .iter()
+                .filter(|(k, _)| in_scope(k))
+                .map(|(_, x)| render_uai(x, v, &store.tenant_id))
+                .collect()
+        }
+    };
+    Ok(Reply::json(200, page(ctx, items)))
+}

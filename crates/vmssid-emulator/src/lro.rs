@@ -1,0 +1,185 @@
+//! Compute-style long-running operations (docs/arm.md §5): a write answers at once with
+//! `provisioningState: Updating|Creating` and an `Azure-AsyncOperation` URL whose status moves
+//! `InProgress` → `Succeeded` | `Failed`. A failed operation rolls its change back.
+//!
+//! An operation ends at the earlier of two moments, as in Azure, where it ends whether or not
+//! anybody polls: its status URL has answered `InProgress` `operation_polls` times, or
+//! `operation_duration` has passed since it started. Deadlines are checked lazily at the start
+//! of every request ([`expire`]), so no background task runs and the outcome depends only on
+//! the configured numbers and on when requests arrive.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+
+use crate::errors::ArmError;
+use crate::identity;
+use crate::rollback;
+use crate::store::{ResKey, Store, Vmss};
+use crate::util::{now_rfc3339, rfc3339_ago};
+
+#[derive(Debug, Clone)]
+pub enum OpState {
+    Running {
+        /// `InProgress` answers still to give before the terminal one.
+        polls_left: u32,
+        /// When the operation ends even if nobody polls.
+        deadline: Instant,
+        /// Set when a fault decided this operation fails.
+        fail_with: Option<ArmError>,
+        /// The scale set before the write (`None`: the write created it).
+        previous: Option<Box<Vmss>>,
+        /// The scale set as the write left it, so a rollback undoes only what the write changed.
+        written: Box<Vmss>,
+    },
+    Succeeded,
+    Failed(ArmError),
+}
+
+#[derive(Debug, Clone)]
+pub struct Operation {
+    pub id: String,
+    pub key: ResKey,
+    pub start_time: String,
+    pub end_time: Option<String>,
+    pub state: OpState,
+}
+
+impl Operation {
+    pub fn is_running(&self) -> bool {
+        matches!(self.state, OpState::Running { .. })
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        match self.state {
+            OpState::Running { deadline, .. } => Some(deadline),
+            _ => None,
+        }
+    }
+}
+
+/// The deadline of an operation starting now that runs at most `d` (absurdly long ones are
+/// cut to a century rather than overflowing the clock).
+pub fn deadline_after(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d).or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400))).unwrap_or(now)
+}
+
+/// Records a running operation.
+pub fn start(store: &mut Store, op: Operation) {
+    if let Some(d) = op.deadline() {
+        store.next_deadline = Some(store.next_deadline.map_or(d, |n| n.min(d)));
+    }
+    store.operations.insert(op.id.clone(), op);
+}
+
+/// Finishes an operation now (its `endTime` is now).
+pub fn complete(store: &mut Store, op_id: &str) {
+    complete_at(store, op_id, now_rfc3339());
+}
+
+/// Finishes an operation: fills in the new user identities, or rolls the change back.
+fn complete_at(store: &mut Store, op_id: &str, end: String) {
+    let Some(op) = store.operations.get(op_id).cloned() else {
+        return;
+    };
+    let OpState::Running { fail_with, previous, written, .. } = op.state else {
+        return;
+    };
+    let final_state = match fail_with {
+        None => {
+            let snapshot = store.vmss.get(&op.key).map(|v| v.identity.clone());
+            if let Some(mut ident) = snapshot {
+                identity::complete_pending(store, &mut ident);
+                if let Some(v) = store.vmss.get_mut(&op.key) {
+                    v.identity = ident;
+                    v.provisioning_state = "Succeeded".into();
+                }
+            }
+            OpState::Succeeded
+        }
+        Some(err) => {
+            match (previous, store.vmss.get(&op.key)) {
+                // Rolled back under a new etag, since the content changed again.
+                (Some(prev), Some(current)) => {
+                    let restored = rollback::undo(&prev, &written, current);
+                    store.vmss.insert(op.key.clone(), restored);
+                }
+                (Some(_), None) => {}
+                (None, _) => {
+                    store.vmss.remove(&op.key);
+                }
+            }
+            OpState::Failed(err)
+        }
+    };
+    if let Some(o) = store.operations.get_mut(op_id) {
+        o.state = final_state;
+        o.end_time = Some(end);
+    }
+}
+
+/// Completes any operation still running on `key` (a new write supersedes it).
+pub fn settle(store: &mut Store, key: &ResKey) {
+    let running: Vec<String> =
+        store.operations.values().filter(|o| &o.key == key && o.is_running()).map(|o| o.id.clone()).collect();
+    for id in running {
+        complete(store, &id);
+    }
+}
+
+/// Whether an operation is still running on `key`.
+pub fn running_on(store: &Store, key: &ResKey) -> bool {
+    store.operations.values().any(|o| &o.key == key && o.is_running())
+}
+
+/// Ends every running operation whose deadline is `now` or earlier, oldest deadline first,
+/// with its `endTime` at its deadline.
+pub fn expire(store: &mut Store, now: Instant) {
+    if store.next_deadline.is_none_or(|d| d > now) {
+        return;
+    }
+    let mut due: Vec<(Instant, String)> =
+        store.operations.values().filter_map(|o| o.deadline().map(|d| (d, o.id.clone()))).collect();
+    due.sort();
+    store.next_deadline = None;
+    for (deadline, id) in due {
+        if deadline <= now {
+            complete_at(store, &id, rfc3339_ago(now.saturating_duration_since(deadline)));
+        } else {
+            store.next_deadline = Some(store.next_deadline.map_or(deadline, |n| n.min(deadline)));
+        }
+    }
+}
+
+/// Answers one poll of the status URL, advancing the operation.
+pub fn poll(store: &mut Store, op_id: &str) -> Option<Value> {
+    let op = store.operations.get_mut(op_id)?;
+    if let OpState::Running { polls_left, .. } = &mut op.state {
+        if *polls_left > 0 {
+            *polls_left -= 1;
+            return Some(json!({"startTime": op.start_time, "status": "InProgress", "name": op.id}));
+        }
+        complete(store, op_id);
+    }
+    let op = store.operations.get(op_id)?;
+    let mut body = Map::new();
+    body.insert("startTime".into(), json!(op.start_time));
+    if let Some(e) = &op.end_time {
+        body.insert("endTime".into(), json!(e));
+    }
+    match &op.state {
+        OpState::Succeeded => {
+            body.insert("status".into(), json!("Succeeded"));
+        }
+        OpState::Failed(err) => {
+            body.insert("status".into(), json!("Failed"));
+            body.insert("error".into(), err.inner());
+        }
+        OpState::Running { .. } => {
+            body.insert("status".into(), json!("InProgress"));
+        }
+    }
+    body.insert("name".into(), json!(op.id));
+    Some(Value::Object(body))
+}

@@ -1,0 +1,182 @@
+//! Path parsing: ARM matches path segments case-insensitively, so routing is done by hand on
+//! decoded segments rather than with a router crate.
+
+use crate::errors::{self, ArmError};
+use crate::util::{is_guid, percent_decode};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResType {
+    Vmss,
+    Uai,
+}
+
+impl ResType {
+    pub fn type_path(self) -> &'static str {
+        match self {
+            ResType::Vmss => "Microsoft.Compute/virtualMachineScaleSets",
+            ResType::Uai => "Microsoft.ManagedIdentity/userAssignedIdentities",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// `/subscriptions`
+    Subscriptions,
+    /// `/tenants`
+    Tenants,
+    /// `/subscriptions/{sub}`
+    Subscription { sub: String },
+    /// `/subscriptions/{sub}/resourcegroups`
+    ResourceGroups { sub: String },
+    /// `/subscriptions/{sub}/resourcegroups/{rg}`
+    ResourceGroup { sub: String, rg: String },
+    /// `/subscriptions/{sub}/providers/{ns}/{type}`
+    ListBySubscription { sub: String, ty: ResType },
+    /// `/subscriptions/{sub}/resourcegroups/{rg}/providers/{ns}/{type}`
+    ListByGroup { sub: String, rg: String, ty: ResType },
+    /// `/subscriptions/{sub}/resourcegroups/{rg}/providers/{ns}/{type}/{name}`
+    Resource { sub: String, rg: String, ty: ResType, name: String },
+    /// `/subscriptions/{sub}/providers/Microsoft.Compute/locations/{loc}/operations/{id}`
+    Operation { sub: String, location: String, id: String },
+}
+
+impl Route {
+    pub fn subscription(&self) -> Option<&str> {
+        match self {
+            Route::Subscriptions | Route::Tenants => None,
+            Route::Subscription { sub }
+            | Route::ResourceGroups { sub }
+            | Route::ResourceGroup { sub, .. }
+            | Route::ListBySubscription { sub, .. }
+            | Route::ListByGroup { sub, .. }
+            | Route::Resource { sub, .. }
+            | Route::Operation { sub, .. } => Some(sub),
+        }
+    }
+}
+
+/// Splits and decodes a raw path. `None`: empty segments in the middle or bad escapes.
+pub fn segments(raw_path: &str) -> Option<Vec<String>> {
+    let trimmed = raw_path.strip_prefix('/').unwrap_or(raw_path);
+    let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
+    if trimmed.is_empty() {
+        return Some(Vec::new());
+    }
+    trimmed.split('/').map(|s| if s.is_empty() { None } else { percent_decode(s, false) }).collect()
+}
+
+fn eq(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+fn provider_type(ns: &str, ty: &str) -> Option<ResType> {
+    if eq(ns, "Microsoft.Compute") && eq(ty, "virtualMachineScaleSets") {
+        Some(ResType::Vmss)
+    } else if eq(ns, "Microsoft.ManagedIdentity") && eq(ty, "userAssignedIdentities") {
+        Some(ResType::Uai)
+    } else {
+        None
+    }
+}
+
+fn known_namespace(ns: &str) -> bool {
+    eq(ns, "Microsoft.Compute") || eq(ns, "Microsoft.ManagedIdentity")
+}
+
+/// Error for `providers/{ns}/{rest...}` that names nothing served here.
+fn unknown_provider_path(ns: &str, rest: &[String], api_version: &str) -> ArmError {
+    if !known_namespace(ns) {
+        return errors::invalid_namespace(ns);
+    }
+    // ARM names the type by its type segments: every other segment after the namespace.
+    let ty: Vec<&str> = rest.iter().step_by(2).map(|s| s.as_str()).collect();
+    errors::invalid_resource_type(&ty.join("/"), ns, api_version)
+}
+
+/// Maps decoded segments to a route.
+pub fn route(segs: &[String], raw_path: &str, api_version: &str) -> Result<Route, ArmError> {
+    let s: Vec<&str> = segs.iter().map(|x| x.as_str()).collect();
+    let unknown = || errors::unknown_path(raw_path);
+    match s.as_slice() {
+        [t] if eq(t, "subscriptions") => return Ok(Route::Subscriptions),
+        [t] if eq(t, "tenants") => return Ok(Route::Tenants),
+        [t, ..] if eq(t, "subscriptions") => {}
+        _ => return Err(unknown()),
+    }
+    let sub = s[1];
+    if !is_guid(sub) {
+        return Err(errors::invalid_subscription_id(sub));
+    }
+    let sub = sub.to_string();
+    match &s[2..] {
+        [] => Ok(Route::Subscription { sub }),
+        [rgs] if eq(rgs, "resourceGroups") => Ok(Route::ResourceGroups { sub }),
+        [rgs, rg] if eq(rgs, "resourceGroups") => Ok(Route::ResourceGroup { sub, rg: rg.to_string() }),
+        [rgs, rg, p, ns, rest @ ..] if eq(rgs, "resourceGroups") && eq(p, "providers") => match rest {
+            [ty] => match provider_type(ns, ty) {
+                Some(ty) => Ok(Route::ListByGroup { sub, rg: rg.to_string(), ty }),
+                None => Err(unknown_provider_path(ns, &segs[5..], api_version)),
+            },
+            [ty, name] => match provider_type(ns, ty) {
+                Some(ty) => Ok(Route::Resource { sub, rg: rg.to_string(), ty, name: name.to_string() }),
+                None => Err(unknown_provider_path(ns, &segs[5..], api_version)),
+            },
+            _ => Err(unknown_provider_path(ns, &segs[5..], api_version)),
+        },
+        [p, ns, rest @ ..] if eq(p, "providers") => match rest {
+            [ty] => match provider_type(ns, ty) {
+                Some(ty) => Ok(Route::ListBySubscription { sub, ty }),
+                None => Err(unknown_provider_path(ns, &segs[3..], api_version)),
+            },
+            [l, loc, o, id] if eq(ns, "Microsoft.Compute") && eq(l, "locations") && eq(o, "operations") => {
+                Ok(Route::Operation { sub, location: loc.to_string(), id: id.to_string() })
+            }
+            _ => Err(unknown_provider_path(ns, &segs[3..], api_version)),
+        },
+        _ => Err(unknown()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SUB: &str = "00000000-0000-0000-0000-000000000000";
+
+    fn r(p: &str) -> Result<Route, ArmError> {
+        let segs = segments(p).unwrap_or_default();
+        route(&segs, p, "2024-11-01")
+    }
+
+    #[test]
+    fn routes_case_insensitively() {
+        assert_eq!(
+            r(&format!(
+                "/SUBSCRIPTIONS/{SUB}/resourcegroups/rg/PROVIDERS/microsoft.compute/VIRTUALMACHINESCALESETS/vm"
+            )),
+            Ok(Route::Resource { sub: SUB.into(), rg: "rg".into(), ty: ResType::Vmss, name: "vm".into() })
+        );
+        assert_eq!(
+            r(&format!("/subscriptions/{SUB}/providers/Microsoft.Compute/locations/eastus/operations/abc")),
+            Ok(Route::Operation { sub: SUB.into(), location: "eastus".into(), id: "abc".into() })
+        );
+        assert_eq!(r("/subscriptions/"), Ok(Route::Subscriptions));
+    }
+
+    #[test]
+    fn unknown_things_are_arm_errors() {
+        assert_eq!(r("/nope").err().map(|e| e.status), Some(404));
+        assert_eq!(r("/subscriptions/xyz").err().map(|e| e.code), Some("InvalidSubscriptionId"));
+        let e = r(&format!(
+            "/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm"
+        ))
+        .err();
+        assert_eq!(e.as_ref().map(|e| e.code), Some("InvalidResourceType"));
+        let e = r(&format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Foo.Bar/things/x")).err();
+        assert_eq!(e.as_ref().map(|e| e.code), Some("InvalidResourceNamespace"));
+        assert_eq!(segments("/a//b"), None);
+        assert_eq!(segments("/a/%zz"), None);
+        assert_eq!(segments("/a/%2F..").map(|v| v[1].clone()), Some("/..".to_string()));
+    }
+}

@@ -1,0 +1,175 @@
+//! ARM's per-subscription token buckets (docs/arm.md §6) and the `x-ms-ratelimit-remaining-*` headers
+//! they feed. Defaults are generous so benchmarks are never throttled, yet the remaining counts
+//! visibly go down.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use crate::errors::{self, ArmError};
+
+/// One bucket's shape.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BucketConfig {
+    pub capacity: u64,
+    pub refill_per_sec: f64,
+}
+
+/// Bucket shapes per request kind; the global buckets are 15 times these (as in ARM).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ThrottleConfig {
+    pub reads: BucketConfig,
+    pub writes: BucketConfig,
+    pub deletes: BucketConfig,
+}
+
+impl Default for ThrottleConfig {
+    /// ARM's refill rates (25 reads/s, 10 writes/s) with 1000 times ARM's bucket sizes.
+    fn default() -> ThrottleConfig {
+        ThrottleConfig {
+            reads: BucketConfig { capacity: 250_000, refill_per_sec: 25.0 },
+            writes: BucketConfig { capacity: 200_000, refill_per_sec: 10.0 },
+            deletes: BucketConfig { capacity: 200_000, refill_per_sec: 10.0 },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Read,
+    Write,
+    Delete,
+}
+
+impl Kind {
+    pub fn of(method: &str) -> Kind {
+        match method {
+            "GET" | "HEAD" | "OPTIONS" => Kind::Read,
+            "DELETE" => Kind::Delete,
+            _ => Kind::Write,
+        }
+    }
+
+    fn word(self) -> &'static str {
+        match self {
+            Kind::Read => "reads",
+            Kind::Write => "writes",
+            Kind::Delete => "deletes",
+        }
+    }
+
+    fn singular(self) -> &'static str {
+        match self {
+            Kind::Read => "read",
+            Kind::Write => "write",
+            Kind::Delete => "delete",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Bucket {
+    cfg: BucketConfig,
+    tokens: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    fn new(cfg: BucketConfig) -> Bucket {
+        Bucket { cfg, tokens: cfg.capacity as f64, last: Instant::now() }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let dt = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens = (self.tokens + dt * self.cfg.refill_per_sec).min(self.cfg.capacity as f64);
+        self.last = now;
+    }
+
+    /// Seconds until one token is available (at least 1).
+    fn wait_secs(&self) -> u64 {
+        if self.cfg.refill_per_sec <= 0.0 {
+            return 3600;
+        }
+        (((1.0 - self.tokens) / self.cfg.refill_per_sec).ceil() as u64).max(1)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct SubBuckets {
+    local: [Bucket; 3],
+    global: [Bucket; 3],
+}
+
+pub struct Throttle {
+    cfg: ThrottleConfig,
+    subs: HashMap<String, SubBuckets>,
+}
+
+fn idx(k: Kind) -> usize {
+    match k {
+        Kind::Read => 0,
+        Kind::Write => 1,
+        Kind::Delete => 2,
+    }
+}
+
+fn global(c: BucketConfig) -> BucketConfig {
+    BucketConfig { capacity: c.capacity.saturating_mul(15), refill_per_sec: c.refill_per_sec * 15.0 }
+}
+
+impl Throttle {
+    pub fn new(cfg: ThrottleConfig) -> Throttle {
+        Throttle { cfg, subs: HashMap::new() }
+    }
+
+    /// Takes one token for `sub`; the headers to send, or ARM's 429.
+    pub fn take(&mut self, sub: &str, kind: Kind) -> Result<Vec<(String, String)>, ArmError> {
+        let cfg = self.cfg;
+        let b = self.subs.entry(sub.to_lowercase()).or_insert_with(|| SubBuckets {
+            local: [Bucket::new(cfg.reads), Bucket::new(cfg.writes), Bucket::new(cfg.deletes)],
+            global: [
+                Bucket::new(global(cfg.reads)),
+                Bucket::new(global(cfg.writes)),
+                Bucket::new(global(cfg.deletes)),
+            ],
+        });
+        let now = Instant::now();
+        let (l, g) = (&mut b.local[idx(kind)], &mut b.global[idx(kind)]);
+        l.refill(now);
+        g.refill(now);
+        if l.tokens < 1.0 || g.tokens < 1.0 {
+            let wait = l.wait_secs().max(if g.tokens < 1.0 { g.wait_secs() } else { 0 });
+            return Err(errors::subscription_throttled(kind.singular(), sub, wait));
+        }
+        l.tokens -= 1.0;
+        g.tokens -= 1.0;
+        Ok(vec![
+            (
+                format!("x-ms-ratelimit-remaining-subscription-{}", kind.word()),
+                (l.tokens.floor() as u64).to_string(),
+            ),
+            (
+                format!("x-ms-ratelimit-remaining-subscription-global-{}", kind.word()),
+                (g.tokens.floor() as u64).to_string(),
+            ),
+        ])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_go_down_then_throttle() {
+        let small = BucketConfig { capacity: 2, refill_per_sec: 0.001 };
+        let mut t = Throttle::new(ThrottleConfig { reads: small, writes: small, deletes: small });
+        let h1 = t.take("s", Kind::Read).unwrap_or_default();
+        assert_eq!(h1[0].1, "1");
+        assert_eq!(h1[1].1, "29");
+        assert!(t.take("s", Kind::Read).is_ok());
+        let e = t.take("s", Kind::Read).err();
+        assert_eq!(e.as_ref().map(|e| e.status), Some(429));
+        assert!(t.take("s", Kind::Write).is_ok(), "writes have their own bucket");
+        assert!(t.take("other", Kind::Read).is_ok(), "buckets are per subscription");
+    }
+}
