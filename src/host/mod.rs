@@ -217,7 +217,7 @@ pub fn build_engine(context: &HostContext, options: &SessionOptions) -> Engine {
 
 fn engine_with(context: &HostContext, options: &SessionOptions, fleet: &parallel::Tally) -> Engine {
     let mut engine = Engine::new();
-    // Never `Full`: it would call primitives at compile time (rhai-host-notes §2.3).
+    // Never `Full`: it would call primitives at compile time (docs/rhai-host.md §2).
     engine.set_optimization_level(OptimizationLevel::Simple);
     engine.set_fail_on_invalid_map_property(true);
     engine.disable_symbol("eval");

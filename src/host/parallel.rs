@@ -1,7 +1,7 @@
 //! `parallel(items, |item| ...)`: the closure for every item, on a fixed pool of worker threads.
 //!
 //! Fleet work waits on ARM, not on the CPU, so a few threads each blocking in
-//! [`HostContext::block`] keep many requests in flight (rhai-host-notes §5). One item's failure
+//! [`HostContext::block`] keep many requests in flight (docs/rhai-host.md §3). One item's failure
 //! becomes data (an error map in its place) so its siblings finish; only what must end the
 //! whole run (Ctrl-C, a script limit, a host fault) stops every worker.
 

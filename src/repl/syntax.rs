@@ -19,7 +19,7 @@ pub fn is_incomplete(engine: &Engine, source: &str) -> bool {
 }
 
 /// Rhai reports unfinished code as a missing token positioned at or past the end of the input
-/// (rhai-host-notes §1); the same error inside the input is a real mistake.
+/// (docs/rhai-host.md §1); the same error inside the input is a real mistake.
 pub fn error_means_incomplete(err: &ParseError, source: &str) -> bool {
     let at_end = || match (err.position().line(), err.position().position()) {
         (Some(line), Some(column)) => offset_of(source, line, column) >= source.trim_end().chars().count(),
