@@ -127,7 +127,8 @@ pub struct ConnectArgs {
 /// Script limits; defaults are generous for real work and stop runaway scripts.
 #[derive(Debug, Clone, Args)]
 pub struct LimitArgs {
-    /// Rhai operations a script may run (stops `loop {}`); 0 lifts the limit for this run.
+    /// Rhai operations a script may run (stops `loop {}`), and 4 allocations for each (stops
+    /// copying without end); 0 lifts both for this run.
     #[arg(long, value_name = "N")]
     pub max_operations: Option<u64>,
     /// Depth of nested function calls.

@@ -39,8 +39,10 @@ fn deep_closures_nests_and_recursion_end_cleanly() {
     no_crash(&out);
     expect(&out, 0, "[2]\n2", "");
 
-    // Copying makes deep arrays quadratic to build; 10,000 levels already overflowed printing.
-    let arrays = "let a = []; for i in 0..10000 { a = [a]; } print(a); 1";
+    // Copying makes deep arrays quadratic to build; 10,000 levels overflowed printing. Now the
+    // copies count as work, and the default budget stops that loop near 7,000 levels (see
+    // nesting_by_copying_is_counted_as_work_and_stopped), so print 6,000.
+    let arrays = "let a = []; for i in 0..6000 { a = [a]; } print(a); 1";
     let out = run(d, &["run", "-e", arrays], &[]);
     no_crash(&out);
     expect(&out, 0, "[[[[[[", "");
@@ -55,6 +57,21 @@ fn deep_closures_nests_and_recursion_end_cleanly() {
     let out = run(d, &["run", "--max-operations", "0", "--max-memory", "64", "-e", endless], &[]);
     no_crash(&out);
     expect(&out, 1, "", "stopped: the process holds more than 64 MiB of memory (raise --max-memory");
+}
+
+#[test]
+fn nesting_by_copying_is_counted_as_work_and_stopped() {
+    // Each round copies all of `a`: a million rounds would run for days in one operation each,
+    // under any memory limit. The copies count against the operations budget.
+    let dir = tempfile::tempdir().unwrap();
+    let nest = "let a = []; for i in 0..1000000 { a = [a]; } 1";
+    let out = run(dir.path(), &["run", "--max-operations", "1000000", "-e", nest], &[]);
+    no_crash(&out);
+    expect(&out, 1, "", "stopped: the script ran more operations than allowed (raise --max-operations");
+    // The same budget leaves a script of ordinary data alone.
+    let plain = "let m = #{}; for i in 0..50000 { m[`k${i % 100}`] = [i, `v${i}`]; } m.len()";
+    let out = run(dir.path(), &["run", "--max-operations", "1000000", "-e", plain], &[]);
+    expect(&out, 0, "100", "");
 }
 
 #[test]

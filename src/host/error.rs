@@ -8,6 +8,12 @@ use rhai::{Dynamic, EvalAltResult, ParseError, Position};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemoryLimit(pub usize);
 
+/// What `on_progress` stops a script with when it has made more allocations than its operations
+/// budget allows: building or copying data is work too, and Rhai counts copying a value nested
+/// 10,000 deep as one operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkLimit;
+
 /// What kind of failure ended a script; decides the wording and helps callers pick exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScriptErrorKind {
@@ -86,6 +92,9 @@ impl ScriptError {
     }
 }
 
+const TOO_MUCH_WORK: &str =
+    "stopped: the script ran more operations than allowed (raise --max-operations or max_operations in vmssid.toml)";
+
 fn describe(err: &EvalAltResult) -> (ScriptErrorKind, String, Option<String>) {
     use EvalAltResult as E;
     match err {
@@ -99,13 +108,10 @@ fn describe(err: &EvalAltResult) -> (ScriptErrorKind, String, Option<String>) {
                 format!("stopped: the process holds more than {mb} MiB of memory (raise --max-memory or max_memory in vmssid.toml)"),
                 None,
             ),
+            None if token.is::<WorkLimit>() => (ScriptErrorKind::Limit, TOO_MUCH_WORK.into(), None),
             None => (ScriptErrorKind::Interrupted, "interrupted".into(), None),
         },
-        E::ErrorTooManyOperations(_) => (
-            ScriptErrorKind::Limit,
-            "stopped: the script ran more operations than allowed (raise --max-operations or max_operations in vmssid.toml)".into(),
-            None,
-        ),
+        E::ErrorTooManyOperations(_) => (ScriptErrorKind::Limit, TOO_MUCH_WORK.into(), None),
         E::ErrorStackOverflow(_) => (
             ScriptErrorKind::Limit,
             format!(

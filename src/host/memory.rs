@@ -6,10 +6,23 @@
 //! user's own binary) [`live_bytes`] stays 0 and the limit is not enforced.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Live heap bytes, as requested from the allocator.
 static LIVE: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    /// Allocations this thread has made: the work of copying and building data, which Rhai's
+    /// operation count does not see (copying a value nested 10,000 deep is one operation).
+    /// Per thread, so a script is not charged for the connection's threads or its neighbours.
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Counts one allocation on this thread; `try_with` because a thread being torn down still
+/// allocates after its locals are gone.
+fn count_allocation() {
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+}
 
 /// The system allocator, counting what it hands out.
 pub struct Meter;
@@ -21,6 +34,7 @@ unsafe impl GlobalAlloc for Meter {
         let ptr = unsafe { System.alloc(layout) };
         if !ptr.is_null() {
             LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+            count_allocation();
         }
         ptr
     }
@@ -30,6 +44,7 @@ unsafe impl GlobalAlloc for Meter {
         let ptr = unsafe { System.alloc_zeroed(layout) };
         if !ptr.is_null() {
             LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+            count_allocation();
         }
         ptr
     }
@@ -46,6 +61,7 @@ unsafe impl GlobalAlloc for Meter {
         if !new.is_null() {
             LIVE.fetch_add(new_size, Ordering::Relaxed);
             LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+            count_allocation();
         }
         new
     }
@@ -54,4 +70,26 @@ unsafe impl GlobalAlloc for Meter {
 /// Heap bytes the process holds now (0 when [`Meter`] is not the global allocator).
 pub fn live_bytes() -> usize {
     LIVE.load(Ordering::Relaxed)
+}
+
+thread_local! {
+    /// Allocations when this thread's current evaluation began, and its last operation count.
+    static EVALUATION: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+}
+
+/// Allocations this thread has made since its current Rhai evaluation began (0 when [`Meter`]
+/// is not the global allocator), given the evaluation's operation count: Rhai counts from 1
+/// again in each evaluation (each REPL input), so a count lower than the last starts anew.
+pub fn allocations_in_evaluation(operations: u64) -> u64 {
+    let now = ALLOCATIONS.try_with(Cell::get).unwrap_or(0);
+    EVALUATION
+        .try_with(|evaluation| {
+            let (mut start, last) = evaluation.get();
+            if operations < last {
+                start = now;
+            }
+            evaluation.set((start, operations));
+            now.saturating_sub(start)
+        })
+        .unwrap_or(0)
 }

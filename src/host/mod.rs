@@ -240,16 +240,22 @@ fn engine_with(context: &HostContext, options: &SessionOptions, fleet: &parallel
     engine
 }
 
-/// Stops scripts at their next operation once Ctrl-C arrives, or once the process holds more
-/// memory than `max_memory` allows.
+/// Stops scripts at their next operation once Ctrl-C arrives, once the process holds more
+/// memory than `max_memory` allows, or once a run has made more allocations than its operations
+/// budget allows ([`Limits::allocation_budget`]).
 fn watch_interrupt(engine: &mut Engine, context: &HostContext, limits: &Limits) {
     let interrupt = context.interrupt.clone();
     let max_memory = limits.memory_bytes();
-    engine.on_progress(move |_| {
+    let budget = limits.allocation_budget();
+    engine.on_progress(move |operations| {
         if interrupt.is_triggered() {
             return Some(Dynamic::from("interrupted"));
         }
-        (memory::live_bytes() > max_memory).then(|| Dynamic::from(error::MemoryLimit(max_memory >> 20)))
+        if memory::live_bytes() > max_memory {
+            return Some(Dynamic::from(error::MemoryLimit(max_memory >> 20)));
+        }
+        let spent = memory::allocations_in_evaluation(operations);
+        budget.is_some_and(|budget| spent > budget).then(|| Dynamic::from(error::WorkLimit))
     });
 }
 
