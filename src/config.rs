@@ -17,6 +17,35 @@ use serde::Deserialize;
 
 use crate::host::Limits;
 
+/// A configuration file (`vmssid.toml` or the user's own) vmssid cannot use: the command does
+/// not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(transparent)]
+    Unreadable(#[from] crate::host::library::SourceError),
+    /// TOML that does not parse, an unknown key, or a value of the wrong type.
+    #[error("{}: {}", file.display(), reason)]
+    Syntax { file: PathBuf, reason: String },
+    /// A value that parses but is not allowed (a relative trusted folder, say).
+    #[error("{}: {}", file.display(), reason)]
+    Value { file: PathBuf, reason: String },
+    /// A limit that is not allowed in a file.
+    #[error("{}: {problem}", file.display())]
+    Limit { file: PathBuf, problem: crate::host::LimitValueError },
+}
+
+impl ConfigError {
+    /// The TOML parser's error, on one line.
+    pub fn syntax(file: &Path, error: &toml::de::Error) -> Self {
+        let reason = error.to_string().replace('\n', " ").trim().to_string();
+        Self::Syntax { file: file.to_path_buf(), reason }
+    }
+
+    pub fn value(file: &Path, reason: impl Into<String>) -> Self {
+        Self::Value { file: file.to_path_buf(), reason: reason.into() }
+    }
+}
+
 /// The file name looked for in the current directory and its parents.
 pub const FILE_NAME: &str = "vmssid.toml";
 
@@ -60,7 +89,7 @@ struct RawSafety {
 /// Like git's `safe.directory`: a file owned by someone other than the current user or root is
 /// ignored with a warning (it could lift limits or load libraries into this user's run), unless
 /// the user-level config trusts its folder.
-pub fn discover(start: &Path) -> Result<ProjectConfig, String> {
+pub fn discover(start: &Path) -> Result<ProjectConfig, ConfigError> {
     let user = crate::user_config::load()?;
     discover_with(start, &user, current_uid())
 }
@@ -70,7 +99,7 @@ pub fn discover_with(
     start: &Path,
     user: &crate::user_config::UserConfig,
     uid: Option<u32>,
-) -> Result<ProjectConfig, String> {
+) -> Result<ProjectConfig, ConfigError> {
     let start = start.canonicalize().unwrap_or_else(|_| start.to_path_buf());
     for dir in start.ancestors() {
         let candidate = dir.join(FILE_NAME);
@@ -132,11 +161,10 @@ fn owners_of(_file: &Path) -> Vec<u32> {
 }
 
 /// Reads one `vmssid.toml`.
-pub fn load(file: &Path) -> Result<ProjectConfig, String> {
+pub fn load(file: &Path) -> Result<ProjectConfig, ConfigError> {
     let text = crate::host::library::read_module(file)?;
-    let raw: Raw = toml::from_str(&text)
-        .map_err(|e| format!("{}: {}", file.display(), e.to_string().replace('\n', " ").trim()))?;
-    raw.limits.check_file_values().map_err(|e| format!("{}: {e}", file.display()))?;
+    let raw: Raw = toml::from_str(&text).map_err(|e| ConfigError::syntax(file, &e))?;
+    raw.limits.check_file_values().map_err(|problem| ConfigError::Limit { file: file.into(), problem })?;
     let base = file.parent().unwrap_or(Path::new("."));
     Ok(ProjectConfig {
         file: Some(file.to_path_buf()),
@@ -189,7 +217,7 @@ mod tests {
     fn mistakes_are_named() {
         let root = tempfile::tempdir().unwrap();
         std::fs::write(root.path().join(FILE_NAME), "[limits]\nmax_operatons = 5\n").unwrap();
-        let err = discover_with(root.path(), &Default::default(), None).unwrap_err();
+        let err = discover_with(root.path(), &Default::default(), None).unwrap_err().to_string();
         assert!(err.contains("vmssid.toml") && err.contains("max_operatons"), "{err}");
     }
 }

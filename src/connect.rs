@@ -10,7 +10,7 @@ use tokio::runtime::Runtime;
 use crate::arm::settings::{SubscriptionSource, is_known_endpoint, parse_endpoint, resolve_subscription};
 use crate::arm::{ArmClient, ClientConfig, RetryPolicy, Token, TokenProvider};
 use crate::cli::ConnectArgs;
-use crate::commands::UsageError;
+use crate::frontend::exit::UsageError;
 use crate::config::ProjectConfig;
 use crate::identity::ApiVersion;
 use crate::interrupt::Interrupt;
@@ -21,8 +21,6 @@ use vmssid_emulator::{DEMO_SUBSCRIPTION, Emulator, EmulatorConfig, Fixture, Stat
 /// A connection: the primitives, plus the embedded emulator that must outlive them.
 pub struct Connection {
     pub primitives: Arc<Primitives>,
-    /// Where the subscription came from; `None` when there is none (calls needing it fail).
-    pub subscription_source: Option<SubscriptionSource>,
     /// Kept alive for the run; dropped (and stopped) with the connection.
     pub emulator: Option<Emulator>,
 }
@@ -43,7 +41,7 @@ fn ensure_trusted(endpoint: &reqwest::Url, trusted_by_flag: bool) -> anyhow::Res
     if trusted_by_flag || is_known_endpoint(endpoint) {
         return Ok(());
     }
-    let user = crate::user_config::load().map_err(anyhow::Error::msg)?;
+    let user = crate::user_config::load()?;
     if user.trusts_endpoint(endpoint) {
         return Ok(());
     }
@@ -105,7 +103,7 @@ pub fn connect_reusing(
             }
         };
         let subscription = match &args.subscription {
-            Some(s) => resolve_subscription(Some(s), |_| None).map_err(|e| e.to_string()),
+            Some(s) => resolve_subscription(Some(s), |_| None),
             None => Ok((DEMO_SUBSCRIPTION.to_string(), SubscriptionSource::EmulatorDefault)),
         };
         let tokens = TokenProvider::fixed(Token::new(EMBEDDED_TOKEN));
@@ -113,8 +111,7 @@ pub fn connect_reusing(
     } else {
         let endpoint = parse_endpoint(&args.endpoint)?;
         ensure_trusted(&endpoint, args.trust_endpoint)?;
-        let subscription = resolve_subscription(args.subscription.as_deref(), |n| std::env::var(n).ok())
-            .map_err(|e| e.to_string());
+        let subscription = resolve_subscription(args.subscription.as_deref(), |n| std::env::var(n).ok());
         let ca = match &args.ca_cert {
             Some(path) => Some(
                 std::fs::read(path).with_context(|| format!("cannot read --ca-cert {}", path.display()))?,
@@ -127,7 +124,7 @@ pub fn connect_reusing(
     if args.subscription.is_some()
         && let Err(e) = &subscription
     {
-        anyhow::bail!("{e}");
+        return Err(e.clone().into());
     }
     let subscription_source = subscription.as_ref().ok().map(|(_, source)| *source);
     let subscription = subscription.map(|(id, _)| id);
@@ -143,7 +140,7 @@ pub fn connect_reusing(
     config.ca_cert_pem = ca;
     // Only the user's own flag or config may accept etag-less writes, never a project file.
     let allow_unguarded = args.allow_unguarded
-        || (!api.supports_etag() && crate::user_config::load().map_err(anyhow::Error::msg)?.allow_unguarded);
+        || (!api.supports_etag() && crate::user_config::load()?.allow_unguarded);
     let (client, writes) = ArmClient::new(config, Arc::new(tokens), interrupt)?;
     let replan = ReplanPolicy { max_replans: args.max_replans, ..ReplanPolicy::default() };
     let mut primitives = Primitives::new(Arc::new(client), writes, api, mode)
@@ -157,5 +154,5 @@ pub fn connect_reusing(
         Err(_) => {}
     }
     let primitives = Arc::new(primitives);
-    Ok(Connection { primitives, subscription_source, emulator })
+    Ok(Connection { primitives, emulator })
 }

@@ -6,7 +6,8 @@
 //!   ARM's semantics (it does not depend on this crate);
 //! - [`arm`] (the HTTP client) builds on `identity`; [`ops`] (the safe primitives, their one
 //!   write gate, the journal and undo decisions) on `arm`; [`host`] (the Rhai host) on `ops`;
-//!   the command line and the REPL on `host`.
+//!   the command line and the REPL on `host`, sharing the `frontend` module (runtime and
+//!   signals, exit codes, rendering). The binary enters through [`main`].
 //!
 //! **The library API is unstable.** It exists for the `vmssid` binary, the benchmark and the
 //! tests; names and signatures change without notice between versions. To test your own code
@@ -17,15 +18,40 @@
 #![allow(clippy::result_large_err)]
 
 pub mod arm;
-pub mod cli;
-pub mod commands;
-pub mod config;
-pub mod connect;
+mod cli;
+mod commands;
+mod config;
+mod connect;
+mod frontend;
 pub mod host;
 pub mod identity;
 pub mod interrupt;
-pub mod logging;
+mod logging;
 pub mod ops;
 pub mod progress;
-pub mod repl;
-pub mod user_config;
+mod repl;
+mod user_config;
+
+use std::process::ExitCode;
+
+/// The `vmssid` command: parses the command line, runs the subcommand, and turns its outcome
+/// into the exit code (2 for a usage error, 1 for any other).
+pub fn main() -> ExitCode {
+    use clap::Parser;
+    use cli::{Cli, Command};
+    let cli = Cli::parse();
+    logging::init(cli.verbose);
+    let result = match cli.command {
+        Command::Run(args) => commands::run::run(args),
+        Command::Emulator(args) => vmssid_emulator::cli::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Journal(args) => commands::journal::run(args),
+        Command::Undo(args) => commands::undo::run(args),
+        Command::Check(args) => commands::check::run(args),
+        Command::Docs(args) => commands::docs::run(args),
+        Command::Repl(args) => repl::run(args),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {e:#}");
+        ExitCode::from(frontend::exit::code_for(&e))
+    })
+}

@@ -16,6 +16,9 @@ use std::path::{Path, PathBuf};
 use reqwest::Url;
 use serde::Deserialize;
 
+use crate::config::ConfigError;
+use crate::host::library::SourceError;
+
 /// Environment variable naming the file instead (for tests and unusual setups).
 pub const PATH_ENV: &str = "VMSSID_CONFIG";
 
@@ -77,40 +80,36 @@ pub fn display_path() -> String {
 }
 
 /// Reads the user-level config; a missing file is the default, a broken one an error.
-pub fn load() -> Result<UserConfig, String> {
+pub fn load() -> Result<UserConfig, ConfigError> {
     let Some(file) = path() else { return Ok(UserConfig::default()) };
     let explicit = std::env::var_os(PATH_ENV).is_some_and(|v| !v.is_empty());
     match std::fs::metadata(&file) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => Ok(UserConfig::default()),
-        Err(e) => Err(format!("cannot read {}: {e}", file.display())),
-        Ok(meta) if !meta.is_file() => Err(format!("{} is not a regular file", file.display())),
+        Err(error) => Err(SourceError::Io { path: file, error }.into()),
+        Ok(meta) if !meta.is_file() => Err(SourceError::NotAFile { path: file }.into()),
         Ok(_) => load_from(&file),
     }
 }
 
 /// Reads one user-level config file.
-pub fn load_from(file: &Path) -> Result<UserConfig, String> {
+pub fn load_from(file: &Path) -> Result<UserConfig, ConfigError> {
     let text = crate::host::library::read_module(file)?;
-    let raw: Raw = toml::from_str(&text)
-        .map_err(|e| format!("{}: {}", file.display(), e.to_string().replace('\n', " ").trim()))?;
+    let raw: Raw = toml::from_str(&text).map_err(|e| ConfigError::syntax(file, &e))?;
     let mut trusted_endpoints = Vec::new();
     for entry in &raw.trust.endpoints {
         let url = Url::parse(entry.trim())
             .ok()
             .filter(|u| matches!(u.scheme(), "https" | "http") && u.host_str().is_some())
             .ok_or_else(|| {
-                format!("{}: [trust] endpoints: '{entry}' is not an http(s) URL", file.display())
+                ConfigError::value(file, format!("[trust] endpoints: '{entry}' is not an http(s) URL"))
             })?;
         trusted_endpoints.push(url);
     }
     let mut trusted_directories = Vec::new();
     for dir in &raw.trust.directories {
         if !dir.is_absolute() {
-            return Err(format!(
-                "{}: [trust] directories: '{}' is not an absolute path",
-                file.display(),
-                dir.display()
-            ));
+            let reason = format!("[trust] directories: '{}' is not an absolute path", dir.display());
+            return Err(ConfigError::value(file, reason));
         }
         // Compared with the canonical folder of a vmssid.toml; a folder that does not exist
         // (yet) is kept as written.
@@ -128,11 +127,6 @@ impl UserConfig {
     /// Whether `endpoint` is listed under `[trust] endpoints` (same scheme, host and port).
     pub fn trusts_endpoint(&self, endpoint: &Url) -> bool {
         self.trusted_endpoints.iter().any(|t| t.origin() == endpoint.origin())
-    }
-
-    /// Whether `dir` (canonical) is listed under `[trust] directories`.
-    pub fn trusts_directory(&self, dir: &Path) -> bool {
-        self.trusted_directories.iter().any(|t| t == dir)
     }
 }
 
@@ -161,7 +155,7 @@ mod tests {
         for no in ["https://arm.example.net:8443", "https://other.example.net", "http://arm.example.net"] {
             assert!(!config.trusts_endpoint(&Url::parse(no).unwrap()), "{no} should not be trusted");
         }
-        assert!(config.trusts_directory(Path::new("/srv/scripts")));
+        assert_eq!(config.trusted_directories, [PathBuf::from("/srv/scripts")]);
         drop(dir);
     }
 
@@ -175,7 +169,7 @@ mod tests {
             ("[trust\n", "config.toml"),
         ] {
             let (_dir, file) = write(text);
-            let err = load_from(&file).unwrap_err();
+            let err = load_from(&file).unwrap_err().to_string();
             assert!(
                 err.contains("config.toml") && err.contains(expected),
                 "{text:?}: expected the file and {expected:?} in the error, got {err:?}"

@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::auth::TokenProvider;
 use super::error::{ArmError, CloudError, RequestIds};
 use super::retry::{Failure, RetryPolicy, parse_retry_after};
+use super::settings::SubscriptionError;
 use super::throttle::Throttles;
 use crate::interrupt::Interrupt;
 
@@ -23,7 +24,7 @@ pub struct ClientConfig {
     pub endpoint: Url,
     /// The subscription, or why none could be found: reported only when a call needs one, so
     /// scripts that never touch ARM run without any Azure setup.
-    pub subscription: Result<String, String>,
+    pub subscription: Result<String, SubscriptionError>,
     pub retry: RetryPolicy,
     /// Limit for one HTTP exchange.
     pub request_timeout: Duration,
@@ -42,7 +43,7 @@ impl ClientConfig {
     }
 
     /// Like [`ClientConfig::new`], where the subscription may be unknown.
-    pub fn with_subscription(endpoint: Url, subscription: Result<String, String>) -> Self {
+    pub fn with_subscription(endpoint: Url, subscription: Result<String, SubscriptionError>) -> Self {
         Self {
             endpoint,
             subscription,
@@ -189,7 +190,7 @@ impl ArmClient {
 
     /// The subscription every relative call goes to.
     pub fn subscription(&self) -> Result<&str, ArmError> {
-        self.config.subscription.as_deref().map_err(|e| ArmError::Config(e.clone()))
+        self.config.subscription.as_deref().map_err(|e| ArmError::Subscription(e.clone()))
     }
 
     /// The subscription for display: its id, or `<none>` when none is set.

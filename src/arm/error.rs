@@ -130,9 +130,12 @@ pub enum ArmError {
     /// ARM answered something we cannot read.
     #[error("unexpected response from ARM: {0}")]
     BadResponse(String),
-    /// The user's settings are unusable (endpoint, subscription, certificate).
+    /// The user's settings are unusable (endpoint, certificate).
     #[error("{0}")]
     Config(String),
+    /// No usable subscription for a call that needs one.
+    #[error(transparent)]
+    Subscription(#[from] super::settings::SubscriptionError),
     /// The user pressed Ctrl-C (or the run was cancelled) while waiting.
     #[error("cancelled")]
     Cancelled,
@@ -150,7 +153,7 @@ impl ArmError {
             Self::OperationTimeout { .. } => "OperationTimeout",
             Self::Auth(_) => "AuthenticationUnavailable",
             Self::BadResponse(_) => "BadResponse",
-            Self::Config(_) => "ConfigurationError",
+            Self::Config(_) | Self::Subscription(_) => "ConfigurationError",
             Self::Cancelled => "Cancelled",
         }
     }

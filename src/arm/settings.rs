@@ -72,18 +72,37 @@ pub enum SubscriptionSource {
     EmulatorDefault,
 }
 
+/// Why no subscription could be chosen; kept until a call needs one, so scripts that never
+/// touch ARM run without any Azure setup.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubscriptionError {
+    #[error("subscription '{value}' from {from} is not a GUID")]
+    NotAGuid { value: String, from: String },
+    #[error("cannot read {}: {reason}", path.display())]
+    UnreadableProfile { path: PathBuf, reason: String },
+    #[error("{} is not valid JSON: {reason}", path.display())]
+    BrokenProfile { path: PathBuf, reason: String },
+    #[error(
+        "no subscription: pass --subscription ID, set AZURE_SUBSCRIPTION_ID, or choose one with `az account set`"
+    )]
+    Missing,
+    /// For clients that are built but never send (`vmssid check`).
+    #[error("this command does not call ARM")]
+    NotNeeded,
+}
+
 /// Picks the subscription: `--subscription`, else `AZURE_SUBSCRIPTION_ID`, else the Azure CLI's
 /// default subscription (its `azureProfile.json`), else an error that says how to set one.
 pub fn resolve_subscription(
     flag: Option<&str>,
     env: impl Fn(&str) -> Option<String>,
-) -> Result<(String, SubscriptionSource), ArmError> {
+) -> Result<(String, SubscriptionSource), SubscriptionError> {
     let checked = |value: &str, from: &str| {
         let value = value.trim();
         if is_guid(value) {
             Ok(value.to_string())
         } else {
-            Err(ArmError::Config(format!("subscription '{value}' from {from} is not a GUID")))
+            Err(SubscriptionError::NotAGuid { value: value.to_string(), from: from.to_string() })
         }
     };
     if let Some(flag) = flag {
@@ -97,10 +116,7 @@ pub fn resolve_subscription(
     {
         return Ok((checked(&id, &path.display().to_string())?, SubscriptionSource::AzureCliProfile));
     }
-    Err(ArmError::Config(
-        "no subscription: pass --subscription ID, set AZURE_SUBSCRIPTION_ID, or choose one with `az account set`"
-            .into(),
-    ))
+    Err(SubscriptionError::Missing)
 }
 
 fn azure_cli_profile_path(env: &impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
@@ -112,16 +128,18 @@ fn azure_cli_profile_path(env: &impl Fn(&str) -> Option<String>) -> Option<PathB
 }
 
 /// Reads the default subscription of the Azure CLI; a missing file is no error, a broken one is.
-fn default_subscription_from_profile(path: &Path) -> Result<Option<String>, ArmError> {
+fn default_subscription_from_profile(path: &Path) -> Result<Option<String>, SubscriptionError> {
     let text = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(ArmError::Config(format!("cannot read {}: {e}", path.display()))),
+        Err(e) => {
+            return Err(SubscriptionError::UnreadableProfile { path: path.into(), reason: e.to_string() });
+        }
     };
     // The CLI writes this file with a UTF-8 byte order mark.
     let text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&text);
     let profile: serde_json::Value = serde_json::from_slice(text)
-        .map_err(|e| ArmError::Config(format!("{} is not valid JSON: {e}", path.display())))?;
+        .map_err(|e| SubscriptionError::BrokenProfile { path: path.into(), reason: e.to_string() })?;
     let default = profile
         .get("subscriptions")
         .and_then(|s| s.as_array())

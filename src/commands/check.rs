@@ -14,8 +14,8 @@ use crate::ops::{Primitives, WriteMode};
 /// Checks the scripts under the given paths (default: the current directory).
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let cwd = std::env::current_dir()?;
-    let project = crate::config::discover(&cwd).map_err(anyhow::Error::msg)?;
-    let library_paths = super::library_paths(&args.libs, &project);
+    let project = crate::config::discover(&cwd)?;
+    let library_paths = crate::frontend::library_paths(&args.libs, &project);
     let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
     for path in &paths {
         if !path.exists() {
@@ -27,7 +27,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread().build()?;
     let config = ClientConfig::with_subscription(
         "http://127.0.0.1:9".parse()?,
-        Err("vmssid check never calls ARM".into()),
+        Err(crate::arm::settings::SubscriptionError::NotNeeded),
     );
     let (client, writes) =
         ArmClient::new(config, Arc::new(TokenProvider::fixed(Token::new(""))), Default::default())?;
@@ -48,6 +48,6 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!("checked {files} file(s): {} problem(s)", diagnostics.len());
-        Ok(ExitCode::from(super::exit::FAILED))
+        Ok(ExitCode::from(crate::frontend::exit::FAILED))
     }
 }

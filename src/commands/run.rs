@@ -6,7 +6,7 @@ use anyhow::Context;
 use rhai::Dynamic;
 use serde_json::json;
 
-use super::exit;
+use crate::frontend::{exit, library_paths, render, signals};
 use crate::cli::{OutputFormat, RunArgs};
 use crate::connect::connect;
 use crate::host::convert::to_json;
@@ -15,11 +15,11 @@ use crate::interrupt::Interrupt;
 
 /// Runs the script and reports; `Err` only for setup failures (bad flags, unreachable files).
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let runtime = super::runtime()?;
+    let runtime = signals::runtime()?;
     let interrupt = Interrupt::default();
-    let project = crate::config::discover(&std::env::current_dir()?).map_err(anyhow::Error::msg)?;
+    let project = crate::config::discover(&std::env::current_dir()?)?;
     let connection = connect(&args.connect, &project, &runtime, interrupt.clone())?;
-    super::forward_ctrl_c(&runtime, &interrupt);
+    signals::forward_ctrl_c(&runtime, &interrupt);
     let context = HostContext {
         primitives: connection.primitives.clone(),
         runtime: runtime.handle().clone(),
@@ -28,16 +28,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let options = SessionOptions {
         args: args.args.clone(),
         vars: args.vars.clone(),
-        library_paths: super::library_paths(&args.connect.libs, &project),
+        library_paths: library_paths(&args.connect.libs, &project),
         limits: args.connect.limits.over(project.limits),
         print: if args.output == OutputFormat::Json { PrintTarget::Stderr } else { PrintTarget::Stdout },
     };
     // The session and the value the script returns are handled on a thread with a script's
     // stack: they may hold data nested deeper than the main thread's stack allows to drop.
     let stack = options.limits.script_stack();
-    let code = crate::host::on_script_stack(stack, || run_script(&args, &connection, context, options))
-        .map_err(anyhow::Error::msg)??;
-    super::print_dry_run_summary(&connection.primitives);
+    let code = crate::host::on_script_stack(stack, || run_script(&args, &connection, context, options))??;
+    render::print_dry_run_summary(&connection.primitives);
     if let Some(emulator) = connection.emulator {
         runtime.block_on(emulator.shutdown());
     }
@@ -95,7 +94,7 @@ fn print_value(value: &Dynamic, format: OutputFormat, inline: bool) -> anyhow::R
             "{}",
             serde_json::to_string_pretty(&to_json(value).map_err(|e| anyhow::anyhow!("{e}"))?)?
         ),
-        OutputFormat::Text if inline && !value.is_unit() => println!("{}", super::render_value(value)),
+        OutputFormat::Text if inline && !value.is_unit() => println!("{}", render::render_value(value)),
         OutputFormat::Text => {}
     }
     Ok(())

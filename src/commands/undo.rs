@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use crate::cli::UndoArgs;
 use crate::connect::{connect, journal_path};
+use crate::frontend::{exit, render, signals};
 use crate::identity::ResourceId;
 use crate::interrupt::Interrupt;
 use crate::ops::journal::{Entry, Outcome, Record, read};
@@ -19,11 +20,11 @@ pub fn run(args: UndoArgs) -> anyhow::Result<ExitCode> {
         eprintln!("nothing to undo in {}", path.display());
         return Ok(ExitCode::SUCCESS);
     }
-    let runtime = super::runtime()?;
+    let runtime = signals::runtime()?;
     let interrupt = Interrupt::default();
-    let project = crate::config::discover(&std::env::current_dir()?).map_err(anyhow::Error::msg)?;
+    let project = crate::config::discover(&std::env::current_dir()?)?;
     let connection = connect(&args.connect, &project, &runtime, interrupt.clone())?;
-    super::forward_ctrl_c(&runtime, &interrupt);
+    signals::forward_ctrl_c(&runtime, &interrupt);
     let primitives = connection.primitives.clone();
     let endpoint = primitives.client().endpoint().to_string();
     // An undo that stopped mid-write is settled by reading before anything else is decided:
@@ -81,11 +82,11 @@ pub fn run(args: UndoArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    super::print_dry_run_summary(&primitives);
+    render::print_dry_run_summary(&primitives);
     if let Some(emulator) = connection.emulator {
         runtime.block_on(emulator.shutdown());
     }
-    Ok(ExitCode::from(if failures > 0 { super::exit::FAILED } else { super::exit::OK }))
+    Ok(ExitCode::from(if failures > 0 { exit::FAILED } else { exit::OK }))
 }
 
 /// Gives every undo entry of this endpoint without a known outcome the outcome a read shows

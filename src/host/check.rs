@@ -85,7 +85,7 @@ impl<'a> Checker<'a> {
         };
         let source = match crate::host::library::read_module(file) {
             Ok(s) => s,
-            Err(e) => return vec![diag(0, 0, e)],
+            Err(e) => return vec![diag(0, 0, e.to_string())],
         };
         let source = if source.starts_with("#!") { format!("//{source}") } else { source };
         let ast = match self.engine.compile(&source) {

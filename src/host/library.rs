@@ -86,7 +86,7 @@ impl LibraryResolver {
         } else {
             let path =
                 self.locate(import).map_err(refuse)?.ok_or_else(|| not_found(import, &self.roots, pos))?;
-            let source = read_module(&path).map_err(refuse)?;
+            let source = read_module(&path).map_err(|e| refuse(e.to_string()))?;
             (path.display().to_string(), source)
         };
         let mut ast = engine.compile(&source).map_err(|e| in_module(with_source(e.into(), &source_name)))?;
@@ -99,10 +99,21 @@ impl LibraryResolver {
 /// The largest script or library file read.
 const MAX_SOURCE_BYTES: u64 = 16 * 1024 * 1024;
 
+/// Why a script, library or config file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("cannot read {}: {error}", path.display())]
+    Io { path: PathBuf, error: std::io::Error },
+    #[error("{} is not a regular file", path.display())]
+    NotAFile { path: PathBuf },
+    #[error("{} is larger than {} MiB", path.display(), MAX_SOURCE_BYTES >> 20)]
+    TooLarge { path: PathBuf },
+}
+
 /// Reads a script, library or config file, refusing whatever is not a regular file: a FIFO
-/// would block the run forever and a device might never end. The file is opened without blocking and its type
-/// checked on the open handle, so it cannot be swapped in between.
-pub fn read_module(path: &Path) -> Result<String, String> {
+/// would block the run forever and a device might never end. The file is opened without
+/// blocking and its type checked on the open handle, so it cannot be swapped in between.
+pub fn read_module(path: &Path) -> Result<String, SourceError> {
     use std::io::Read;
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
@@ -111,14 +122,14 @@ pub fn read_module(path: &Path) -> Result<String, String> {
         use std::os::unix::fs::OpenOptionsExt;
         options.custom_flags(libc::O_NONBLOCK);
     }
-    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let cannot = |error: std::io::Error| SourceError::Io { path: path.to_path_buf(), error };
     let file = options.open(path).map_err(cannot)?;
     let meta = file.metadata().map_err(cannot)?;
     if !meta.is_file() {
-        return Err(format!("{} is not a regular file", path.display()));
+        return Err(SourceError::NotAFile { path: path.to_path_buf() });
     }
     if meta.len() > MAX_SOURCE_BYTES {
-        return Err(format!("{} is larger than {} MiB", path.display(), MAX_SOURCE_BYTES >> 20));
+        return Err(SourceError::TooLarge { path: path.to_path_buf() });
     }
     let mut source = String::new();
     file.take(MAX_SOURCE_BYTES).read_to_string(&mut source).map_err(cannot)?;
@@ -260,9 +271,9 @@ mod tests {
         let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
         assert!(status.success(), "mkfifo");
         // Blocked forever before the fix: nobody ever writes to the FIFO.
-        let err = read_module(&fifo).unwrap_err();
+        let err = read_module(&fifo).unwrap_err().to_string();
         assert!(err.contains("not a regular file"), "expected a refusal, got {err}");
-        let err = read_module(dir.path()).unwrap_err();
+        let err = read_module(dir.path()).unwrap_err().to_string();
         assert!(err.contains("not a regular file"), "a folder: {err}");
         std::fs::write(dir.path().join("ok.rhai"), "1").unwrap();
         assert_eq!(read_module(&dir.path().join("ok.rhai")).unwrap(), "1");

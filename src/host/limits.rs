@@ -60,6 +60,18 @@ impl Default for Limits {
 /// about 7,000 rounds, within seconds, where uncounted it would run for hours.
 pub const ALLOCATIONS_PER_OPERATION: u64 = 4;
 
+/// A limit in `vmssid.toml` that is not allowed there.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LimitValueError {
+    #[error(
+        "[limits] {key} = 0 would mean no limit; give a number (pass --{flag} 0 on the command line to lift it for one run)",
+        flag = key.replace('_', "-")
+    )]
+    Zero { key: &'static str },
+    #[error("[limits] max_memory = {0} is more than the {HARD_MAX_MEMORY} MiB allowed")]
+    MemoryAboveCap(usize),
+}
+
 /// Hard caps no flag or file lifts: past them a script thread's stack could overflow, which
 /// aborts the process instead of stopping the script with an error.
 ///
@@ -130,7 +142,7 @@ impl Limits {
 
     /// Refuses values in `vmssid.toml` that would silently mean "no limit" (Rhai reads 0 that
     /// way); a person who wants that for one run passes it on the command line.
-    pub fn check_file_values(&self) -> Result<(), String> {
+    pub fn check_file_values(&self) -> Result<(), LimitValueError> {
         let zero = [
             ("max_operations", self.max_operations == 0),
             ("max_string_size", self.max_string_size == 0),
@@ -141,16 +153,10 @@ impl Limits {
             ("max_function_expr_depth", self.max_function_expr_depth == 0),
         ];
         if self.max_memory > HARD_MAX_MEMORY {
-            return Err(format!(
-                "[limits] max_memory = {} is more than the {HARD_MAX_MEMORY} MiB allowed",
-                self.max_memory
-            ));
+            return Err(LimitValueError::MemoryAboveCap(self.max_memory));
         }
         match zero.iter().find(|(_, is_zero)| *is_zero) {
-            Some((key, _)) => Err(format!(
-                "[limits] {key} = 0 would mean no limit; give a number (pass --{} 0 on the command line to lift it for one run)",
-                key.replace('_', "-")
-            )),
+            Some((key, _)) => Err(LimitValueError::Zero { key }),
             None => Ok(()),
         }
     }
@@ -177,7 +183,7 @@ mod tests {
 
     #[test]
     fn zero_in_a_file_is_refused_with_the_key() {
-        let err = Limits { max_operations: 0, ..Limits::default() }.check_file_values().unwrap_err();
+        let err = Limits { max_operations: 0, ..Limits::default() }.check_file_values().unwrap_err().to_string();
         assert!(err.contains("max_operations = 0") && err.contains("--max-operations 0"), "{err}");
         assert!(Limits::default().check_file_values().is_ok());
     }

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use rhai::{AST, Dynamic, Engine, OptimizationLevel, Scope};
 
 pub use error::{ScriptError, ScriptErrorKind};
-pub use limits::Limits;
+pub use limits::{LimitValueError, Limits};
 pub use primitives::HostContext;
 
 /// Where `print` goes: stdout normally, stderr when stdout carries `--output json`.
@@ -115,9 +115,9 @@ impl Session {
 
     /// Runs a script file.
     pub fn run_file(&mut self, path: &Path) -> Result<Dynamic, ScriptError> {
-        let source = library::read_module(path).map_err(|message| ScriptError {
+        let source = library::read_module(path).map_err(|e| ScriptError {
             kind: ScriptErrorKind::Runtime,
-            message,
+            message: e.to_string(),
             code: None,
         })?;
         // A `#!` line lets scripts be executable; Rhai does not know it.
@@ -133,8 +133,8 @@ impl Session {
     pub fn eval(&mut self, source: &str, name: &str) -> Result<Dynamic, ScriptError> {
         let _running = self.context.interrupt.running();
         let stack = self.limits.script_stack();
-        on_script_stack(stack, || self.eval_here(source, name)).unwrap_or_else(|message| {
-            Err(ScriptError { kind: ScriptErrorKind::Runtime, message, code: None })
+        on_script_stack(stack, || self.eval_here(source, name)).unwrap_or_else(|e| {
+            Err(ScriptError { kind: ScriptErrorKind::Runtime, message: e.to_string(), code: None })
         })
     }
 
@@ -192,21 +192,28 @@ impl Drop for Session {
     }
 }
 
+/// Why code meant for a script thread did not run to its end.
+#[derive(Debug, thiserror::Error)]
+pub enum ScriptThreadError {
+    #[error("cannot start a script thread with a {mib} MiB stack: {error}; hint: lower --max-memory")]
+    Spawn { mib: usize, error: std::io::Error },
+    #[error("the script stopped on an internal error")]
+    Panicked,
+}
+
 /// Runs `f` on a thread with a stack of `stack` bytes and waits for it: for code that evaluates
-/// scripts or holds their values. `Err` says why it could not run or did not finish.
-pub fn on_script_stack<T: Send>(stack: usize, f: impl FnOnce() -> T + Send) -> Result<T, String> {
+/// scripts or holds their values.
+pub fn on_script_stack<T: Send>(
+    stack: usize,
+    f: impl FnOnce() -> T + Send,
+) -> Result<T, ScriptThreadError> {
     std::thread::scope(|scope| {
         let thread = std::thread::Builder::new()
             .name("vmssid-script".into())
             .stack_size(stack)
             .spawn_scoped(scope, f)
-            .map_err(|e| {
-                format!(
-                    "cannot start a script thread with a {} MiB stack: {e}; hint: lower --max-memory",
-                    stack >> 20
-                )
-            })?;
-        thread.join().map_err(|_| "the script stopped on an internal error".to_string())
+            .map_err(|error| ScriptThreadError::Spawn { mib: stack >> 20, error })?;
+        thread.join().map_err(|_| ScriptThreadError::Panicked)
     })
 }
 

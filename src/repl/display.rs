@@ -11,7 +11,7 @@ pub fn render(value: &Dynamic) -> Option<String> {
     if let Some(text) = render_reports(value) {
         return Some(text);
     }
-    Some(crate::commands::render_value(value))
+    Some(crate::frontend::render::render_value(value))
 }
 
 /// A report, or a non-empty array of reports (what `id::ensure` returns), as diffs.

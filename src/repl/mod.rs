@@ -21,7 +21,7 @@ use rustyline::{ColorMode, CompletionType, Config, Editor};
 use tokio::runtime::Runtime;
 
 use crate::cli::{ConnectArgs, ReplArgs};
-use crate::commands::exit;
+use crate::frontend::{exit, library_paths, signals};
 use crate::connect::{Connection, connect};
 use crate::host::{HostContext, ScriptErrorKind, Session, SessionOptions};
 use crate::interrupt::Interrupt;
@@ -33,18 +33,18 @@ const SOURCE: &str = "repl";
 
 /// Runs the REPL until `.quit`, Ctrl-D or the end of piped input.
 pub fn run(args: ReplArgs) -> anyhow::Result<ExitCode> {
-    let runtime = crate::commands::runtime()?;
+    let runtime = signals::runtime()?;
     let interrupt = Interrupt::default();
-    let project = crate::config::discover(&std::env::current_dir()?).map_err(anyhow::Error::msg)?;
+    let project = crate::config::discover(&std::env::current_dir()?)?;
     let connection = connect(&args.connect, &project, &runtime, interrupt.clone())?;
-    crate::commands::forward_ctrl_c(&runtime, &interrupt);
+    signals::forward_ctrl_c(&runtime, &interrupt);
     let context = HostContext {
         primitives: connection.primitives.clone(),
         runtime: runtime.handle().clone(),
         interrupt: interrupt.clone(),
     };
     let options = SessionOptions {
-        library_paths: crate::commands::library_paths(&args.connect.libs, &project),
+        library_paths: library_paths(&args.connect.libs, &project),
         limits: args.connect.limits.over(project.limits),
         ..SessionOptions::default()
     };
@@ -102,8 +102,7 @@ pub fn run(args: ReplArgs) -> anyhow::Result<ExitCode> {
             runtime.block_on(emulator.shutdown());
         }
         code
-    })
-    .map_err(anyhow::Error::msg)?;
+    })?;
     Ok(ExitCode::from(code))
 }
 

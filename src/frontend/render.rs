@@ -1,0 +1,32 @@
+//! Values and dry-run plans as a person reads them.
+
+use rhai::Dynamic;
+
+use crate::ops::Primitives;
+
+/// Lists the writes a dry run planned, on stderr.
+pub fn print_dry_run_summary(primitives: &Primitives) {
+    if primitives.mode() != crate::ops::WriteMode::DryRun {
+        return;
+    }
+    let planned = primitives.planned_writes();
+    eprintln!("dry run: {} write(s) planned, none sent", planned.len());
+    for report in planned {
+        let body = report.request.as_ref().map(|b| b.to_string()).unwrap_or_default();
+        eprintln!("  {}  PATCH {}", report.one_line(), body);
+    }
+}
+
+/// A value as a person reads it: strings bare, maps and arrays as indented JSON.
+pub fn render_value(value: &Dynamic) -> String {
+    if value.is_string() {
+        return value.to_string();
+    }
+    if (value.is_map() || value.is_array())
+        && let Ok(json) = crate::host::convert::to_json(value)
+        && let Ok(text) = serde_json::to_string_pretty(&json)
+    {
+        return text;
+    }
+    value.to_string()
+}
