@@ -4,8 +4,8 @@
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use vmssid::identity::{
-    Identity, IdentityShape, IdentityType, Intent, Plan, ResourceId, SystemIdentity, UserIdentity,
-    WireFamily, plan,
+    Change, Identity, IdentityShape, IdentityType, Intent, Plan, PlanError, ResourceId, SystemIdentity,
+    UserIdentity, Users, WireFamily, plan,
 };
 
 const SUB: &str = "00000000-0000-0000-0000-000000000000";
@@ -258,6 +258,102 @@ fn every_state_intent_and_family_cell() {
     assert_eq!(cells, 2 * 6 * 7);
 }
 
+/// Composite changes, in order: update {system on, add C, remove A}, update {system off, add C},
+/// update {remove A and B}, set {system on, users B and C}, set {system off, no users},
+/// update {} (names nothing).
+fn changes() -> [Intent; 6] {
+    let update = |system, add: &[&str], remove: &[&str]| {
+        Intent::Update(Change {
+            system,
+            users: Users::Adjust {
+                add: add.iter().map(|n| uai(n)).collect(),
+                remove: remove.iter().map(|n| uai(n)).collect(),
+            },
+        })
+    };
+    [
+        update(Some(true), &["C"], &["A"]),
+        update(Some(false), &["C"], &[]),
+        update(None, &[], &["A", "B"]),
+        Intent::Set { system: true, users: vec![uai("B"), uai("C")] },
+        Intent::Set { system: false, users: vec![] },
+        update(None, &[], &[]),
+    ]
+}
+
+/// One row per state: the expected single request for each composite change (`null`: none).
+type ChangeRow = ((bool, Vec<&'static str>), [Value; 6]);
+
+fn change_table(family: WireFamily) -> Vec<ChangeRow> {
+    let n = Value::Null;
+    let t = |ty: &str| json!({"identity": {"type": ty}});
+    let u = "UserAssigned";
+    match family {
+        WireFamily::UserAssignedMap => {
+            let m = |ty: &str, map: Value| json!({"identity": {"type": ty, "userAssignedIdentities": map}});
+            let c = || json!({"C": {}});
+            let a_out_c_in = || json!({"A": null, "C": {}});
+            vec![
+                ((false, vec![]), [m(SU, c()), m(u, c()), n.clone(), m(SU, json!({"B": {}, "C": {}})), n.clone(), n.clone()]),
+                ((true, vec![]), [m(SU, c()), m(u, c()), n.clone(), m(SU, json!({"B": {}, "C": {}})), t("None"), n.clone()]),
+                ((false, vec!["A"]), [m(SU, a_out_c_in()), m(u, c()), t("None"), m(SU, json!({"A": null, "B": {}, "C": {}})), t("None"), n.clone()]),
+                ((false, vec!["A", "B"]), [m(SU, a_out_c_in()), m(u, c()), t("None"), m(SU, a_out_c_in()), t("None"), n.clone()]),
+                ((true, vec!["A"]), [m(SU, a_out_c_in()), m(u, c()), t("SystemAssigned"), m(SU, json!({"A": null, "B": {}, "C": {}})), t("None"), n.clone()]),
+                ((true, vec!["A", "B"]), [m(SU, a_out_c_in()), m(u, c()), t("SystemAssigned"), m(SU, a_out_c_in()), t("None"), n]),
+            ]
+        }
+        WireFamily::IdentityIds => {
+            let a = |ty: &str, ids: Value| json!({"identity": {"type": ty, "identityIds": ids}});
+            vec![
+                ((false, vec![]), [a(SU, json!(["C"])), a(u, json!(["C"])), n.clone(), a(SU, json!(["B", "C"])), n.clone(), n.clone()]),
+                ((true, vec![]), [a(SU, json!(["C"])), a(u, json!(["C"])), n.clone(), a(SU, json!(["B", "C"])), t("None"), n.clone()]),
+                ((false, vec!["A"]), [a(SU, json!(["C"])), a(u, json!(["A", "C"])), t("None"), a(SU, json!(["B", "C"])), t("None"), n.clone()]),
+                ((false, vec!["A", "B"]), [a(SU, json!(["B", "C"])), a(u, json!(["A", "B", "C"])), t("None"), a(SU, json!(["B", "C"])), t("None"), n.clone()]),
+                ((true, vec!["A"]), [a(SU, json!(["C"])), a(u, json!(["A", "C"])), t("SystemAssigned"), a(SU, json!(["B", "C"])), t("None"), n.clone()]),
+                ((true, vec!["A", "B"]), [a(SU, json!(["B", "C"])), a(u, json!(["A", "B", "C"])), t("SystemAssigned"), a(SU, json!(["B", "C"])), t("None"), n]),
+            ]
+        }
+    }
+}
+
+#[test]
+fn every_state_composite_change_and_family_cell() {
+    let mut cells = 0;
+    for family in [WireFamily::UserAssignedMap, WireFamily::IdentityIds] {
+        for ((system, users), expected) in change_table(family) {
+            let current = state(system, &users);
+            for (change, want) in changes().iter().zip(expected) {
+                let got = body_of(&plan(&current, change, family).unwrap());
+                let want = if want.is_null() { want } else { expand(want) };
+                assert_eq!(
+                    got,
+                    want,
+                    "family {family}, state {}, change {change}: expected {want}, planned {got}",
+                    current.shape()
+                );
+                cells += 1;
+            }
+        }
+    }
+    assert_eq!(cells, 2 * 6 * 6);
+}
+
+#[test]
+fn contradictory_or_foreign_changes_are_refused_before_planning() {
+    let both = Intent::Update(Change::users(vec![uai("A")], vec![variant("a")]));
+    assert_eq!(
+        plan(&state(false, &[]), &both, WireFamily::UserAssignedMap),
+        Err(PlanError::AddedAndRemoved("A".into())),
+        "the same identity, spelled differently, in add and remove"
+    );
+    let vmss = ResourceId::vmss(SUB, "rg", "v").unwrap();
+    let foreign = Intent::Set { system: true, users: vec![vmss.clone()] };
+    assert_eq!(
+        plan(&state(true, &["A"]), &foreign, WireFamily::IdentityIds),
+        Err(PlanError::NotAUserIdentity(vmss.to_string()))
+    );
+}
+
 #[test]
 fn ids_spelled_differently_are_the_same_identity() {
     for family in [WireFamily::UserAssignedMap, WireFamily::IdentityIds] {
@@ -358,6 +454,11 @@ fn arb_state() -> impl Strategy<Value = Identity> {
     )
 }
 
+fn arb_ids() -> impl Strategy<Value = Vec<ResourceId>> {
+    proptest::collection::vec((0usize..6, any::<bool>()), 0..4)
+        .prop_map(|ids| ids.into_iter().map(|(i, u)| pool_id(i, u)).collect())
+}
+
 fn arb_intent() -> impl Strategy<Value = Intent> {
     prop_oneof![
         Just(Intent::EnableSystem),
@@ -365,7 +466,71 @@ fn arb_intent() -> impl Strategy<Value = Intent> {
         Just(Intent::RemoveAllUser),
         (0usize..6, any::<bool>()).prop_map(|(i, u)| Intent::AddUser(pool_id(i, u))),
         (0usize..6, any::<bool>()).prop_map(|(i, u)| Intent::RemoveUser(pool_id(i, u))),
+        // Composite: removals are drawn from what is not added (a contradiction is refused).
+        (proptest::option::of(any::<bool>()), arb_ids(), arb_ids()).prop_map(|(system, add, remove)| {
+            let remove = remove.into_iter().filter(|r| !add.contains(r)).collect();
+            Intent::Update(Change { system, users: Users::Adjust { add, remove } })
+        }),
+        (any::<bool>(), arb_ids()).prop_map(|(system, users)| Intent::Set { system, users }),
     ]
+}
+
+/// The state `intent` asks for, computed from its fields alone (not from the planner's code).
+fn wanted(before: &Identity, intent: &Intent) -> IdentityShape {
+    let mut system = before.system.is_some();
+    let mut users: Vec<ResourceId> = before.user_ids().cloned().collect();
+    let add = |users: &mut Vec<ResourceId>, id: &ResourceId| {
+        if !users.contains(id) {
+            users.push(id.clone());
+        }
+    };
+    match intent {
+        Intent::EnableSystem => system = true,
+        Intent::DisableSystem => system = false,
+        Intent::AddUser(id) => add(&mut users, id),
+        Intent::RemoveUser(id) => users.retain(|u| u != id),
+        Intent::RemoveAllUser => users.clear(),
+        Intent::Update(Change { system: s, users: Users::Adjust { add: plus, remove } }) => {
+            system = s.unwrap_or(system);
+            users.retain(|u| !remove.contains(u));
+            plus.iter().for_each(|id| add(&mut users, id));
+        }
+        Intent::Update(Change { system: s, users: Users::Exactly(ids) }) => {
+            system = s.unwrap_or(system);
+            users.clear();
+            ids.iter().for_each(|id| add(&mut users, id));
+        }
+        Intent::Set { system: s, users: ids } => {
+            system = *s;
+            users.clear();
+            ids.iter().for_each(|id| add(&mut users, id));
+        }
+    }
+    users.sort();
+    IdentityShape { system, users }
+}
+
+/// Whether `intent` names `user` (for removal, or as a user list that may leave it out).
+fn names_user_removal(intent: &Intent, user: &ResourceId) -> bool {
+    match intent {
+        Intent::RemoveUser(id) => id == user,
+        Intent::RemoveAllUser | Intent::Set { .. } => true,
+        Intent::Update(Change { users: Users::Adjust { remove, .. }, .. }) => remove.contains(user),
+        Intent::Update(Change { users: Users::Exactly(_), .. }) => true,
+        _ => false,
+    }
+}
+
+/// Whether `intent` may turn the system identity off.
+fn names_system_off(intent: &Intent) -> bool {
+    matches!(
+        intent,
+        Intent::DisableSystem | Intent::Set { system: false, .. } | Intent::Update(Change { system: Some(false), .. })
+    )
+}
+
+fn ty_has_user(identity: &Value) -> bool {
+    identity["type"].as_str().and_then(|t| IdentityType::parse(t).ok()).is_some_and(IdentityType::has_user)
 }
 
 fn arb_family() -> impl Strategy<Value = WireFamily> {
@@ -378,7 +543,7 @@ proptest! {
     /// Applying the planned body with ARM's semantics yields exactly the intended state.
     #[test]
     fn planned_body_achieves_exactly_the_intent(before in arb_state(), intent in arb_intent(), family in arb_family()) {
-        let want = intent.outcome(&before);
+        let want = wanted(&before, &intent);
         let arm_before = ArmState {
             system: before.system.is_some(),
             users: before.user_ids().map(ToString::to_string).collect(),
@@ -407,10 +572,10 @@ proptest! {
         };
         let after = shape_of(&after);
         for user in before.user_ids() {
-            let named = matches!(&intent, Intent::RemoveUser(id) if id == user) || intent == Intent::RemoveAllUser;
+            let named = names_user_removal(&intent, user);
             prop_assert!(named || after.users.contains(user), "{} was dropped by {}", user, intent);
         }
-        if before.system.is_some() && intent != Intent::DisableSystem {
+        if before.system.is_some() && !names_system_off(&intent) {
             prop_assert!(after.system, "system identity was dropped by {}", intent);
         }
     }
@@ -432,7 +597,13 @@ proptest! {
             folded.dedup();
             prop_assert_eq!(folded.len(), ids.len(), "duplicate ids in {}", text);
             if family == WireFamily::UserAssignedMap {
-                prop_assert!(ids.len() <= 1, "a map PATCH names at most the one identity that changes: {}", text);
+                // A map PATCH names exactly the identities whose presence changes.
+                let before_users = before.shape().users;
+                let after_users = wanted(&before, &intent).users;
+                let changing = before_users.iter().filter(|u| !after_users.contains(u)).count()
+                    + after_users.iter().filter(|u| !before_users.contains(u)).count();
+                let type_says_all = !ty_has_user(identity);
+                prop_assert!(type_says_all || ids.len() == changing, "expected {} ids named, got {}", changing, text);
             }
         }
     }

@@ -15,7 +15,7 @@ mod common;
 use common::World;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use vmssid::identity::{IdentityShape, Intent, ResourceId};
+use vmssid::identity::{Change, IdentityShape, Intent, ResourceId, Users};
 use vmssid::ops::{OpError, Target, WriteMode};
 use vmssid_emulator::{EmulatorConfig, InterferePoint, Mutation};
 
@@ -41,20 +41,41 @@ fn pool(w: &World) -> Vec<ResourceId> {
 
 fn random_intent(rng: &mut StdRng, pool: &[ResourceId]) -> Intent {
     let user = pool[rng.random_range(0..pool.len())].clone();
-    match rng.random_range(0..6) {
+    match rng.random_range(0..8) {
         0 => Intent::EnableSystem,
         1 => Intent::DisableSystem,
         2 | 3 => Intent::AddUser(user),
         4 => Intent::RemoveUser(user),
-        _ => Intent::RemoveAllUser,
+        5 => Intent::RemoveAllUser,
+        // A composite change: system toggled or left, one identity added and another removed.
+        _ => {
+            let other = pool[(pool.iter().position(|p| *p == user).unwrap_or(0) + 1) % pool.len()].clone();
+            let system = [None, Some(true), Some(false)][rng.random_range(0..3)];
+            Intent::Update(Change { system, users: Users::Adjust { add: vec![user], remove: vec![other] } })
+        }
+    }
+}
+
+/// The user identities `intent` names (the other writer leaves those alone).
+fn named_users(intent: &Intent) -> Vec<ResourceId> {
+    match intent {
+        Intent::AddUser(u) | Intent::RemoveUser(u) => vec![u.clone()],
+        Intent::Update(Change { users: Users::Adjust { add, remove }, .. }) => {
+            add.iter().chain(remove).cloned().collect()
+        }
+        _ => Vec::new(),
     }
 }
 
 /// A change the other writer makes that `intent` does not name (so both can hold at the end).
 fn random_mutation(rng: &mut StdRng, pool: &[ResourceId], intent: &Intent) -> Option<Mutation> {
-    let others: Vec<&ResourceId> = pool.iter().filter(|p| intent.user() != Some(*p)).collect();
+    let named = named_users(intent);
+    let others: Vec<&ResourceId> = pool.iter().filter(|p| !named.contains(p)).collect();
     let user = others[rng.random_range(0..others.len())].to_string();
-    let touches_system = matches!(intent, Intent::EnableSystem | Intent::DisableSystem);
+    let touches_system = matches!(
+        intent,
+        Intent::EnableSystem | Intent::DisableSystem | Intent::Update(Change { system: Some(_), .. })
+    );
     let touches_users = matches!(intent, Intent::RemoveAllUser);
     match rng.random_range(0..4) {
         0 if !touches_system => Some(Mutation::EnableSystemIdentity),
@@ -81,6 +102,12 @@ fn lost(now: &IdentityShape, intent: &Intent, theirs: Option<&Mutation>) -> Opti
         Intent::AddUser(u) => now.users.contains(u),
         Intent::RemoveUser(u) => !now.users.contains(u),
         Intent::RemoveAllUser => now.users.is_empty(),
+        Intent::Update(Change { system, users: Users::Adjust { add, remove } }) => {
+            system.is_none_or(|on| now.system == on)
+                && add.iter().all(|u| now.users.contains(u))
+                && remove.iter().all(|u| !now.users.contains(u))
+        }
+        other => panic!("the race test does not make {other}"),
     };
     if !ours {
         return Some(format!("our {intent} does not hold"));

@@ -3,13 +3,15 @@
 //! Everything that decides what vmssid sends to ARM lives here so that it can be tested
 //! exhaustively without a network. The ARM emulator deliberately does not use this module.
 
+pub mod change;
 pub mod model;
 pub mod planner;
 pub mod resource_id;
 pub mod wire;
 
 pub use model::{BadIdentityType, Identity, IdentityShape, IdentityType, SystemIdentity, UserIdentity};
-pub use planner::{Intent, Plan, PlanError, plan};
+pub use change::{Change, Delta, Users};
+pub use planner::{Intent, Plan, PlanError, plan, plan_change};
 pub use resource_id::{ResourceId, ResourceIdError, USER_IDENTITY_TYPE, VMSS_TYPE};
 pub use wire::{
     ApiVersion, DecodeError, IdentityPatch, UnsupportedApiVersion, UserChange, VMSS_API_VERSIONS, WireFamily,

@@ -13,11 +13,13 @@
 
 use thiserror::Error;
 
-use super::model::{Identity, IdentityShape, IdentityType, SystemIdentity, UserIdentity};
+use super::change::{Change, Users};
+use super::model::{Identity, IdentityShape, IdentityType};
 use super::resource_id::{ResourceId, USER_IDENTITY_TYPE};
 use super::wire::{IdentityPatch, UserChange, WireFamily};
 
-/// What the caller wants to change, and nothing more.
+/// What the caller wants to change, and nothing more. Every intent is a [`Change`]; the single
+/// ones keep their names for reports, the journal and the primitives of the same name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Intent {
     EnableSystem,
@@ -25,6 +27,10 @@ pub enum Intent {
     AddUser(ResourceId),
     RemoveUser(ResourceId),
     RemoveAllUser,
+    /// `update_identity`: system on/off/left, users added and removed, in one request.
+    Update(Change),
+    /// `set_identity`: exactly this system identity and these users.
+    Set { system: bool, users: Vec<ResourceId> },
 }
 
 impl Intent {
@@ -36,10 +42,26 @@ impl Intent {
             Self::AddUser(_) => "add_user",
             Self::RemoveUser(_) => "remove_user",
             Self::RemoveAllUser => "remove_all_user",
+            Self::Update(_) => "update_identity",
+            Self::Set { .. } => "set_identity",
         }
     }
 
-    /// The user identity the intent names, if any.
+    /// The intent as the one kind of change the planner knows.
+    pub fn change(&self) -> Change {
+        let users = |add: Vec<ResourceId>, remove: Vec<ResourceId>| Users::Adjust { add, remove };
+        match self {
+            Self::EnableSystem => Change { system: Some(true), users: users(vec![], vec![]) },
+            Self::DisableSystem => Change { system: Some(false), users: users(vec![], vec![]) },
+            Self::AddUser(id) => Change::users(vec![id.clone()], vec![]),
+            Self::RemoveUser(id) => Change::users(vec![], vec![id.clone()]),
+            Self::RemoveAllUser => Change { system: None, users: Users::Exactly(vec![]) },
+            Self::Update(change) => change.clone(),
+            Self::Set { system, users } => Change { system: Some(*system), users: Users::Exactly(users.clone()) },
+        }
+    }
+
+    /// The user identity a single-user intent names, if any.
     pub fn user(&self) -> Option<&ResourceId> {
         match self {
             Self::AddUser(id) | Self::RemoveUser(id) => Some(id),
@@ -56,25 +78,19 @@ impl Intent {
     /// `before` with the intent applied: what a dry run reports. Ids ARM has not assigned yet
     /// (a new system principal, a new user identity's client id) are unknown.
     pub fn predict(&self, before: &Identity) -> Identity {
-        let mut after = before.clone();
-        match self {
-            Self::EnableSystem => {
-                after.system.get_or_insert_with(SystemIdentity::default);
-            }
-            Self::DisableSystem => after.system = None,
-            Self::AddUser(id) => after.insert_user(UserIdentity::new(id.clone())),
-            Self::RemoveUser(id) => after.users.retain(|u| &u.id != id),
-            Self::RemoveAllUser => after.users.clear(),
-        }
-        after
+        self.change().predict(before)
     }
 }
 
 impl std::fmt::Display for Intent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.user() {
-            Some(id) => write!(f, "{} {}", self.name(), id.name()),
-            None => f.write_str(self.name()),
+        match self {
+            Self::Update(change) => write!(f, "update_identity ({change})"),
+            Self::Set { .. } => write!(f, "set_identity ({})", self.change()),
+            _ => match self.user() {
+                Some(id) => write!(f, "{} {}", self.name(), id.name()),
+                None => f.write_str(self.name()),
+            },
         }
     }
 }
@@ -93,62 +109,41 @@ pub enum Plan {
 pub enum PlanError {
     #[error("'{0}' is not a user-assigned identity id (expected .../providers/{USER_IDENTITY_TYPE}/<name>)")]
     NotAUserIdentity(String),
+    #[error("user identity '{0}' is both added and removed; name it in one of `add` and `remove`")]
+    AddedAndRemoved(String),
 }
 
 /// Plans the request for `intent` against the `current` identity in the given wire family.
 pub fn plan(current: &Identity, intent: &Intent, family: WireFamily) -> Result<Plan, PlanError> {
-    if let Some(id) = intent.user().filter(|id| !id.is_user_identity()) {
-        return Err(PlanError::NotAUserIdentity(id.to_string()));
+    plan_change(current, &intent.change(), family)
+}
+
+/// Plans one request that makes the whole `change` hold on `current`, keeping everything it
+/// does not name; [`Plan::NoChange`] when it already holds.
+pub fn plan_change(current: &Identity, change: &Change, family: WireFamily) -> Result<Plan, PlanError> {
+    change.validate()?;
+    let delta = change.delta(current);
+    if delta.is_empty() {
+        return Ok(Plan::NoChange);
     }
-    let system = current.system.is_some();
-    let has_users = !current.users.is_empty();
-    let all_users = || current.user_ids().cloned().collect::<Vec<_>>();
-    // The user part that keeps every current user identity, in each family.
-    let keep_users = || match family {
-        WireFamily::UserAssignedMap => UserChange::Merge(Vec::new()),
-        WireFamily::IdentityIds => UserChange::Replace(all_users()),
+    let after = change.predict(current);
+    let system = after.system.is_some();
+    if after.users.is_empty() {
+        // No users left: the type alone says so, and ARM rejects UserAssigned with no ids
+        // (docs/arm.md §2.1), so the type switches and no list is sent.
+        let kind = IdentityType::of(system, false);
+        return Ok(Plan::Patch(IdentityPatch { kind, users: UserChange::Omit }));
+    }
+    let users = match family {
+        // A map PATCH merges: name only what changes, so an identity someone else attached
+        // between our read and our write is neither dropped nor brought back.
+        WireFamily::UserAssignedMap => UserChange::Merge(
+            delta.remove.iter().map(|id| (id.clone(), false)).chain(delta.add.iter().map(|id| (id.clone(), true))).collect(),
+        ),
+        // A list PATCH replaces: send the whole list, current order first.
+        WireFamily::IdentityIds => UserChange::Replace(after.user_ids().cloned().collect()),
     };
-    let patch = |kind, users| Ok(Plan::Patch(IdentityPatch { kind, users }));
-    match intent {
-        Intent::EnableSystem if system => Ok(Plan::NoChange),
-        Intent::EnableSystem if has_users => patch(IdentityType::SystemAndUserAssigned, keep_users()),
-        Intent::EnableSystem => patch(IdentityType::SystemAssigned, UserChange::Omit),
-
-        Intent::DisableSystem if !system => Ok(Plan::NoChange),
-        Intent::DisableSystem if has_users => patch(IdentityType::UserAssigned, keep_users()),
-        Intent::DisableSystem => patch(IdentityType::None, UserChange::Omit),
-
-        Intent::AddUser(id) if current.has_user(id) => Ok(Plan::NoChange),
-        Intent::AddUser(id) => {
-            let users = match family {
-                WireFamily::UserAssignedMap => UserChange::Merge(vec![(id.clone(), true)]),
-                WireFamily::IdentityIds => {
-                    let mut ids = all_users();
-                    ids.push(id.clone());
-                    UserChange::Replace(ids)
-                }
-            };
-            patch(IdentityType::of(system, true), users)
-        }
-
-        Intent::RemoveUser(id) => {
-            let Some(stored) = current.user(id) else { return Ok(Plan::NoChange) };
-            let remaining: Vec<ResourceId> = current.user_ids().filter(|u| *u != id).cloned().collect();
-            if remaining.is_empty() {
-                // ARM rejects UserAssigned with no ids: switch the type instead (docs/arm.md §2.1).
-                return patch(IdentityType::of(system, false), UserChange::Omit);
-            }
-            let users = match family {
-                // Name the identity the way ARM stores it; ARM matches keys case-insensitively anyway.
-                WireFamily::UserAssignedMap => UserChange::Merge(vec![(stored.id.clone(), false)]),
-                WireFamily::IdentityIds => UserChange::Replace(remaining),
-            };
-            patch(current.kind(), users)
-        }
-
-        Intent::RemoveAllUser if !has_users => Ok(Plan::NoChange),
-        Intent::RemoveAllUser => patch(IdentityType::of(system, false), UserChange::Omit),
-    }
+    Ok(Plan::Patch(IdentityPatch { kind: IdentityType::of(system, true), users }))
 }
 
 #[cfg(test)]

@@ -29,13 +29,12 @@ pub fn verify(
 ) -> Result<(), OpError> {
     let expected = intent.outcome(before);
     let actual = after.shape();
-    let intent_holds = match intent {
-        Intent::EnableSystem => actual.system,
-        Intent::DisableSystem => !actual.system,
-        Intent::AddUser(u) => actual.users.contains(u),
-        Intent::RemoveUser(u) => !actual.users.contains(u),
-        Intent::RemoveAllUser => actual.users.is_empty(),
-    };
+    // What the intent names, measured against the state it was planned from: a composite
+    // change holds when each of its parts does.
+    let delta = intent.change().delta(before);
+    let intent_holds = delta.system.is_none_or(|on| actual.system == on)
+        && delta.add.iter().all(|u| actual.users.contains(u))
+        && delta.remove.iter().all(|u| !actual.users.contains(u));
     let mut problems: Vec<String> = Vec::new();
     if evidence != Evidence::ChangedSince {
         if expected.system && !actual.system {
@@ -60,7 +59,7 @@ pub fn verify(
                 problems.push("an unexpected system-assigned identity".into());
             }
         }
-        if *intent != Intent::EnableSystem
+        if delta.system != Some(true)
             && let Some(replaced) = replaced_principal(before, after)
         {
             problems.push(replaced);
