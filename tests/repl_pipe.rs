@@ -114,11 +114,11 @@ fn variables_functions_and_imports_carry_across_lines() {
         "fn double(a) { a * 2 }\n",
         "double(x)\n",
         "import \"vmssid/identity\" as id;\n",
-        "let r = id::ensure(\"myResourceGroup\", \"myVMSS\", #{ system: false, user: [user_identity(\"myResourceGroup\", \"ID1\")] });\n",
-        "r.len()\n",
+        "let r = id::ensure(\"myResourceGroup\", \"myVMSS\", #{ user: [user_identity(\"myResourceGroup\", \"ID1\")] });\n",
+        "r.changed\n",
     ));
     run.code(0);
-    assert_eq!(run.lines(), vec!["42", "84", "0"], "stderr:\n{}", run.stderr);
+    assert_eq!(run.lines(), vec!["42", "84", "false"], "stderr:\n{}", run.stderr);
     assert!(run.stderr.is_empty(), "expected no errors, stderr was:\n{}", run.stderr);
 }
 

@@ -64,7 +64,7 @@ fn errors_are_maps_a_script_can_branch_on() {
 }
 
 #[test]
-fn stdlib_ensure_converges_and_is_idempotent() {
+fn stdlib_ensure_adds_what_is_missing_in_one_write_and_removes_nothing() {
     let w = World::new("2026-04-01");
     let mut session = w.session();
     let result = w.eval(
@@ -75,14 +75,18 @@ fn stdlib_ensure_converges_and_is_idempotent() {
         let first = id::ensure("myResourceGroup", "myVMSS", want);
         let second = id::ensure("myResourceGroup", "myVMSS", want);
         let v = get_vmss("myResourceGroup", "myVMSS");
-        [first.len(), second.len(), v.identity.type, v.identity.user.map(|u| u.id.split("/")[-1])]
+        [first.changed, second.changed, v.identity.type, v.identity.user.map(|u| u.id.split("/")[-1])]
         "#,
     );
-    assert_eq!(s(result), r#"[3, 0, "SystemAssigned, UserAssigned", ["ID2"]]"#);
+    assert_eq!(
+        s(result),
+        r#"[true, false, "SystemAssigned, UserAssigned", ["ID1", "ID2"]]"#,
+        "one write adds system and ID2, keeps ID1; the second call finds nothing missing"
+    );
 }
 
 #[test]
-fn stdlib_swap_user_adds_before_it_removes() {
+fn stdlib_swap_user_is_one_write() {
     let w = World::new("2017-12-01");
     let mut session = w.session();
     let result = w.eval(
@@ -90,10 +94,10 @@ fn stdlib_swap_user_adds_before_it_removes() {
         r#"
         import "vmssid/identity" as id;
         let r = id::swap_user("myResourceGroup", "myVMSS", user_identity("myResourceGroup", "ID1"), user_identity("myResourceGroup", "ID2"));
-        [r[0].after.user.len(), r[1].after.user.map(|u| u.id.split("/")[-1])]
+        [r.request.identity.identityIds.map(|u| u.split("/")[-1]), r.before.user.map(|u| u.id.split("/")[-1]), r.after.user.map(|u| u.id.split("/")[-1])]
         "#,
     );
-    assert_eq!(s(result), r#"[2, ["ID2"]]"#, "after the add both are held; after the remove only ID2");
+    assert_eq!(s(result), r#"[["ID2"], ["ID1"], ["ID2"]]"#, "one request swaps ID1 for ID2");
 }
 
 #[test]

@@ -106,6 +106,30 @@ pub const PRIMITIVES: &[FunctionDoc] = &[
         example: r#"remove_user("myResourceGroup", "myVMSS", user_identity("myResourceGroup", "ID1"))"#,
     },
     FunctionDoc {
+        name: "update_identity",
+        arguments: &[ArgKind::ResourceGroup, ArgKind::Vmss],
+        signatures: &[
+            "update_identity(rg, name, #{ system, add, remove }) -> report",
+            "update_identity(target, #{ system, add, remove }) -> report",
+        ],
+        summary: "Changes several parts of the identity in one request: `system: true|false` turns the system identity on or off, `add: [ids]` assigns user identities, `remove: [ids]` removes them; an omitted key leaves that part alone, and everything not named is kept.",
+        effect: Effect::Writes,
+        io: "GET, one PATCH identity (If-Match where supported), poll the operation, GET to verify",
+        example: r#"update_identity("myResourceGroup", "myVMSS", #{ system: true, add: [user_identity("myResourceGroup", "ID2")], remove: [user_identity("myResourceGroup", "ID1")] })"#,
+    },
+    FunctionDoc {
+        name: "set_identity",
+        arguments: &[ArgKind::ResourceGroup, ArgKind::Vmss],
+        signatures: &[
+            "set_identity(rg, name, #{ system, user }) -> report",
+            "set_identity(target, #{ system, user }) -> report",
+        ],
+        summary: "Makes the identity exactly this, in one request: `system: true|false` and `user: [ids]` are both required, and every user identity not listed is removed.",
+        effect: Effect::Writes,
+        io: "GET, one PATCH identity (If-Match where supported), poll the operation, GET to verify",
+        example: r#"set_identity("myResourceGroup", "myVMSS", #{ system: true, user: [user_identity("myResourceGroup", "ID1")] })"#,
+    },
+    FunctionDoc {
         name: "remove_all_user",
         arguments: &[ArgKind::ResourceGroup, ArgKind::Vmss],
         signatures: &["remove_all_user(rg, name) -> report", "remove_all_user(target) -> report"],

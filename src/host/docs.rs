@@ -25,7 +25,7 @@ pub fn stdlib_functions() -> Vec<StdlibDoc> {
         let Ok(ast) = engine.compile(source) else { continue };
         let mut functions: Vec<_> = ast.iter_functions().collect();
         // Rhai keeps functions in a hash map; sort for a stable reference.
-        functions.sort_by(|a, b| a.name.cmp(b.name));
+        functions.sort_by(|a, b| (a.name, a.params.len()).cmp(&(b.name, b.params.len())));
         for f in functions {
             if f.access == rhai::FnAccess::Private || f.name.starts_with("anon$") {
                 continue;

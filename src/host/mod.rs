@@ -4,6 +4,7 @@
 //! evaluations, and the functions defined so far.
 
 pub mod catalog;
+mod changes;
 pub mod check;
 pub mod convert;
 pub mod docs;

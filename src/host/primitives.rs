@@ -87,7 +87,7 @@ impl HostContext {
     }
 
     /// A user identity: a full id or the map `get_user_identity` returns.
-    fn user(&self, function: &str, value: &Dynamic) -> RhaiResult<ResourceId> {
+    pub(super) fn user(&self, function: &str, value: &Dynamic) -> RhaiResult<ResourceId> {
         let raw = if let Some(s) = value.clone().try_cast::<ImmutableString>() {
             s
         } else if let Some(map) = value.clone().try_cast::<Map>() {
@@ -184,6 +184,27 @@ fn register_writes(engine: &mut Engine, ctx: &HostContext) {
             engine,
             move |target: Dynamic, user: Dynamic| -> RhaiResult<Dynamic> {
                 c.apply(c.target(name, &target)?, intent(c.user(name, &user)?))
+            },
+        );
+    }
+    type MakeChange = fn(&HostContext, &Map) -> RhaiResult<Intent>;
+    let composite: [(&str, MakeChange); 2] =
+        [("update_identity", super::changes::update_intent), ("set_identity", super::changes::set_intent)];
+    for (name, intent) in composite {
+        let c = ctx.clone();
+        registration(name).register_into_engine(
+            engine,
+            move |rg: &str, vmss: &str, change: Map| -> RhaiResult<Dynamic> {
+                let intent = intent(&c, &change)?;
+                c.apply(Target::Id(c.vmss_id(rg, vmss)?), intent)
+            },
+        );
+        let c = ctx.clone();
+        registration(name).register_into_engine(
+            engine,
+            move |target: Dynamic, change: Map| -> RhaiResult<Dynamic> {
+                let intent = intent(&c, &change)?;
+                c.apply(c.target(name, &target)?, intent)
             },
         );
     }
