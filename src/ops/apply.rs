@@ -84,12 +84,8 @@ impl Primitives {
             }
             let body = patch.to_body();
             if self.mode == WriteMode::DryRun {
-                let mut report = self.report(intent.clone(), current.clone(), true, Some(body), 0);
-                report.after = intent.predict(&current.identity);
-                if let Ok(mut planned) = self.planned.lock() {
-                    planned.push(report.clone());
-                }
-                return Ok(report);
+                let report = self.report(intent.clone(), current.clone(), true, Some(body), 0);
+                return Ok(self.prediction.record(&intent, &current, report));
             }
             let expected = intent.predict(&current.identity);
             let mut write = self.gate.open(

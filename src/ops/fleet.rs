@@ -20,7 +20,10 @@ impl Primitives {
             None => format!("/subscriptions/{subscription}/providers/{VMSS_TYPE}"),
         };
         let items = self.client.list(&path, self.api.as_str()).await?;
-        let sets: Vec<Vmss> = items.iter().map(Vmss::from_body).collect::<Result<_, _>>()?;
+        let sets: Vec<Vmss> = items
+            .iter()
+            .map(|body| Vmss::from_body(body).map(|vmss| self.as_predicted(vmss)))
+            .collect::<Result<_, _>>()?;
         for vmss in &sets {
             self.remember(vmss);
         }

@@ -12,6 +12,7 @@ mod fleet;
 mod gate;
 pub mod journal;
 pub mod model;
+mod planned;
 mod reads;
 pub mod undo;
 mod verify;
@@ -23,6 +24,7 @@ use std::time::Duration;
 
 pub use error::OpError;
 pub use model::{ChangeReport, UserIdentityInfo, Vmss, identity_json};
+pub use planned::{NEW_VALUE, PlannedWrite};
 pub use verify::{Evidence, verify};
 
 use crate::arm::{ArmClient, WriteCapability};
@@ -97,8 +99,8 @@ pub struct Primitives {
     /// Set once the run has been told that its writes go out without etags.
     unguarded_noticed: AtomicBool,
     replan: ReplanPolicy,
-    /// Every write planned in dry-run mode, for the closing summary.
-    planned: Mutex<Vec<ChangeReport>>,
+    /// Every write planned in dry-run mode, and the state it predicts (see [`planned`]).
+    prediction: planned::Prediction,
     /// Writes that completed while Ctrl-C waited for them, for whoever shows the interruption.
     finished_despite_ctrl_c: Mutex<Vec<ChangeReport>>,
     /// Scale sets as last read, keyed by (folded id, etag).
@@ -129,7 +131,7 @@ impl Primitives {
             allow_unguarded: false,
             unguarded_noticed: AtomicBool::new(false),
             replan: ReplanPolicy::default(),
-            planned: Mutex::new(Vec::new()),
+            prediction: planned::Prediction::default(),
             finished_despite_ctrl_c: Mutex::new(Vec::new()),
             snapshots: Mutex::new(HashMap::new()),
             conflicts: AtomicU64::new(0),
@@ -191,7 +193,7 @@ impl Primitives {
 
     /// The writes planned so far in dry-run mode.
     pub fn planned_writes(&self) -> Vec<ChangeReport> {
-        self.planned.lock().map(|p| p.clone()).unwrap_or_default()
+        self.prediction.writes().into_iter().map(|w| w.report).collect()
     }
 
     /// The reports of writes that completed while Ctrl-C waited for them (a sent write is

@@ -16,7 +16,7 @@ impl Primitives {
     /// Reads a scale set as it is now, running operation or not.
     pub async fn get_vmss(&self, id: &ResourceId) -> Result<Vmss, OpError> {
         let response = self.client.get(id.as_str(), self.api.as_str()).await?;
-        let vmss = Vmss::from_body(&response.body)?;
+        let vmss = self.as_predicted(Vmss::from_body(&response.body)?);
         self.remember(&vmss);
         Ok(vmss)
     }
@@ -47,6 +47,11 @@ impl Primitives {
             tracing::info!(vmss = %id, state = ?vmss.provisioning_state, "an operation is running; waiting for it to end");
             self.client.sleep(self.client.config().poll_interval).await?;
         }
+    }
+
+    /// In a dry run, `vmss` as the writes planned so far would leave it; otherwise as read.
+    pub(super) fn as_predicted(&self, vmss: Vmss) -> Vmss {
+        if self.mode == super::WriteMode::DryRun { self.prediction.overlay(vmss) } else { vmss }
     }
 
     pub(super) fn remember(&self, vmss: &Vmss) {

@@ -1,0 +1,102 @@
+//! A dry run that takes the same path as the real run: every write it plans updates a predicted
+//! state of that scale set, and later reads (`get_vmss`, `list_vmss`, the reads inside write
+//! primitives) see the prediction instead of ARM's unchanged state. A script therefore takes
+//! the branches it would take for real, and the list of planned writes is the list the real
+//! run would send, in the same order.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+use super::{ChangeReport, Primitives, Vmss};
+use crate::identity::{Identity, Intent, ResourceId};
+
+/// What only ARM can assign (a new system principal), shown in place of a value in a dry run.
+pub const NEW_VALUE: &str = "(new)";
+
+/// One write a dry run planned: exactly what the real run would send, and what it was planned
+/// against (for a reviewed plan, `vmssid apply` sends it only if that still holds).
+#[derive(Debug, Clone)]
+pub struct PlannedWrite {
+    pub report: ChangeReport,
+    /// The etag of the state it was planned from; `None` when the api-version has none, or when
+    /// it follows an earlier planned write on the same scale set (see `after_write`).
+    pub against_etag: Option<String>,
+    /// The index (in the run's planned writes) of the write on the same scale set this one
+    /// follows: it was planned from that write's predicted result.
+    pub after_write: Option<usize>,
+}
+
+impl PlannedWrite {
+    pub fn body(&self) -> &Value {
+        self.report.request.as_ref().unwrap_or(&Value::Null)
+    }
+}
+
+/// The planned writes of a dry run, and the scale sets as they would leave them.
+#[derive(Debug, Default)]
+pub(super) struct Prediction {
+    inner: Mutex<PredictionState>,
+}
+
+#[derive(Debug, Default)]
+struct PredictionState {
+    writes: Vec<PlannedWrite>,
+    /// Per scale set: its predicted state, and the index of the write that produced it.
+    sets: HashMap<ResourceId, (Vmss, usize)>,
+}
+
+impl Prediction {
+    /// Records a planned write on `current` and the state it predicts; returns the report
+    /// with placeholders where ARM would assign values.
+    pub fn record(&self, intent: &Intent, current: &Vmss, mut report: ChangeReport) -> ChangeReport {
+        report.after = with_placeholders(&current.identity, intent.predict(&current.identity));
+        let Ok(mut state) = self.inner.lock() else { return report };
+        let index = state.writes.len();
+        let after_write = state.sets.get(&current.id).map(|(_, i)| *i);
+        let against_etag = if after_write.is_some() { None } else { current.etag.clone() };
+        let mut predicted = current.clone();
+        predicted.identity = report.after.clone();
+        // A placeholder etag, so the script's map is a snapshot like after a real write, and
+        // the next write on it plans from this prediction.
+        predicted.etag = current.etag.as_ref().map(|_| format!("\"(planned write {})\"", index + 1));
+        state.sets.insert(current.id.clone(), (predicted, index));
+        state.writes.push(PlannedWrite { report: report.clone(), against_etag, after_write });
+        report
+    }
+
+    /// `vmss` as the planned writes would leave it.
+    pub fn overlay(&self, mut vmss: Vmss) -> Vmss {
+        if let Ok(state) = self.inner.lock()
+            && let Some((predicted, _)) = state.sets.get(&vmss.id)
+        {
+            vmss.identity = predicted.identity.clone();
+            vmss.etag = predicted.etag.clone();
+            vmss.provisioning_state = predicted.provisioning_state.clone();
+        }
+        vmss
+    }
+
+    pub fn writes(&self) -> Vec<PlannedWrite> {
+        self.inner.lock().map(|s| s.writes.clone()).unwrap_or_default()
+    }
+}
+
+/// `after` with [`NEW_VALUE`] as the principal of a system identity `before` did not have.
+fn with_placeholders(before: &Identity, mut after: Identity) -> Identity {
+    if before.system.is_none()
+        && let Some(system) = after.system.as_mut()
+    {
+        system.principal_id = Some(NEW_VALUE.into());
+        system.tenant_id = Some(NEW_VALUE.into());
+    }
+    after
+}
+
+impl Primitives {
+    /// The writes planned so far in dry-run mode, in order, with what each was planned against.
+    pub fn planned(&self) -> Vec<PlannedWrite> {
+        self.prediction.writes()
+    }
+}
