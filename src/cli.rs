@@ -35,6 +35,8 @@ pub enum Command {
     Journal(JournalArgs),
     /// Restore the identity a journaled write replaced, where nobody has changed it since.
     Undo(UndoArgs),
+    /// Send the writes of a reviewed plan (from `run --plan-out`) exactly, or not at all.
+    Apply(ApplyArgs),
     /// Compile scripts and libraries without touching ARM: syntax, imports, function names and arity.
     Check(CheckArgs),
     /// Print the reference of every primitive and stdlib function.
@@ -199,12 +201,33 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
 
+    /// Save the writes the run plans as a plan for `vmssid apply` (implies --dry-run).
+    #[arg(long, value_name = "FILE", conflicts_with = "read_only")]
+    pub plan_out: Option<PathBuf>,
+
     #[command(flatten)]
     pub connect: ConnectArgs,
 
     /// Arguments for the script, available as ARGS (after `--`).
     #[arg(last = true, value_name = "ARG")]
     pub args: Vec<String>,
+}
+
+/// `vmssid apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The plan file `vmssid run --dry-run --plan-out FILE` wrote.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+
+    /// Re-plan the writes of scale sets that changed since planning from their current state,
+    /// instead of leaving them untouched.
+    #[arg(long)]
+    pub replan: bool,
+
+    /// Scale sets are written at once up to --concurrency; each one's writes go in plan order.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
 }
 
 /// `vmssid journal`.

@@ -46,6 +46,7 @@ pub fn main() -> ExitCode {
         Command::Emulator(args) => vmssid_emulator::cli::run(args).map(|()| ExitCode::SUCCESS),
         Command::Journal(args) => commands::journal::run(args),
         Command::Undo(args) => commands::undo::run(args),
+        Command::Apply(args) => commands::apply::run(args),
         Command::Check(args) => commands::check::run(args),
         Command::Docs(args) => commands::docs::run(args),
         Command::Repl(args) => repl::run(args),

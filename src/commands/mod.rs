@@ -1,5 +1,6 @@
 //! One module per subcommand; each returns the process exit code.
 
+pub mod apply;
 pub mod check;
 pub mod docs;
 pub mod journal;

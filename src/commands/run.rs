@@ -14,7 +14,9 @@ use crate::host::{HostContext, PrintTarget, ScriptErrorKind, Session, SessionOpt
 use crate::interrupt::Interrupt;
 
 /// Runs the script and reports; `Err` only for setup failures (bad flags, unreachable files).
-pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
+    // A plan is what a dry run planned.
+    args.connect.dry_run |= args.plan_out.is_some();
     let runtime = signals::runtime()?;
     let interrupt = Interrupt::default();
     let project = crate::config::discover(&std::env::current_dir()?)?;
@@ -37,6 +39,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let stack = options.limits.script_stack();
     let code = crate::host::on_script_stack(stack, || run_script(&args, &connection, context, options))??;
     render::print_dry_run_summary(&connection.primitives);
+    if let Some(path) = &args.plan_out {
+        if code == exit::OK {
+            save_plan(path, &args, &connection.primitives)?;
+        } else {
+            eprintln!("no plan written to {}: the script did not finish", path.display());
+        }
+    }
     if let Some(emulator) = connection.emulator {
         runtime.block_on(emulator.shutdown());
     }
@@ -85,6 +94,35 @@ fn run_script(
         }
     }
     Ok(code)
+}
+
+/// Writes the run's planned writes as a plan for `vmssid apply` (only when the script ended
+/// well: a plan cut short by an error would apply half a workflow).
+fn save_plan(path: &std::path::Path, args: &RunArgs, primitives: &crate::ops::Primitives) -> anyhow::Result<()> {
+    let source = match &args.file {
+        Some(file) => file.display().to_string(),
+        None => "-e".to_string(),
+    };
+    let client = primitives.client();
+    let plan = crate::ops::plan_file::PlanFile::new(
+        &primitives.planned(),
+        client.endpoint().as_str(),
+        client.subscription_label(),
+        primitives.api_version().as_str(),
+        &source,
+    );
+    let text = serde_json::to_string_pretty(&plan)? + "\n";
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .with_context(|| format!("cannot write plan {}", path.display()))?;
+    eprintln!("plan: {} write(s) saved to {}; send them with `vmssid apply {}`", plan.writes.len(), path.display(), path.display());
+    if args.connect.emulator {
+        eprintln!(
+            "note: the embedded emulator's state ends with this run; to apply a plan, make it against a `vmssid emulator` (its URL with --endpoint)"
+        );
+    }
+    Ok(())
 }
 
 /// Prints the script's final value: always for JSON output, for `-e` scripts in text mode.

@@ -246,13 +246,13 @@ fn settle_lost(lost: LostWrite<'_>, id: &ResourceId, intent: &Intent, now: &Iden
 }
 
 /// Same identities and the same system principal: what a guard read must see unchanged.
-fn same_identity(a: &Identity, b: &Identity) -> bool {
+pub(super) fn same_identity(a: &Identity, b: &Identity) -> bool {
     let principal = |i: &Identity| i.system.as_ref().and_then(|s| s.principal_id.clone());
     a.shape() == b.shape() && principal(a) == principal(b)
 }
 
 /// The etag a write produced: in the body ARM returns, else its header.
-fn response_etag(response: &ArmResponse) -> Option<String> {
+pub(super) fn response_etag(response: &ArmResponse) -> Option<String> {
     response
         .body
         .get("etag")

@@ -6,6 +6,7 @@
 //! identity change, `create` creates resources, `verify` judges the state after a write.
 
 mod apply;
+mod apply_plan;
 mod create;
 pub mod error;
 mod fleet;
@@ -13,6 +14,7 @@ mod gate;
 pub mod journal;
 pub mod model;
 mod planned;
+pub mod plan_file;
 mod reads;
 pub mod undo;
 mod verify;
@@ -24,6 +26,7 @@ use std::time::Duration;
 
 pub use error::OpError;
 pub use model::{ChangeReport, UserIdentityInfo, Vmss, identity_json};
+pub use apply_plan::PlannedOutcome;
 pub use planned::{NEW_VALUE, PlannedWrite};
 pub use verify::{Evidence, verify};
 

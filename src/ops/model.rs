@@ -82,6 +82,29 @@ pub fn identity_json(identity: &Identity) -> Value {
     })
 }
 
+/// Reads `#{ type, system, user }` back (a plan's or journal's identity map); `None` when it
+/// is not one.
+pub fn identity_from_json(map: &Value) -> Option<crate::identity::Identity> {
+    use crate::identity::{IdentityType, SystemIdentity, UserIdentity};
+    let kind = IdentityType::parse(map.get("type")?.as_str()?).ok()?;
+    let text = |v: Option<&Value>, key: &str| v.and_then(|v| v.get(key)).and_then(Value::as_str).map(str::to_string);
+    let mut identity = crate::identity::Identity::none();
+    if kind.has_system() {
+        let system = map.get("system");
+        identity.system =
+            Some(SystemIdentity { principal_id: text(system, "principal_id"), tenant_id: text(system, "tenant_id") });
+    }
+    for user in map.get("user").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default() {
+        let id = ResourceId::parse(user.get("id")?.as_str()?).ok()?;
+        identity.insert_user(UserIdentity {
+            id,
+            principal_id: text(Some(user), "principal_id"),
+            client_id: text(Some(user), "client_id"),
+        });
+    }
+    (identity.kind() == kind).then_some(identity)
+}
+
 /// A user-assigned identity resource.
 #[derive(Debug, Clone, Serialize)]
 pub struct UserIdentityInfo {
