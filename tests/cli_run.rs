@@ -132,7 +132,9 @@ fn dry_run_lists_planned_writes_and_sends_none() {
         "-e",
         r#"let r = enable_system("myResourceGroup", "myVMSS"); let v = get_vmss("myResourceGroup", "myVMSS"); [r.dry_run, r.changed, v.identity.type]"#,
     ]);
-    expect(&out, 0, "\"UserAssigned\"", "dry run: 1 write(s) planned, none sent");
+    // Later reads see what the planned write would leave (the dry run takes the real run's
+    // branches); tests/plans.rs checks that nothing reaches ARM.
+    expect(&out, 0, "\"SystemAssigned, UserAssigned\"", "dry run: 1 write(s) planned, none sent");
     assert!(text(&out.stdout).contains("true"), "{}", text(&out.stdout));
     assert!(text(&out.stderr).contains("would change"), "{}", text(&out.stderr));
 }

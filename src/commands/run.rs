@@ -99,6 +99,13 @@ fn run_script(
 /// Writes the run's planned writes as a plan for `vmssid apply` (only when the script ended
 /// well: a plan cut short by an error would apply half a workflow).
 fn save_plan(path: &std::path::Path, args: &RunArgs, primitives: &crate::ops::Primitives) -> anyhow::Result<()> {
+    let creates = primitives.planned_creates();
+    if !creates.is_empty() {
+        anyhow::bail!(
+            "no plan written: the script creates resources ({}), which a plan cannot hold; hint: create them in a run of their own, then plan the identity changes",
+            creates.join(", ")
+        );
+    }
     let source = match &args.file {
         Some(file) => file.display().to_string(),
         None => "-e".to_string(),

@@ -10,7 +10,11 @@ pub fn print_dry_run_summary(primitives: &Primitives) {
         return;
     }
     let planned = primitives.planned_writes();
-    eprintln!("dry run: {} write(s) planned, none sent", planned.len());
+    let creates = primitives.planned_creates();
+    eprintln!("dry run: {} write(s) planned, none sent", planned.len() + creates.len());
+    for create in creates {
+        eprintln!("  would create: {create}  PUT");
+    }
     for report in planned {
         let body = report.request.as_ref().map(|b| b.to_string()).unwrap_or_default();
         eprintln!("  {}  PATCH {}", report.one_line(), body);

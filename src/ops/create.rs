@@ -38,6 +38,7 @@ impl Primitives {
             Err(e) => return Err(e),
         }
         if self.mode == WriteMode::DryRun {
+            self.prediction.record_create(format!("create_vmss {}", id.name()));
             let mut predicted = body.clone();
             if let Some(map) = predicted.as_object_mut() {
                 map.insert("id".into(), json!(id.as_str()));
@@ -130,6 +131,7 @@ impl Primitives {
             return Err(OpError::Invalid("create_user_identity needs a location, e.g. \"eastus\"".into()));
         }
         if self.mode == WriteMode::DryRun {
+            self.prediction.record_create(format!("create_user_identity {}", id.name()));
             return Ok(UserIdentityInfo {
                 id: id.to_string(),
                 name: id.name().into(),

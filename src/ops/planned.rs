@@ -43,6 +43,8 @@ pub(super) struct Prediction {
 #[derive(Debug, Default)]
 struct PredictionState {
     writes: Vec<PlannedWrite>,
+    /// Resources a dry run would create (`create_vmss NAME`); a plan cannot hold them.
+    creates: Vec<String>,
     /// Per scale set: its predicted state, and the index of the write that produced it.
     sets: HashMap<ResourceId, (Vmss, usize)>,
 }
@@ -78,6 +80,16 @@ impl Prediction {
         vmss
     }
 
+    pub fn record_create(&self, what: String) {
+        if let Ok(mut state) = self.inner.lock() {
+            state.creates.push(what);
+        }
+    }
+
+    pub fn creates(&self) -> Vec<String> {
+        self.inner.lock().map(|s| s.creates.clone()).unwrap_or_default()
+    }
+
     pub fn writes(&self) -> Vec<PlannedWrite> {
         self.inner.lock().map(|s| s.writes.clone()).unwrap_or_default()
     }
@@ -98,5 +110,10 @@ impl Primitives {
     /// The writes planned so far in dry-run mode, in order, with what each was planned against.
     pub fn planned(&self) -> Vec<PlannedWrite> {
         self.prediction.writes()
+    }
+
+    /// The creates a dry run would send (`create_vmss NAME`, `create_user_identity NAME`).
+    pub fn planned_creates(&self) -> Vec<String> {
+        self.prediction.creates()
     }
 }
