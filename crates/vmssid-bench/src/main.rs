@@ -84,6 +84,8 @@ fn run() -> anyhow::Result<()> {
     let mut peaks = Vec::new();
     fleet_section(&rt, args.n)?;
     peaks.push(("fleet runs", take_peak_kb()));
+    rotation_section(&rt, args.n)?;
+    peaks.push(("rotation", take_peak_kb()));
     overhead_section(&rt, if args.quick { 2_000 } else { 10_000 })?;
     peaks.push(("Rhai overhead", take_peak_kb()));
     startup_section(if args.quick { 11 } else { 31 })?;
@@ -196,6 +198,39 @@ fn fleet_section(rt: &Runtime, n: usize) -> anyhow::Result<()> {
     }
     println!(
         "  (requests include the list pages; efficiency = requests x latency / concurrency / wall time)"
+    );
+    println!();
+    Ok(())
+}
+
+/// A rotation (idA -> idB) across the fleet with the stdlib's swap_user: one PATCH per scale
+/// set, planned from the listed map, so no GET before it.
+fn rotation_section(rt: &Runtime, n: usize) -> anyhow::Result<()> {
+    const ROTATE: &str = r#"
+        import "vmssid/identity" as id;
+        let a = user_identity("fleet-rg", "idA");
+        let b = user_identity("fleet-rg", "idB");
+        parallel(list_vmss("fleet-rg"), |v| id::swap_user(v, a, b)).filter(|r| r.changed).len()
+    "#;
+    println!("rotation across the fleet: parallel(list_vmss(rg), |v| id::swap_user(v, idA, idB))");
+    println!("  target: <= 3.2 requests per scale set (two single writes took 6)");
+    let world = World::start(rt, n, Duration::ZERO, WriteMode::Allow)?;
+    let mut session = world.session(rt, 16);
+    let _assigned = session.eval(FLEET_SCRIPT, "<setup>").map_err(|e| anyhow::anyhow!("{e}"))?;
+    world.emulator.control().reset_counters();
+    let t = Instant::now();
+    let changed = session.eval(ROTATE, "<bench>").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let wall = t.elapsed();
+    let changed = changed.as_int().map_err(|t| anyhow::anyhow!("script returned a {t}"))? as u64;
+    let requests = world.requests();
+    world.stop(rt);
+    if changed != n as u64 {
+        bail!("only {changed} of {n} scale sets rotated");
+    }
+    println!(
+        "  {n} scale sets: {requests} requests, {:.2} per scale set (list pages included), {:.2} s",
+        requests as f64 / changed as f64,
+        wall.as_secs_f64()
     );
     println!();
     Ok(())
