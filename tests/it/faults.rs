@@ -2,11 +2,9 @@
 //! clear error and a journal entry saying the outcome; never an unverified success, never
 //! collateral damage.
 
-mod common;
-
 use std::time::Duration;
 
-use common::World;
+use crate::harness::World;
 use vmssid::identity::{IdentityShape, Intent};
 use vmssid::ops::journal::Outcome;
 use vmssid::ops::{Target, WriteMode};

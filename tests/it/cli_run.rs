@@ -1,7 +1,6 @@
 //! `vmssid run` as a user runs it: the real binary, its output and exit codes.
 
-#[path = "common/cli.rs"]
-mod cli;
+use crate::harness::cli;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -1,8 +1,6 @@
 //! The primitives and the stdlib as scripts see them, through a `Session` over real HTTP.
 
-mod common;
-
-use common::World;
+use crate::harness::World;
 use rhai::Dynamic;
 
 fn s(v: Dynamic) -> String {

@@ -10,9 +10,7 @@
 //!
 //! `VMSSID_RACE_RUNS=N` runs longer (default 25 runs of 8 operations per family).
 
-mod common;
-
-use common::World;
+use crate::harness::World;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use vmssid::identity::{Change, IdentityShape, Intent, ResourceId, Users};

@@ -1,11 +1,9 @@
 //! Ctrl-C and writes: a write is either not sent, or finished, verified and reported; never
 //! left applying in ARM with nobody told.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::World;
+use crate::harness::World;
 use vmssid::identity::Intent;
 use vmssid::ops::{OpError, Target, WriteMode};
 use vmssid_emulator::EmulatorConfig;

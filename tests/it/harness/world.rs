@@ -1,4 +1,4 @@
-//! Shared fixtures: an in-process emulator on 127.0.0.1:0 and primitives pointed at it.
+//! An in-process emulator on 127.0.0.1:0 and primitives pointed at it (the library-level tests).
 #![allow(dead_code)]
 
 use std::sync::Arc;

@@ -2,9 +2,7 @@
 
 #![allow(clippy::result_large_err)]
 
-mod common;
-
-use common::{RG, SUB, TOKEN, World};
+use crate::harness::{RG, SUB, TOKEN, World};
 use serde_json::Value;
 use vmssid::identity::Intent;
 use vmssid::ops::{OpError, Target, WriteMode};

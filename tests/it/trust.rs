@@ -1,8 +1,7 @@
 //! Whom vmssid trusts: another user's `vmssid.toml`, an endpoint that is no Azure cloud, a
 //! redirect to another origin, a broken token, and the REPL's history (issue 10, items 9 to 11).
 
-#[path = "common/cli.rs"]
-mod cli;
+use crate::harness::cli;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};

@@ -1,5 +1,5 @@
 //! The real binary as a user runs it: a clean environment, output as text, and children that
-//! can be signalled. Included with `#[path = "common/cli.rs"] mod cli;`.
+//! can be signalled.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};

@@ -1,12 +1,10 @@
 //! The write path's guarantees, each reproduced over HTTP against the emulator:
 //! the guard read right after the journal intent, etag-based verification, and backoff between
-//! re-plans under contention. (A lost answer to a failing operation: tests/faults.rs.)
-
-mod common;
+//! re-plans under contention. (A lost answer to a failing operation: faults.rs.)
 
 use std::time::Duration;
 
-use common::World;
+use crate::harness::World;
 use vmssid::identity::{Intent, ResourceId};
 use vmssid::ops::journal::Outcome;
 use vmssid::ops::{OpError, ReplanPolicy, Target, WriteMode};

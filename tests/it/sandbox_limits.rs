@@ -2,8 +2,7 @@
 //! overflow, never sleeps through Ctrl-C or SIGTERM, never blocks on a FIFO, and its size checks
 //! cost only what is added (issue 10, items 6 to 8).
 
-#[path = "common/cli.rs"]
-mod cli;
+use crate::harness::cli;
 
 use std::io::{BufReader, Write};
 use std::process::Stdio;
@@ -165,7 +164,7 @@ fn a_million_pushes_reach_the_array_limit() {
 #[test]
 fn size_checks_leave_rhai_alone_and_still_stop_at_the_limit() {
     use vmssid::host::{Limits, SessionOptions};
-    let world = common_world();
+    let world = crate::harness::World::new("2026-04-01");
     let limits = Limits { max_array_size: 100_000, ..Limits::default() };
     let mut session = world.session_with(SessionOptions { limits, ..SessionOptions::default() });
     // Rhai's own checks walk the whole value after every change: quadratic growth.
@@ -179,12 +178,6 @@ fn size_checks_leave_rhai_alone_and_still_stop_at_the_limit() {
     assert_eq!(filled.as_int().ok(), Some(100_000));
     let err = session.eval("a.push(1)", "<test>").unwrap_err();
     assert!(err.message.contains("raise --max-array-size"), "expected the array limit, got {err}");
-}
-
-mod common;
-
-fn common_world() -> common::World {
-    common::World::new("2026-04-01")
 }
 
 #[test]

@@ -1,14 +1,12 @@
 //! ARM's request limits across a fleet: each subscription is throttled on its own, and the
 //! remaining-budget headers keep the client from ever running a budget dry.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{SUB, World};
+use crate::harness::{SUB, World};
 use vmssid::arm::RetryPolicy;
 use vmssid::host::{Limits, ScriptErrorKind, SessionOptions};
 use vmssid::identity::{Intent, ResourceId};

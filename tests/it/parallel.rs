@@ -1,10 +1,8 @@
 //! `parallel` over real HTTP against a generated fleet in the emulator.
 
-mod common;
-
 use std::process::Command;
 
-use common::{SUB, World};
+use crate::harness::{SUB, World};
 use vmssid::host::{Limits, ScriptErrorKind, Session, SessionOptions};
 use vmssid::ops::WriteMode;
 use vmssid_emulator::{EmulatorConfig, Fixture, FleetSpec};
@@ -33,7 +31,7 @@ fn has_system(w: &World, name: &str) -> bool {
         w.emulator.as_ref().unwrap().url()
     );
     let body: serde_json::Value = w.rt.block_on(async {
-        reqwest::Client::new().get(url).bearer_auth(common::TOKEN).send().await.unwrap().json().await.unwrap()
+        reqwest::Client::new().get(url).bearer_auth(crate::harness::TOKEN).send().await.unwrap().json().await.unwrap()
     });
     body["identity"]["type"].as_str().unwrap_or("None").starts_with("SystemAssigned")
 }
