@@ -2,7 +2,7 @@
 //! working.
 
 #[allow(dead_code)] // its `main`
-#[path = "../examples/in_process.rs"]
+#[path = "../../examples/in_process.rs"]
 mod in_process;
 
 #[test]

@@ -1,9 +1,7 @@
 //! The ARM emulator over real HTTP: the control API, TLS, listening, shutdown, counters, and
 //! raw hostile bytes.
 
-mod emu;
-
-use emu::*;
+use crate::emu::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 use vmssid_emulator::{Emulator, EmulatorConfig};

@@ -1,9 +1,7 @@
 //! The ARM emulator over real HTTP: every documented error (docs/arm.md §6, §10), authentication,
 //! etag and preconditions.
 
-mod emu;
-
-use emu::*;
+use crate::emu::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 use vmssid_emulator::EmulatorConfig;

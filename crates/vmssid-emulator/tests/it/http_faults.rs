@@ -1,10 +1,8 @@
 //! The ARM emulator over real HTTP: injected faults, throttling and the managed-identity endpoint.
 
-mod emu;
-
 use std::time::{Duration, Instant};
 
-use emu::*;
+use crate::emu::*;
 use serde_json::{Value, json};
 use vmssid_emulator::{BucketConfig, EmulatorConfig, FaultKind, FaultRule, ThrottleConfig, Trigger};
 

@@ -1,9 +1,7 @@
 //! The ARM emulator over real HTTP: user-assigned identities, resource groups, subscriptions,
 //! paging, case-insensitive paths, and hostile requests that must change nothing.
 
-mod emu;
-
-use emu::*;
+use crate::emu::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 use vmssid_emulator::EmulatorConfig;

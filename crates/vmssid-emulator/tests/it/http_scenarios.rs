@@ -1,9 +1,7 @@
 //! The ARM emulator over real HTTP: the article's scenarios in both identity wire families,
 //! PUT and PATCH semantics, every api-version, and how identity ids are compared.
 
-mod emu;
-
-use emu::*;
+use crate::emu::*;
 use serde_json::{Value, json};
 use vmssid_emulator::{EmulatorConfig, Fixture};
 

@@ -2,9 +2,7 @@
 //! scale set or while a client's operation runs, so a client's read-modify-write meets a
 //! conflict at every point (issue 10).
 
-mod emu;
-
-use emu::*;
+use crate::emu::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 use vmssid_emulator::{EmulatorConfig, FaultRule, InterferePoint, Mutation};

@@ -1,11 +1,9 @@
 //! What a misbehaving client cannot do to the emulator (issue 10, item 12): stall a body
 //! forever, keep other clients waiting, or pass `If-Match` with anything but the exact etag.
 
-mod emu;
-
 use std::time::{Duration, Instant};
 
-use emu::*;
+use crate::emu::*;
 use reqwest::Method;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

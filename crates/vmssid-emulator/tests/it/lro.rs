@@ -5,11 +5,9 @@
 //! gives it a short duration and waits at least that long after the write was answered, which
 //! is after the operation started, so the deadline has certainly passed.
 
-mod emu;
-
 use std::time::Duration;
 
-use emu::*;
+use crate::emu::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 use vmssid_emulator::{EmulatorConfig, FaultKind, FaultRule, Trigger};
