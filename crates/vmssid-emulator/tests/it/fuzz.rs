@@ -7,6 +7,8 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Map, Value, json};
 use vmssid_emulator::{DEMO_SUBSCRIPTION, Emulator, EmulatorConfig, demo_uai_id};
 
+use crate::emu::{Client, Method};
+
 fn vmss_url(base: &str, api: &str) -> String {
     format!(
         "{base}/subscriptions/{DEMO_SUBSCRIPTION}/resourceGroups/myResourceGroup/providers/Microsoft.Compute/virtualMachineScaleSets/myVMSS?api-version={api}"
@@ -133,7 +135,7 @@ fn random_identity_writes_keep_the_emulator_consistent() {
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
     let emu = rt.block_on(Emulator::start(EmulatorConfig::default())).unwrap_or_else(|e| panic!("{e}"));
-    let http = reqwest::Client::builder().no_proxy().build().unwrap_or_else(|e| panic!("{e}"));
+    let http = Client::new();
     let control = emu.control();
     let base = emu.url().to_string();
     let mut runner = TestRunner::new(Config { cases: 300, failure_persistence: None, ..Config::default() });
@@ -146,7 +148,7 @@ fn random_identity_writes_keep_the_emulator_consistent() {
                 body.insert("location".into(), json!("eastus"));
                 body.insert("sku".into(), json!({"name": "Standard_D1_v2", "capacity": 1}));
             }
-            let method = if w.put { reqwest::Method::PUT } else { reqwest::Method::PATCH };
+            let method = if w.put { Method::PUT } else { Method::PATCH };
             let mut rb =
                 http.request(method, vmss_url(&base, w.api)).bearer_auth("t").json(&Value::Object(body));
             if let Some(m) = &w.if_match {

@@ -2,7 +2,6 @@
 //! raw hostile bytes.
 
 use crate::emu::*;
-use reqwest::Method;
 use serde_json::{Value, json};
 use vmssid_emulator::{Emulator, EmulatorConfig};
 
@@ -56,12 +55,7 @@ async fn tls_serves_https_with_the_generated_certificate() {
     assert!(env.emu.url().starts_with("https://127.0.0.1:"), "{}", env.emu.url());
     let pem = env.emu.cert_pem().unwrap_or_default().to_string();
     assert!(pem.contains("BEGIN CERTIFICATE"));
-    let cert = reqwest::Certificate::from_pem(pem.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-    let https = reqwest::Client::builder()
-        .tls_certs_only([cert])
-        .no_proxy()
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let https = Client::trusting(&pem);
     for host in [env.emu.url().to_string(), env.emu.url().replace("127.0.0.1", "localhost")] {
         let r = https
             .get(format!("{host}{}?api-version={NEW}", vmss_path("myVMSS")))

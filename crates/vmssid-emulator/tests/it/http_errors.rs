@@ -2,7 +2,6 @@
 //! etag and preconditions.
 
 use crate::emu::*;
-use reqwest::Method;
 use serde_json::{Value, json};
 use vmssid_emulator::EmulatorConfig;
 
@@ -191,7 +190,7 @@ async fn api_version_errors() {
 async fn authentication() {
     let env = start(EmulatorConfig { token: Some("s3cret".into()), ..Default::default() }).await;
     let url = format!("{}{}?api-version={NEW}", env.emu.url(), vmss_path("myVMSS"));
-    let check = |r: reqwest::Response, code: &'static str, msg: Option<&'static str>| async move {
+    let check = |r: Response, code: &'static str, msg: Option<&'static str>| async move {
         let status = r.status().as_u16();
         let www = r.headers().get("www-authenticate").is_some();
         let body: Value = r.json().await.unwrap_or(Value::Null);

@@ -2,7 +2,6 @@
 //! paging, case-insensitive paths, and hostile requests that must change nothing.
 
 use crate::emu::*;
-use reqwest::Method;
 use serde_json::{Value, json};
 use vmssid_emulator::EmulatorConfig;
 

@@ -3,7 +3,6 @@
 //! conflict at every point (issue 10).
 
 use crate::emu::*;
-use reqwest::Method;
 use serde_json::{Value, json};
 use vmssid_emulator::{EmulatorConfig, FaultRule, InterferePoint, Mutation};
 

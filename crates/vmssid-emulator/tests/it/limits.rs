@@ -4,7 +4,6 @@
 use std::time::{Duration, Instant};
 
 use crate::emu::*;
-use reqwest::Method;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

@@ -8,7 +8,6 @@
 use std::time::Duration;
 
 use crate::emu::*;
-use reqwest::Method;
 use serde_json::{Value, json};
 use vmssid_emulator::{EmulatorConfig, FaultKind, FaultRule, Trigger};
 

@@ -1,10 +1,12 @@
-//! Helpers shared by the emulator's HTTP tests: an in-process emulator on 127.0.0.1:0, a
-//! reqwest client, and the demo world's names.
+//! Helpers shared by the emulator's HTTP tests: an in-process emulator on 127.0.0.1:0, an
+//! HTTP client (`client`, on hyper), and the demo world's names.
 #![allow(dead_code)]
+
+pub mod client;
 
 use std::time::Duration;
 
-use reqwest::Method;
+pub use client::{Client, Method, Response};
 use serde_json::{Value, json};
 use vmssid_emulator::{DEMO_SUBSCRIPTION, Emulator, EmulatorConfig, demo_uai_id};
 
@@ -26,12 +28,12 @@ pub fn uai(name: &str) -> String {
 
 pub struct Env {
     pub emu: Emulator,
-    pub http: reqwest::Client,
+    pub http: Client,
 }
 
 pub struct Resp {
     pub status: u16,
-    pub headers: reqwest::header::HeaderMap,
+    pub headers: hyper::header::HeaderMap,
     pub body: Value,
     pub text: String,
 }
@@ -61,7 +63,7 @@ pub async fn start(cfg: EmulatorConfig) -> Env {
         Ok(e) => e,
         Err(e) => panic!("emulator did not start: {e}"),
     };
-    let http = reqwest::Client::builder().no_proxy().build().unwrap_or_else(|e| panic!("client: {e}"));
+    let http = Client::new();
     Env { emu, http }
 }
 
