@@ -1,29 +1,15 @@
 //! Hostile and mistaken input, through the CLI and through Rhai: a clear one-line error and a
 //! non-zero exit, never a panic. Plus fuzzing of the id parser and the wire codecs.
 
-use std::process::{Command, Output};
-
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use vmssid::identity::{ApiVersion, Identity, Intent, ResourceId, WireFamily, decode_identity, plan};
 
-const BIN: &str = env!("CARGO_BIN_EXE_vmssid");
-
-fn vmssid(args: &[&str]) -> Output {
-    let state = tempfile::tempdir().unwrap();
-    Command::new(BIN)
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", state.path())
-        .env("XDG_STATE_HOME", state.path())
-        .output()
-        .unwrap()
-}
+use crate::harness::Vmssid;
 
 #[track_caller]
 fn fails_cleanly(args: &[&str], wanted: &str) {
-    let out = vmssid(args);
+    let out = Vmssid::new(args).run();
     let stderr = String::from_utf8_lossy(&out.stderr);
     let shown: String =
         args.iter().map(|a| a.chars().take(80).collect::<String>()).collect::<Vec<_>>().join(" ");

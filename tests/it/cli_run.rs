@@ -1,30 +1,21 @@
 //! `vmssid run` as a user runs it: the real binary, its output and exit codes.
 
-use crate::harness::cli;
-
 use std::path::Path;
-use std::process::{Command, Output};
 
-use cli::{BIN, expect, text};
 use vmssid_emulator::{Emulator, EmulatorConfig};
+
+use crate::harness::Run;
+use crate::harness::cli::{Vmssid, expect, text};
 
 const SUB: &str = "00000000-0000-0000-0000-000000000000";
 
-/// Runs the binary with a clean environment (no Azure settings leak in from the machine).
-fn vmssid(args: &[&str]) -> Output {
-    vmssid_env(args, &[])
+/// Runs the binary in the clean environment (no Azure settings leak in from the machine).
+fn vmssid(args: &[&str]) -> Run {
+    Vmssid::new(args).run()
 }
 
-fn vmssid_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", "/nonexistent");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("vmssid runs")
+fn vmssid_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    Vmssid::new(args).envs(env).run()
 }
 
 #[test]

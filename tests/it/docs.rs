@@ -2,12 +2,9 @@
 
 #[test]
 fn docs_reference_md_is_in_step_with_the_binary() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vmssid"))
-        .args(["docs", "--markdown"])
-        .output()
-        .unwrap();
+    let out = crate::harness::Vmssid::new(["docs", "--markdown"]).run();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let generated = String::from_utf8(out.stdout).unwrap();
+    let generated = out.stdout();
     let committed = std::fs::read_to_string("docs/reference.md").unwrap_or_default();
     assert!(
         generated == committed,

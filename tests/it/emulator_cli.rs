@@ -1,83 +1,14 @@
 //! `vmssid emulator` as a process: the listening line, the article's curl requests replayed
 //! verbatim, the loopback guard, and a clean exit on SIGTERM/SIGINT.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::harness::{EmulatorProcess, Vmssid};
+
 const SUB: &str = "00000000-0000-0000-0000-000000000000";
 const TOKEN: &str = "article-token";
-
-/// A running `vmssid emulator`; killed on drop if still alive.
-struct Proc {
-    child: Child,
-    url: String,
-    stderr: mpsc::Receiver<String>,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn spawn(args: &[&str]) -> Proc {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vmssid"))
-        .arg("emulator")
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start vmssid: {e}"));
-    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
-    let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut r = BufReader::new(stdout);
-        let mut line = String::new();
-        let _ = r.read_line(&mut line);
-        let _ = tx.send(line);
-        let _ = std::io::copy(&mut r, &mut std::io::sink());
-    });
-    let (etx, erx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = BufReader::new(stderr).read_to_string(&mut s);
-        let _ = etx.send(s);
-    });
-    let line =
-        rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| panic!("no listening line within 60 s"));
-    let url = line
-        .trim_end()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("first stdout line should be 'listening on <URL>', saw {line:?}"))
-        .to_string();
-    Proc { child, url, stderr: erx }
-}
-
-fn wait_exit(child: &mut Child, limit: Duration) -> ExitStatus {
-    let t = Instant::now();
-    loop {
-        if let Ok(Some(s)) = child.try_wait() {
-            return s;
-        }
-        assert!(t.elapsed() < limit, "the emulator did not exit within {limit:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn signal(child: &Child, sig: &str) {
-    let ok = Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg(child.id().to_string())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "kill -{sig} failed");
-}
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap_or_else(|e| panic!("{e}"))
@@ -347,12 +278,12 @@ fn article() -> Vec<(Call, u16, Check)> {
 
 #[tokio::test]
 async fn replays_the_articles_curl_requests() {
-    let p = spawn(&["--listen", "127.0.0.1:0", "--empty", "--token", TOKEN]);
-    assert!(p.url.starts_with("http://127.0.0.1:"), "{}", p.url);
+    let p = EmulatorProcess::start(&["--listen", "127.0.0.1:0", "--empty", "--token", TOKEN]);
+    assert!(p.url().starts_with("http://127.0.0.1:"), "{}", p.url());
     let http = client();
     for (c, status, check) in article() {
         let mut rb = http
-            .request(c.method.parse().unwrap_or(reqwest::Method::GET), format!("{}{}", p.url, c.path))
+            .request(c.method.parse().unwrap_or(reqwest::Method::GET), format!("{}{}", p.url(), c.path))
             // As in the article: -H "Authorization: Bearer <ACCESS TOKEN>", -H "Content-Type: application/json".
             .header("Authorization", format!("Bearer {TOKEN}"));
         if let Some(b) = &c.body {
@@ -365,35 +296,26 @@ async fn replays_the_articles_curl_requests() {
         check(&body);
         // The answer every later GET gives agrees with the write's answer.
         if c.method != "GET" && c.path.contains("virtualMachineScaleSets") {
-            let g = get_json(&http, &format!("{}{}", p.url, vmss("2018-06-01")), TOKEN).await;
+            let g = get_json(&http, &format!("{}{}", p.url(), vmss("2018-06-01")), TOKEN).await;
             assert_eq!(g["identity"]["type"], body["identity"]["type"], "{}: GET after write: {g}", c.what);
             assert_eq!(g["properties"]["provisioningState"], "Succeeded", "{}", c.what);
         }
     }
     // A wrong token is refused.
-    let r = http.get(format!("{}{}", p.url, vmss("2018-06-01"))).bearer_auth("other").send().await;
+    let r = http.get(format!("{}{}", p.url(), vmss("2018-06-01"))).bearer_auth("other").send().await;
     assert_eq!(r.map(|r| r.status().as_u16()).unwrap_or(0), 401);
 }
 
 #[test]
 fn non_loopback_listen_is_refused_with_a_clear_error() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vmssid"))
-        .args(["emulator", "--listen", "0.0.0.0:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let status = wait_exit(&mut child, Duration::from_secs(60));
-    let mut err = String::new();
-    let _ = child.stderr.take().map(|mut s| s.read_to_string(&mut err));
-    let mut out = String::new();
-    let _ = child.stdout.take().map(|mut s| s.read_to_string(&mut out));
-    assert!(!status.success(), "it should refuse, exited {status}");
+    let out = Vmssid::new(["emulator", "--listen", "0.0.0.0:0"]).run();
+    let (out_text, err) = (out.stdout(), out.stderr());
+    assert!(!out.status.success(), "it should refuse, exited {}", out.status);
     assert!(
         err.contains("refusing to listen on 0.0.0.0:0") && err.contains("--allow-remote"),
         "stderr: {err}"
     );
-    assert!(out.is_empty(), "nothing on stdout when refusing: {out}");
+    assert!(out_text.is_empty(), "nothing on stdout when refusing: {out_text}");
 }
 
 #[test]
@@ -401,31 +323,23 @@ fn bad_state_file_is_a_one_line_error_naming_the_file() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let f = dir.path().join("broken.json");
     std::fs::write(&f, "{\"version\": 1, \"tenantId\": ").unwrap_or_else(|e| panic!("{e}"));
-    let out = Command::new(env!("CARGO_BIN_EXE_vmssid"))
-        .args(["emulator", "--state"])
-        .arg(&f)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let out = Vmssid::new(["emulator", "--state"]).arg(&f).run();
+    let err = out.stderr();
     assert!(!out.status.success());
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
     assert!(err.contains("broken.json") && err.contains("line 1"), "{err}");
     std::fs::write(&f, "{\"version\": 1, \"tenantId\": \"nope\"}").unwrap_or_else(|e| panic!("{e}"));
-    let out = Command::new(env!("CARGO_BIN_EXE_vmssid"))
-        .args(["emulator", "--state"])
-        .arg(&f)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let out = Vmssid::new(["emulator", "--state"]).arg(&f).run();
+    let err = out.stderr();
     assert!(err.contains("broken.json") && err.contains("tenantId") && err.contains("not a GUID"), "{err}");
 }
 
 #[tokio::test]
 async fn state_file_example_loads() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/state/demo.json");
-    let p = spawn(&["--state", path]);
+    let p = EmulatorProcess::start(&["--state", path]);
     let r = client()
-        .get(format!("{}{}", p.url, vmss("2026-04-01")))
+        .get(format!("{}{}", p.url(), vmss("2026-04-01")))
         .bearer_auth("t")
         .send()
         .await
@@ -433,20 +347,20 @@ async fn state_file_example_loads() {
     assert_eq!(r.status().as_u16(), 200);
 }
 
+#[cfg(unix)]
 #[tokio::test]
 async fn sigterm_and_sigint_stop_it_with_exit_0() {
-    for sig in ["TERM", "INT"] {
-        let mut p = spawn(&["--fault", "slow=100:next=1"]);
+    for (signal, sig) in [(libc::SIGTERM, "TERM"), (libc::SIGINT, "INT")] {
+        let mut p = EmulatorProcess::start(&["--fault", "slow=100:next=1"]);
         let r = client()
-            .get(format!("{}/subscriptions?api-version=2022-12-01", p.url))
+            .get(format!("{}/subscriptions?api-version=2022-12-01", p.url()))
             .bearer_auth("t")
             .send()
             .await;
         assert_eq!(r.map(|r| r.status().as_u16()).unwrap_or(0), 200);
-        signal(&p.child, sig);
-        let status = wait_exit(&mut p.child, Duration::from_secs(30));
-        let err = p.stderr.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
-        assert_eq!(status.code(), Some(0), "SIG{sig}: exit {status}, stderr: {err}");
+        p.signal(signal);
+        let status = p.wait_exit(Duration::from_secs(30));
+        assert_eq!(status.code(), Some(0), "SIG{sig}: exit {status}, stderr: {}", p.stderr());
     }
 }
 
@@ -455,15 +369,15 @@ async fn tls_with_cert_out() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let cert = dir.path().join("cert.pem");
     let cert_s = cert.to_string_lossy().to_string();
-    let p = spawn(&["--tls", "--cert-out", &cert_s]);
-    assert!(p.url.starts_with("https://"), "{}", p.url);
+    let p = EmulatorProcess::start(&["--tls", "--cert-out", &cert_s]);
+    assert!(p.url().starts_with("https://"), "{}", p.url());
     let pem = std::fs::read(&cert)
         .unwrap_or_else(|e| panic!("the certificate is written before the listening line: {e}"));
     let c = reqwest::Certificate::from_pem(&pem).unwrap_or_else(|e| panic!("{e}"));
     let https =
         reqwest::Client::builder().tls_certs_only([c]).no_proxy().build().unwrap_or_else(|e| panic!("{e}"));
     let r = https
-        .get(format!("{}/subscriptions?api-version=2022-12-01", p.url))
+        .get(format!("{}/subscriptions?api-version=2022-12-01", p.url()))
         .bearer_auth("t")
         .send()
         .await
@@ -471,24 +385,17 @@ async fn tls_with_cert_out() {
     assert_eq!(r.status().as_u16(), 200);
 }
 
-/// Everything the emulator wrote on stderr, after stopping it with SIGTERM.
-fn stderr_after_stop(mut p: Proc) -> String {
-    signal(&p.child, "TERM");
-    let status = wait_exit(&mut p.child, Duration::from_secs(30));
-    assert_eq!(status.code(), Some(0), "expected exit 0 on SIGTERM, saw {status}");
-    p.stderr.recv_timeout(Duration::from_secs(10)).unwrap_or_default()
-}
-
+#[cfg(unix)]
 #[test]
 fn allow_remote_without_a_token_warns_on_stderr() {
-    let err = stderr_after_stop(spawn(&["--allow-remote"]));
+    let err = EmulatorProcess::start(&["--allow-remote"]).stop();
     assert!(
         err.contains("warning: --allow-remote without --token")
             && err.contains("anyone who can reach")
             && err.contains("pass --token"),
         "expected the open-to-anyone warning, saw stderr: {err}"
     );
-    let err = stderr_after_stop(spawn(&["--allow-remote", "--token", TOKEN]));
+    let err = EmulatorProcess::start(&["--allow-remote", "--token", TOKEN]).stop();
     assert!(!err.contains("warning"), "expected no warning with --token, saw stderr: {err}");
 }
 
@@ -497,7 +404,7 @@ fn allow_remote_without_a_token_warns_on_stderr() {
 #[tokio::test]
 async fn a_lost_failing_write_reads_back_rolled_back_after_operation_ms() {
     let ms = 300;
-    let p = spawn(&[
+    let p = EmulatorProcess::start(&[
         "--operation-polls",
         "2",
         "--operation-ms",
@@ -509,14 +416,14 @@ async fn a_lost_failing_write_reads_back_rolled_back_after_operation_ms() {
     ]);
     let http = client();
     let lost = http
-        .patch(format!("{}{}", p.url, vmss("2026-04-01")))
+        .patch(format!("{}{}", p.url(), vmss("2026-04-01")))
         .bearer_auth("t")
         .json(&json!({"identity": {"type": "SystemAssigned"}}))
         .send()
         .await;
     assert!(lost.is_err(), "expected the answer dropped, got {:?}", lost.map(|r| r.status()));
     tokio::time::sleep(Duration::from_millis(ms)).await;
-    let v = get_json(&http, &format!("{}{}", p.url, vmss("2026-04-01")), "t").await;
+    let v = get_json(&http, &format!("{}{}", p.url(), vmss("2026-04-01")), "t").await;
     assert_eq!(v["properties"]["provisioningState"], "Failed", "expected a terminal state: {v}");
     assert_eq!(v["identity"]["type"], "UserAssigned", "expected the change rolled back: {v}");
 }

@@ -1,11 +1,10 @@
 //! The journal and `vmssid undo`, as an operator uses them: real binary, real HTTP.
 
-use std::process::{Command, Output};
-
 use vmssid::ops::journal::{Journal, Outcome, Record, read};
 use vmssid_emulator::{Emulator, EmulatorConfig, Mutation};
 
-const BIN: &str = env!("CARGO_BIN_EXE_vmssid");
+use crate::harness::cli::text;
+use crate::harness::{Run, Vmssid};
 const SUB: &str = "00000000-0000-0000-0000-000000000000";
 const TOKEN: &str = "journal-test-token-91e2";
 const VMSS: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/myResourceGroup/providers/Microsoft.Compute/virtualMachineScaleSets/myVMSS";
@@ -33,7 +32,7 @@ impl Env {
     }
 
     /// `vmssid <command> --endpoint <emulator> --journal <file> <args...>`
-    fn vmssid(&self, command: &str, args: &[&str]) -> Output {
+    fn vmssid(&self, command: &str, args: &[&str]) -> Run {
         let journal = self.journal();
         let url = self.url();
         let mut full = vec![command];
@@ -42,15 +41,11 @@ impl Env {
         }
         full.extend(["--journal", journal.to_str().unwrap()]);
         full.extend(args);
-        Command::new(BIN)
-            .args(full)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
+        Vmssid::new(full)
+            .home(self.dir.path())
             .env("VMSSID_ACCESS_TOKEN", TOKEN)
             .env("AZURE_SUBSCRIPTION_ID", SUB)
-            .output()
-            .unwrap()
+            .run()
     }
 
     fn eval(&self, script: &str) -> String {
@@ -72,10 +67,6 @@ impl Drop for Env {
             self.rt.block_on(e.shutdown());
         }
     }
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 #[test]
@@ -218,13 +209,11 @@ fn an_unwritable_journal_stops_the_write_before_it_is_sent() {
     let blocker = env.dir.path().join("file");
     std::fs::write(&blocker, "").unwrap();
     let journal = blocker.join("journal.jsonl");
-    let out = Command::new(BIN)
-        .args(["run", "--endpoint", &env.url(), "--journal", journal.to_str().unwrap(), "-e"])
+    let out = Vmssid::new(["run", "--endpoint", &env.url(), "--journal", journal.to_str().unwrap(), "-e"])
         .arg(r#"enable_system("myResourceGroup", "myVMSS")"#)
         .env("VMSSID_ACCESS_TOKEN", TOKEN)
         .env("AZURE_SUBSCRIPTION_ID", SUB)
-        .output()
-        .unwrap();
+        .run();
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("not sent: journal"), "{}", text(&out.stderr));
     let counters = env.emulator.as_ref().unwrap().control().counters();
@@ -242,26 +231,20 @@ fn kill_undo_mid_write(env: &Env) {
     let patches_before = patches();
     control.add_fault(FaultRule::new(FaultKind::Slow { delay_ms: 60_000 }, Trigger::Next(1)).method("PATCH"));
     let (journal, url) = (env.journal(), env.url());
-    let mut child = Command::new(BIN)
-        .args(["undo", "--endpoint", &url, "--journal", journal.to_str().unwrap()])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", env.dir.path())
+    let mut undo = Vmssid::new(["undo", "--endpoint", &url, "--journal", journal.to_str().unwrap()])
+        .home(env.dir.path())
         .env("VMSSID_ACCESS_TOKEN", TOKEN)
         .env("AZURE_SUBSCRIPTION_ID", SUB)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+        .spawn();
     // The emulator counts a request when it handles it, before the held-back answer.
     let deadline = Instant::now() + Duration::from_secs(30);
     while patches() == patches_before {
         assert!(Instant::now() < deadline, "the undo never sent its PATCH");
-        assert!(child.try_wait().unwrap().is_none(), "undo ended before its PATCH was answered");
+        assert!(undo.child.try_wait().unwrap().is_none(), "undo ended before its PATCH was answered");
         std::thread::sleep(Duration::from_millis(10));
     }
-    child.kill().unwrap(); // SIGKILL: no outcome line, no cleanup
-    child.wait().unwrap();
+    undo.child.kill().unwrap(); // SIGKILL: no outcome line, no cleanup
+    undo.child.wait().unwrap();
     control.clear_faults();
     let entries = read(&env.journal()).unwrap();
     let undo = entries.last().unwrap();

@@ -1,9 +1,9 @@
 //! Team libraries, `vmssid check`, the sandbox and the limits, through the real binary.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-const BIN: &str = env!("CARGO_BIN_EXE_vmssid");
+use crate::harness::{Run, Vmssid};
 
 fn write(root: &Path, file: &str, text: &str) {
     let path = root.join(file);
@@ -11,19 +11,8 @@ fn write(root: &Path, file: &str, text: &str) {
     std::fs::write(path, text).unwrap();
 }
 
-fn vmssid_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let state = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir)
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", state.path())
-        .env("XDG_STATE_HOME", state.path());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
+fn vmssid_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    Vmssid::new(args).dir(dir).envs(env).run()
 }
 
 fn out(o: &Output) -> (String, String) {

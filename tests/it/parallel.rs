@@ -1,8 +1,6 @@
 //! `parallel` over real HTTP against a generated fleet in the emulator.
 
-use std::process::Command;
-
-use crate::harness::{SUB, World};
+use crate::harness::{SUB, Vmssid, World};
 use vmssid::host::{Limits, ScriptErrorKind, Session, SessionOptions};
 use vmssid::ops::WriteMode;
 use vmssid_emulator::{EmulatorConfig, Fixture, FleetSpec};
@@ -31,7 +29,15 @@ fn has_system(w: &World, name: &str) -> bool {
         w.emulator.as_ref().unwrap().url()
     );
     let body: serde_json::Value = w.rt.block_on(async {
-        reqwest::Client::new().get(url).bearer_auth(crate::harness::TOKEN).send().await.unwrap().json().await.unwrap()
+        reqwest::Client::new()
+            .get(url)
+            .bearer_auth(crate::harness::TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     });
     body["identity"]["type"].as_str().unwrap_or("None").starts_with("SystemAssigned")
 }
@@ -157,13 +163,7 @@ fn the_interrupt_stops_every_worker() {
 #[test]
 fn the_binary_reports_a_summary_and_exits_1_when_an_item_failed() {
     let script = r#"parallel(["myVMSS", "nope", "myVMSS"], |n| get_vmss("myResourceGroup", n).name)"#;
-    let out = Command::new(env!("CARGO_BIN_EXE_vmssid"))
-        .args(["run", "--emulator", "--concurrency", "2", "-e", script])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", "/nonexistent")
-        .output()
-        .expect("vmssid runs");
+    let out = Vmssid::new(["run", "--emulator", "--concurrency", "2", "-e", script]).run();
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stdout.contains("\"error\": \"ResourceNotFound\""), "{stdout}");
@@ -171,17 +171,8 @@ fn the_binary_reports_a_summary_and_exits_1_when_an_item_failed() {
     assert!(stderr.contains("parallel: 2 succeeded, 0 unchanged, 1 failed"), "{stderr}");
     assert!(stderr.contains("failed: ResourceNotFound"), "{stderr}");
 
-    let ok = Command::new(env!("CARGO_BIN_EXE_vmssid"))
-        .args(["run", "--emulator", "-e", r#"parallel([1, 2], |x| x)"#])
-        .env_clear()
-        .env("HOME", "/nonexistent")
-        .output()
-        .expect("vmssid runs");
+    let ok = Vmssid::new(["run", "--emulator", "-e", r#"parallel([1, 2], |x| x)"#]).run();
     assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
-    let zero = Command::new(env!("CARGO_BIN_EXE_vmssid"))
-        .args(["run", "--concurrency", "0", "-e", "1"])
-        .env_clear()
-        .output()
-        .expect("vmssid runs");
+    let zero = Vmssid::new(["run", "--concurrency", "0", "-e", "1"]).run();
     assert_eq!(zero.status.code(), Some(2), "--concurrency 0 is a usage error");
 }

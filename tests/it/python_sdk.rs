@@ -2,23 +2,15 @@
 //! `vmssid emulator --tls` (tests/python/article_workflow.py). The venv comes from
 //! tests/python/setup.sh (default `target/pyvenv`, or `VMSSID_PYVENV`).
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::harness::{EmulatorProcess, Vmssid};
 
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(300);
 const SETUP_TIMEOUT: Duration = Duration::from_secs(900);
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Runs a command to completion with a time limit; (success, combined output).
 fn run_with_timeout(mut cmd: Command, limit: Duration) -> (bool, String) {
@@ -79,32 +71,13 @@ fn azure_sdk_for_python_runs_the_article_workflow_over_https() {
     let cert = dir.path().join("emulator.pem");
     let token = uuid::Uuid::new_v4().to_string();
     let secret = uuid::Uuid::new_v4().to_string();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vmssid"))
-        .arg("emulator")
-        .args(["--listen", "127.0.0.1:0", "--tls", "--empty", "--operation-polls", "1"])
-        .arg("--cert-out")
-        .arg(&cert)
-        .args(["--token", &token, "--identity-header", &secret])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start the emulator: {e}"));
-    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
-    let emulator = Killed(child);
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut r = BufReader::new(stdout);
-        let mut line = String::new();
-        let _ = r.read_line(&mut line);
-        let _ = tx.send(line);
-        let _ = std::io::copy(&mut r, &mut std::io::sink());
-    });
-    let line = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| panic!("no listening line"));
-    let url = line
-        .trim_end()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
+    let emulator = EmulatorProcess::start_with(
+        Vmssid::new(["emulator", "--listen", "127.0.0.1:0", "--tls", "--empty", "--operation-polls", "1"])
+            .arg("--cert-out")
+            .arg(&cert)
+            .args(["--token", &token, "--identity-header", &secret]),
+    );
+    let url = emulator.url().to_string();
 
     let mut py = Command::new(venv.join("bin").join("python"));
     py.arg(root.join("tests/python/article_workflow.py"))

@@ -2,9 +2,10 @@
 //! stderr, state carried from line to line, multi-line statements, and the dot-commands.
 
 use std::io::Write;
-use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::Stdio;
 use std::time::Duration;
+
+use crate::harness::Vmssid;
 
 /// How long one piped session may take before the test calls it hung.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -18,40 +19,22 @@ struct Run {
 /// Runs `vmssid repl --emulator EXTRA...` with `input` on stdin.
 fn repl_with(extra: &[&str], input: &str) -> Run {
     let history = tempfile::tempdir().expect("temp dir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vmssid"))
-        .arg("repl")
-        .arg("--emulator")
+    let mut repl = Vmssid::new(["repl", "--emulator"])
         .args(extra)
         .env("VMSSID_HISTORY", history.path().join("history"))
         .env("VMSSID_JOURNAL", history.path().join("journal.jsonl"))
-        .env_remove("VMSSID_PATH")
-        .env_remove("RUST_LOG")
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("vmssid starts");
-    let mut stdin = child.stdin.take().expect("stdin is piped");
+        .spawn();
+    let mut stdin = repl.child.stdin.take().expect("stdin is piped");
     stdin.write_all(input.as_bytes()).expect("input written");
     drop(stdin);
-    let (tx, rx) = mpsc::channel::<std::io::Result<Output>>();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let output = rx
-        .recv_timeout(TIMEOUT)
-        .unwrap_or_else(|_| panic!("vmssid repl did not finish within {TIMEOUT:?} for input:\n{input}"))
-        .expect("vmssid repl ran");
+    let output = repl.finish(TIMEOUT);
     assert!(
         !history.path().join("history").exists(),
         "piped input must not be written to the history file, but {} exists",
         history.path().join("history").display()
     );
-    Run {
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        code: output.status.code(),
-    }
+    Run { stdout: output.stdout(), stderr: output.stderr(), code: output.status.code() }
 }
 
 fn repl(input: &str) -> Run {

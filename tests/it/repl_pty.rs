@@ -5,10 +5,12 @@
 #![cfg(unix)]
 
 use std::path::Path;
-use std::process::Command;
 
 use rexpect::reader::Options;
 use rexpect::session::{PtySession, spawn_with_options};
+
+use crate::harness::Vmssid;
+use crate::harness::cli::Home;
 
 /// Generous: a loaded CI machine may take seconds to start the emulator.
 const TIMEOUT_MS: u64 = 30_000;
@@ -20,24 +22,21 @@ struct Term {
     session: PtySession,
     /// What happened so far, for failure messages.
     log: Vec<String>,
+    /// The REPL's HOME, kept while it runs.
+    _home: Home,
 }
 
 impl Term {
     fn start(history: &Path, extra: &[&str]) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_vmssid"));
-        command
-            .arg("repl")
-            .arg("--emulator")
+        let (command, home) = Vmssid::new(["repl", "--emulator"])
             .args(extra)
             .env("VMSSID_HISTORY", history)
             .env("VMSSID_JOURNAL", history.with_extension("journal"))
             .env("TERM", "xterm")
-            .env("NO_COLOR", "1")
-            .env_remove("VMSSID_PATH")
-            .env_remove("RUST_LOG");
+            .into_command();
         let options = Options::new().timeout_ms(Some(TIMEOUT_MS)).strip_ansi_escape_codes(true);
         let session = spawn_with_options(command, options).expect("vmssid repl starts on a pty");
-        let mut term = Self { session, log: vec!["started".into()] };
+        let mut term = Self { session, log: vec!["started".into()], _home: home };
         term.expect("Type .help for help");
         term.expect(PROMPT);
         term

@@ -2,13 +2,12 @@
 //! overflow, never sleeps through Ctrl-C or SIGTERM, never blocks on a FIFO, and its size checks
 //! cost only what is added (issue 10, items 6 to 8).
 
-use crate::harness::cli;
-
-use std::io::{BufReader, Write};
+use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
 
-use cli::{command, expect, finish, run, text, wait_for_line};
+use crate::harness::Vmssid;
+use crate::harness::cli::{expect, run, text};
 
 /// No stack overflow abort (exit 134), no panic.
 #[track_caller]
@@ -85,18 +84,13 @@ fn copies_that_double_are_stopped_by_the_memory_limit() {
 fn sleep_ends_at_ctrl_c_and_at_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     for (signal, name) in [(libc::SIGINT, "SIGINT"), (libc::SIGTERM, "SIGTERM")] {
-        let mut child =
-            command(dir.path(), &["run", "-e", "print(\"ready\"); sleep(1000); print(\"slept\")"], &[])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        wait_for_line(&mut stdout, "ready");
-        cli::signal(&child, signal);
-        child.stdout = Some(stdout.into_inner());
+        let mut child = Vmssid::new(["run", "-e", "print(\"ready\"); sleep(1000); print(\"slept\")"])
+            .dir(dir.path())
+            .spawn();
+        child.wait_for_line("ready");
+        child.signal(signal);
         // Before the fix the sleep ran its 1000 seconds whatever came.
-        let out = finish(child, Duration::from_secs(120), name);
+        let out = child.finish(Duration::from_secs(120));
         expect(&out, 130, "", "interrupted");
         assert!(!text(&out.stdout).contains("slept"), "{name}: the script went on after the signal");
     }
@@ -106,20 +100,13 @@ fn sleep_ends_at_ctrl_c_and_at_sigterm() {
 #[test]
 fn the_repl_stops_a_sleep_at_sigterm_and_ends() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = command(dir.path(), &["repl"], &[])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
+    let mut child = Vmssid::new(["repl"]).dir(dir.path()).stdin(Stdio::piped()).spawn();
+    let mut stdin = child.child.stdin.take().unwrap();
     writeln!(stdin, "print(\"ready\"); sleep(1000);").unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    wait_for_line(&mut stdout, "ready");
-    cli::signal(&child, libc::SIGTERM);
-    child.stdout = Some(stdout.into_inner());
+    child.wait_for_line("ready");
+    child.signal(libc::SIGTERM);
     // stdin stays open: the REPL must end because of SIGTERM, not because input ran out.
-    let out = finish(child, Duration::from_secs(120), "repl");
+    let out = child.finish(Duration::from_secs(120));
     drop(stdin);
     expect(&out, 130, "", "interrupted");
 }

@@ -1,26 +1,18 @@
 //! A recognisable secret must appear in no stdout, stderr (`-vv` included), journal or error
 //! message: not on success, not on HTTP errors, not when the credential chain fails.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use vmssid_emulator::{Emulator, EmulatorConfig};
 
-const BIN: &str = env!("CARGO_BIN_EXE_vmssid");
+use crate::harness::{Run, Vmssid};
+
 const SUB: &str = "00000000-0000-0000-0000-000000000000";
 const SECRET: &str = "SeCrEt-7c2d9e4f0a1b";
 
-fn run(args: &[&str], env: &[(&str, &str)], home: &std::path::Path) -> Output {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", home)
-        .env("XDG_STATE_HOME", home)
-        .env("RUST_LOG", "trace");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
+/// The binary with HOME and the XDG folders under `home`, which the test then searches.
+fn run(args: &[&str], env: &[(&str, &str)], home: &std::path::Path) -> Run {
+    Vmssid::new(args).home(home).env("RUST_LOG", "trace").envs(env).run()
 }
 
 /// Every file under `dir`, as text.

@@ -1,16 +1,16 @@
 //! Whom vmssid trusts: another user's `vmssid.toml`, an endpoint that is no Azure cloud, a
 //! redirect to another origin, a broken token, and the REPL's history (issue 10, items 9 to 11).
 
-use crate::harness::cli;
-
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use cli::{expect, run, text};
 use vmssid_emulator::{Emulator, EmulatorConfig};
+
+use crate::harness::Vmssid;
+use crate::harness::cli::{expect, run, text};
 
 const SUB: &str = "00000000-0000-0000-0000-000000000000";
 
@@ -101,7 +101,7 @@ fn no_token_goes_to_an_endpoint_outside_azure_without_explicit_trust() {
     let path = format!("{}:/usr/bin:/bin", bin.path().display());
     let cwd = tempfile::tempdir().unwrap();
     let script = "get_vmss(\"rg\", \"x\")";
-    let refusal = "error: refusing to send the ARM token to https://collector.invalid: not a known Azure cloud endpoint\nhint: pass --trust-endpoint, or list it under [trust] endpoints in /nonexistent/.config/vmssid/config.toml";
+    let refusal = "error: refusing to send the ARM token to https://collector.invalid: not a known Azure cloud endpoint\nhint: pass --trust-endpoint, or list it under [trust] endpoints in HOME/.config/vmssid/config.toml";
     for env in [
         vec![("PATH", path.as_str())],
         vec![("PATH", path.as_str()), ("VMSSID_ENDPOINT", "https://collector.invalid")],
@@ -111,7 +111,7 @@ fn no_token_goes_to_an_endpoint_outside_azure_without_explicit_trust() {
             args.splice(1..1, ["--endpoint", "https://Collector.invalid/"]);
         }
         let out = run(cwd.path(), &args, &env);
-        expect(&out, 2, "", refusal);
+        expect(&out, 2, "", &refusal.replace("HOME", &out.home().display().to_string()));
         assert!(!mark.exists(), "a token was asked for before the refusal ({env:?})");
     }
 
@@ -260,13 +260,11 @@ fn the_repl_keeps_secrets_out_of_its_history_file() {
     const PROMPT: &str = "vmssid 00000000> ";
     let dir = tempfile::tempdir().unwrap();
     let history = dir.path().join("history");
-    let mut command = std::process::Command::new(cli::BIN);
-    command
-        .args(["repl", "--emulator"])
+    let (command, _home) = Vmssid::new(["repl", "--emulator"])
         .env("VMSSID_HISTORY", &history)
         .env("VMSSID_JOURNAL", dir.path().join("journal"))
         .env("TERM", "xterm")
-        .env("NO_COLOR", "1");
+        .into_command();
     let options = Options::new().timeout_ms(Some(30_000)).strip_ansi_escape_codes(true);
     let mut term = spawn_with_options(command, options).expect("the REPL starts on a pty");
     term.exp_string(PROMPT).expect("a prompt");

@@ -1,8 +1,12 @@
 //! What the integration tests share: the in-process world (an emulator and primitives pointed
-//! at it) and the real binary run as a user runs it.
+//! at it), the real binary run as a user runs it (the one builder, `cli::Vmssid`), and
+//! `vmssid emulator` as a process.
 #![allow(dead_code, unused_imports)]
 
 pub mod cli;
+pub mod emulator;
 pub mod world;
 
+pub use cli::{Run, Vmssid};
+pub use emulator::EmulatorProcess;
 pub use world::{RG, SUB, TOKEN, World};

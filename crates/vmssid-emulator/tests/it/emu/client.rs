@@ -121,7 +121,8 @@ impl Request {
     /// Adds a header (a repeated name is sent as repeated lines).
     pub fn header(mut self, name: &str, value: impl AsRef<str>) -> Self {
         let name = HeaderName::from_bytes(name.as_bytes()).unwrap_or_else(|e| panic!("header {name:?}: {e}"));
-        let value = HeaderValue::from_str(value.as_ref()).unwrap_or_else(|e| panic!("header {name} value: {e}"));
+        let value =
+            HeaderValue::from_str(value.as_ref()).unwrap_or_else(|e| panic!("header {name} value: {e}"));
         self.headers.append(name, value);
         self
     }
@@ -161,7 +162,8 @@ impl Request {
             .map_err(|e| Error::Url(e.to_string()))?;
         request.headers_mut().extend(self.headers);
 
-        let tcp = TcpStream::connect((host.as_str(), port)).await.map_err(|e| Error::Connect(e.to_string()))?;
+        let tcp =
+            TcpStream::connect((host.as_str(), port)).await.map_err(|e| Error::Connect(e.to_string()))?;
         match (https, &self.client.tls) {
             (false, _) => exchange(tcp, request).await,
             (true, Some(tls)) => {
@@ -169,7 +171,9 @@ impl Request {
                 let stream = tls.connect(name, tcp).await.map_err(|e| Error::Connect(e.to_string()))?;
                 exchange(stream, request).await
             }
-            (true, None) => Err(Error::Url(format!("{}: this client has no TLS; use Client::trusting", self.url))),
+            (true, None) => {
+                Err(Error::Url(format!("{}: this client has no TLS; use Client::trusting", self.url)))
+            }
         }
     }
 }
@@ -178,8 +182,9 @@ async fn exchange<S>(io: S, request: hyper::Request<Full<Bytes>>) -> Result<Resp
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(TokioIo::new(io)).await.map_err(|e| Error::Request(e.to_string()))?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| Error::Request(e.to_string()))?;
     // The connection does the reading and writing; it ends when `sender` is dropped.
     tokio::spawn(async move {
         let _ = connection.await;
