@@ -5,10 +5,13 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use vmssid::identity::{ApiVersion, Identity, Intent, ResourceId, WireFamily, decode_identity, plan};
 
-use crate::harness::Vmssid;
+use crate::harness::snapshot::assert_transcript;
+use crate::harness::{Transcript, Vmssid};
 
+/// Runs `vmssid ARGS`, expecting a short one-line error containing `wanted`, and adds the run
+/// to `transcript` (whose snapshot holds each whole message).
 #[track_caller]
-fn fails_cleanly(args: &[&str], wanted: &str) {
+fn fails_cleanly(transcript: &mut Transcript, args: &[&str], wanted: &str) {
     let out = Vmssid::new(args).run();
     let stderr = String::from_utf8_lossy(&out.stderr);
     let shown: String =
@@ -19,6 +22,7 @@ fn fails_cleanly(args: &[&str], wanted: &str) {
     let error_lines = stderr.lines().filter(|l| l.starts_with("error")).count();
     assert!(error_lines <= 1, "{shown}: one error line expected: {stderr}");
     assert!(stderr.len() < 2000, "{shown}: the error must stay short, got {} bytes", stderr.len());
+    transcript.push(&out);
 }
 
 #[test]
@@ -45,9 +49,11 @@ fn hostile_resource_ids_and_names() {
         (r#"create_vmss("myResourceGroup", "x", #{})"#.into(), "no 'location'"),
         (r#"create_vmss("myResourceGroup", "x", #{ location: "eastus", identity: #{ type: "Both" } })"#.into(), "identity type"),
     ];
+    let mut t = Transcript::new();
     for (script, wanted) in &cases {
-        fails_cleanly(&["run", "--emulator", "-e", script], wanted);
+        fails_cleanly(&mut t, &["run", "--emulator", "-e", script], wanted);
     }
+    assert_transcript!("hostile_ids_and_names", t);
 }
 
 #[test]
@@ -59,32 +65,45 @@ fn mistaken_settings_and_files() {
     std::fs::write(&wrong_shape, r#"{"subscriptions": 5}"#).unwrap();
     let binary = dir.path().join("binary.rhai");
     std::fs::write(&binary, [0xff, 0xfe, 0x00, 0x41]).unwrap();
-    fails_cleanly(&["run", "--emulator", "--state", bad_state.to_str().unwrap(), "-e", "1"], "state.json");
-    fails_cleanly(&["run", "--emulator", "--state", wrong_shape.to_str().unwrap(), "-e", "1"], "shape.json");
-    fails_cleanly(&["run", "--emulator", "--state", "/no/such/file.json", "-e", "1"], "file.json");
-    fails_cleanly(&["run", binary.to_str().unwrap()], "binary.rhai");
-    fails_cleanly(&["run", "--api-version", "2099-01-01", "-e", "1"], "supported: 2017-12-01");
-    fails_cleanly(&["run", "--api-version", "2026-04-01; drop", "-e", "1"], "not supported");
-    fails_cleanly(&["run", "--endpoint", "https://", "-e", "1"], "endpoint");
-    fails_cleanly(&["run", "--endpoint", "http://10.1.2.3", "-e", "1"], "plain http");
-    fails_cleanly(&["run", "--ca-cert", "/no/such.pem", "-e", "1"], "--ca-cert");
-    fails_cleanly(&["run", "--subscription", "../../x", "-e", "1"], "not a GUID");
-    fails_cleanly(&["run", "--set", "1bad=x", "-e", "1"], "not a valid variable name");
-    fails_cleanly(&["journal", "--journal", binary.to_str().unwrap()], "binary.rhai");
+    let mut t = Transcript::new();
+    fails_cleanly(
+        &mut t,
+        &["run", "--emulator", "--state", bad_state.to_str().unwrap(), "-e", "1"],
+        "state.json",
+    );
+    fails_cleanly(
+        &mut t,
+        &["run", "--emulator", "--state", wrong_shape.to_str().unwrap(), "-e", "1"],
+        "shape.json",
+    );
+    fails_cleanly(&mut t, &["run", "--emulator", "--state", "/no/such/file.json", "-e", "1"], "file.json");
+    fails_cleanly(&mut t, &["run", binary.to_str().unwrap()], "binary.rhai");
+    fails_cleanly(&mut t, &["run", "--api-version", "2099-01-01", "-e", "1"], "supported: 2017-12-01");
+    fails_cleanly(&mut t, &["run", "--api-version", "2026-04-01; drop", "-e", "1"], "not supported");
+    fails_cleanly(&mut t, &["run", "--endpoint", "https://", "-e", "1"], "endpoint");
+    fails_cleanly(&mut t, &["run", "--endpoint", "http://10.1.2.3", "-e", "1"], "plain http");
+    fails_cleanly(&mut t, &["run", "--ca-cert", "/no/such.pem", "-e", "1"], "--ca-cert");
+    fails_cleanly(&mut t, &["run", "--subscription", "../../x", "-e", "1"], "not a GUID");
+    fails_cleanly(&mut t, &["run", "--set", "1bad=x", "-e", "1"], "not a valid variable name");
+    fails_cleanly(&mut t, &["journal", "--journal", binary.to_str().unwrap()], "binary.rhai");
+    assert_transcript!("mistaken_settings_and_files", t);
 }
 
 #[test]
 fn runaway_scripts_are_stopped() {
-    fails_cleanly(&["run", "--max-operations", "200000", "-e", "loop { }"], "--max-operations");
-    fails_cleanly(&["run", "-e", "fn f(x) { f(x) + 1 } f(1)"], "--max-call-levels");
+    let mut t = Transcript::new();
+    fails_cleanly(&mut t, &["run", "--max-operations", "200000", "-e", "loop { }"], "--max-operations");
+    fails_cleanly(&mut t, &["run", "-e", "fn f(x) { f(x) + 1 } f(1)"], "--max-call-levels");
     fails_cleanly(
+        &mut t,
         &["run", "--max-array-size", "1000", "-e", "let a = []; loop { a += [1, 2, 3]; }"],
         "--max-array-size",
     );
-    fails_cleanly(&["run", "-e", "let s = \"x\"; loop { s += s; }"], "--max-string-size");
+    fails_cleanly(&mut t, &["run", "-e", "let s = \"x\"; loop { s += s; }"], "--max-string-size");
     let deep = format!("{}1{}", "(".repeat(500), ")".repeat(500));
-    fails_cleanly(&["run", "-e", &deep], "syntax error");
-    fails_cleanly(&["run", "-e", "throw #{ code: \"Mine\", message: \"stop here\" }"], "stop here");
+    fails_cleanly(&mut t, &["run", "-e", &deep], "syntax error");
+    fails_cleanly(&mut t, &["run", "-e", "throw #{ code: \"Mine\", message: \"stop here\" }"], "stop here");
+    assert_transcript!("runaway_scripts", t);
 }
 
 proptest! {

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::harness::{EmulatorProcess, Vmssid};
+use crate::harness::snapshot::assert_transcript;
+use crate::harness::{EmulatorProcess, Transcript, Vmssid};
 
 const SUB: &str = "00000000-0000-0000-0000-000000000000";
 const TOKEN: &str = "article-token";
@@ -308,14 +309,9 @@ async fn replays_the_articles_curl_requests() {
 
 #[test]
 fn non_loopback_listen_is_refused_with_a_clear_error() {
+    // Refused, naming the address and --allow-remote; nothing on stdout.
     let out = Vmssid::new(["emulator", "--listen", "0.0.0.0:0"]).run();
-    let (out_text, err) = (out.stdout(), out.stderr());
-    assert!(!out.status.success(), "it should refuse, exited {}", out.status);
-    assert!(
-        err.contains("refusing to listen on 0.0.0.0:0") && err.contains("--allow-remote"),
-        "stderr: {err}"
-    );
-    assert!(out_text.is_empty(), "nothing on stdout when refusing: {out_text}");
+    assert_transcript!("non_loopback_refused", Transcript::of(&out));
 }
 
 #[test]
@@ -323,15 +319,13 @@ fn bad_state_file_is_a_one_line_error_naming_the_file() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let f = dir.path().join("broken.json");
     std::fs::write(&f, "{\"version\": 1, \"tenantId\": ").unwrap_or_else(|e| panic!("{e}"));
-    let out = Vmssid::new(["emulator", "--state"]).arg(&f).run();
-    let err = out.stderr();
-    assert!(!out.status.success());
+    let syntax = Vmssid::new(["emulator", "--state"]).arg(&f).run();
+    let err = syntax.stderr();
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
-    assert!(err.contains("broken.json") && err.contains("line 1"), "{err}");
     std::fs::write(&f, "{\"version\": 1, \"tenantId\": \"nope\"}").unwrap_or_else(|e| panic!("{e}"));
-    let out = Vmssid::new(["emulator", "--state"]).arg(&f).run();
-    let err = out.stderr();
-    assert!(err.contains("broken.json") && err.contains("tenantId") && err.contains("not a GUID"), "{err}");
+    let content = Vmssid::new(["emulator", "--state"]).arg(&f).run();
+    // Both fail naming broken.json: at line 1, and that tenantId is not a GUID.
+    assert_transcript!("bad_state_file", Transcript::of_all([&syntax, &content]));
 }
 
 #[tokio::test]

@@ -4,7 +4,8 @@ use vmssid::ops::journal::{Journal, Outcome, Record, read};
 use vmssid_emulator::{Emulator, EmulatorConfig, Mutation};
 
 use crate::harness::cli::text;
-use crate::harness::{Run, Vmssid};
+use crate::harness::snapshot::assert_transcript;
+use crate::harness::{Run, Transcript, Vmssid};
 const SUB: &str = "00000000-0000-0000-0000-000000000000";
 const TOKEN: &str = "journal-test-token-91e2";
 const VMSS: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/myResourceGroup/providers/Microsoft.Compute/virtualMachineScaleSets/myVMSS";
@@ -95,18 +96,15 @@ fn journal_lists_entries_readably_and_filters() {
     env.eval(
         r#"enable_system("myResourceGroup", "myVMSS"); add_user("myResourceGroup", "myVMSS", user_identity("myResourceGroup", "ID2"));"#,
     );
-    let out = env.vmssid("journal", &[]);
-    let listing = text(&out.stdout);
-    assert!(listing.starts_with("ENTRY"), "{listing}");
-    assert!(listing.contains("enable_system") && listing.contains("add_user ID2"), "{listing}");
-    assert!(listing.contains("UserAssigned [ID1] -> SystemAssigned, UserAssigned [ID1]"), "{listing}");
-    assert!(listing.contains("-> SystemAssigned, UserAssigned [ID1, ID2]"), "{listing}");
-    let last = text(&env.vmssid("journal", &["--last", "1"]).stdout);
-    assert_eq!(last.lines().count(), 2, "header + one entry:\n{last}");
-    let none = env.vmssid("journal", &["--vmss", "otherVMSS"]);
-    assert!(text(&none.stderr).contains("no entries"), "{}", text(&none.stderr));
-    let json = text(&env.vmssid("journal", &["--json", "--vmss", "myvmss"]).stdout);
-    assert_eq!(json.lines().count(), 2);
+    // The listing: a header, then one line per write with its before -> after; `--last 1`
+    // the header and one entry; no entries for another scale set; one JSON line per entry.
+    let runs = [
+        env.vmssid("journal", &[]),
+        env.vmssid("journal", &["--last", "1"]),
+        env.vmssid("journal", &["--vmss", "otherVMSS"]),
+        env.vmssid("journal", &["--json", "--vmss", "myvmss"]),
+    ];
+    assert_transcript!("journal_listing", Transcript::of_all(&runs));
 }
 
 #[test]
@@ -116,15 +114,13 @@ fn undo_restores_newest_first_and_does_not_undo_itself() {
         r#"enable_system("myResourceGroup", "myVMSS"); add_user("myResourceGroup", "myVMSS", user_identity("myResourceGroup", "ID2"));"#,
     );
     assert_eq!(env.identity(), "SystemAssigned, UserAssigned [ID1,ID2]");
-    let out = env.vmssid("undo", &[]);
-    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(text(&out.stdout).contains("restoring with: remove_user ID2"), "{}", text(&out.stdout));
+    let mut t = Transcript::new();
+    t.push(&env.vmssid("undo", &[])); // restoring with: remove_user ID2
     assert_eq!(env.identity(), "SystemAssigned, UserAssigned [ID1]");
-    let out = env.vmssid("undo", &[]);
-    assert!(text(&out.stdout).contains("restoring with: disable_system"), "{}", text(&out.stdout));
+    t.push(&env.vmssid("undo", &[])); // restoring with: disable_system
     assert_eq!(env.identity(), "UserAssigned [ID1]");
-    let out = env.vmssid("undo", &[]);
-    assert!(text(&out.stderr).contains("nothing to undo"), "{}", text(&out.stderr));
+    t.push(&env.vmssid("undo", &[])); // nothing to undo
+    assert_transcript!("undo_newest_first", t);
 }
 
 #[test]
@@ -142,32 +138,16 @@ fn undo_refuses_where_someone_changed_the_set_and_force_overrides() {
     );
     env.identity(); // the read that lets the other writer act
     assert_eq!(env.identity(), "SystemAssigned, UserAssigned [ID1,ID2]");
-    let out = env.vmssid("undo", &[]);
-    assert_eq!(out.status.code(), Some(1));
-    let said = text(&out.stdout);
-    assert!(
-        said.contains("refused: changed since the write: now SystemAssigned, UserAssigned [ID1, ID2]"),
-        "{said}"
-    );
-    assert!(said.contains("--force"), "{said}");
+    // Refused (exit 1: changed since the write, now [ID1, ID2]; hint --force), then what
+    // --force --dry-run would restore, then --force restoring with remove_user ID2, disable_system.
+    let mut t = Transcript::new();
+    t.push(&env.vmssid("undo", &[]));
     assert_eq!(env.identity(), "SystemAssigned, UserAssigned [ID1,ID2]", "nothing was written");
-
-    let dry = env.vmssid("undo", &["--force", "--dry-run"]);
-    assert!(
-        text(&dry.stdout).contains("would restore with: remove_user ID2, disable_system"),
-        "{}",
-        text(&dry.stdout)
-    );
+    t.push(&env.vmssid("undo", &["--force", "--dry-run"]));
     assert_eq!(env.identity(), "SystemAssigned, UserAssigned [ID1,ID2]", "dry run sends nothing");
-
-    let forced = env.vmssid("undo", &["--force"]);
-    assert!(forced.status.success(), "{}", text(&forced.stderr));
-    assert!(
-        text(&forced.stdout).contains("restoring with: remove_user ID2, disable_system"),
-        "{}",
-        text(&forced.stdout)
-    );
+    t.push(&env.vmssid("undo", &["--force"]));
     assert_eq!(env.identity(), "UserAssigned [ID1]");
+    assert_transcript!("undo_refused_then_forced", t);
 }
 
 #[test]
@@ -194,12 +174,10 @@ fn a_crash_mid_write_is_shown_as_unknown_and_undo_reads_to_decide() {
             undoes: None,
         })
         .unwrap();
-    let listing = text(&env.vmssid("journal", &[]).stdout);
-    assert!(listing.contains("outcome unknown"), "{listing}");
-    let out = env.vmssid("undo", &[]);
-    let said = text(&out.stdout);
-    assert!(said.contains("outcome unknown; reading the scale set to decide"), "{said}");
-    assert!(said.contains("restoring with: disable_system"), "{said}");
+    // The listing says "outcome unknown"; undo reads the scale set to decide, then restores
+    // with disable_system.
+    let runs = [env.vmssid("journal", &[]), env.vmssid("undo", &[])];
+    assert_transcript!("crash_mid_write", Transcript::of_all(&runs));
     assert_eq!(env.identity(), "UserAssigned [ID1]");
 }
 
@@ -258,18 +236,17 @@ fn an_undo_killed_after_its_write_landed_is_settled_and_nothing_older_is_undone(
     env.eval(r#"enable_system("myResourceGroup", "myVMSS");"#);
     kill_undo_mid_write(&env);
     assert_eq!(env.identity(), "UserAssigned [ID1,ID2]", "the killed undo's write landed");
-    let out = env.vmssid("undo", &[]);
-    let said = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{said}{}", text(&out.stderr));
-    assert!(said.contains("an interrupted undo write, settled by reading: it landed"), "{said}");
-    assert!(said.contains("(enable_system on myVMSS): already undone"), "{said}");
+    // Exit 0: the interrupted undo write is settled by reading (it landed), so enable_system
+    // is already undone.
+    let mut t = Transcript::new();
+    t.push(&env.vmssid("undo", &[]));
     assert_eq!(env.identity(), "UserAssigned [ID1,ID2]", "the older add_user is not undone as well");
     let entries = read(&env.journal()).unwrap();
     assert_eq!(entries.last().unwrap().outcome, Some(Outcome::Succeeded), "the settlement is journaled");
-    // The next undo takes the next write.
-    let out = env.vmssid("undo", &[]);
-    assert!(text(&out.stdout).contains("restoring with: remove_user ID2"), "{}", text(&out.stdout));
+    // The next undo takes the next write: restoring with remove_user ID2.
+    t.push(&env.vmssid("undo", &[]));
     assert_eq!(env.identity(), "UserAssigned [ID1]");
+    assert_transcript!("undo_killed_after_landing", t);
 }
 
 #[test]
@@ -283,10 +260,9 @@ fn an_undo_killed_before_its_write_landed_is_finished_by_the_next_undo() {
     // As if the PATCH had never been applied: the state the undo found.
     control.load_state(&before_undo).unwrap();
     assert_eq!(env.identity(), "SystemAssigned, UserAssigned [ID1,ID2]");
+    // Exit 0: settled by reading (it did not land), then enable_system restored with
+    // disable_system.
     let out = env.vmssid("undo", &[]);
-    let said = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{said}{}", text(&out.stderr));
-    assert!(said.contains("settled by reading: it did not land"), "{said}");
-    assert!(said.contains("(enable_system on myVMSS): restoring with: disable_system"), "{said}");
+    assert_transcript!("undo_killed_before_landing", Transcript::of(&out));
     assert_eq!(env.identity(), "UserAssigned [ID1,ID2]", "the interrupted undo is finished, nothing more");
 }

@@ -1,9 +1,11 @@
 //! Team libraries, `vmssid check`, the sandbox and the limits, through the real binary.
 
+use std::borrow::Borrow;
 use std::path::Path;
 use std::process::Output;
 
-use crate::harness::{Run, Vmssid};
+use crate::harness::snapshot::assert_transcript;
+use crate::harness::{Run, Transcript, Vmssid};
 
 fn write(root: &Path, file: &str, text: &str) {
     let path = root.join(file);
@@ -13,6 +15,14 @@ fn write(root: &Path, file: &str, text: &str) {
 
 fn vmssid_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     Vmssid::new(args).dir(dir).envs(env).run()
+}
+
+/// The transcript of runs in the team tree `tree`, its folder shown as [TREE].
+fn in_tree<R: Borrow<Run>>(tree: &tempfile::TempDir, runs: impl IntoIterator<Item = R>) -> Transcript {
+    let real = tree.path().canonicalize().unwrap();
+    Transcript::of_all(runs)
+        .name(real.display().to_string(), "TREE")
+        .name(tree.path().display().to_string(), "TREE")
 }
 
 fn out(o: &Output) -> (String, String) {
@@ -73,25 +83,26 @@ fn the_stdlib_cannot_be_shadowed_by_accident() {
     let tree = team_tree();
     write(tree.path(), "libs/vmssid/identity.rhai", "fn report(x) { \"shadow\" }\n");
     let o = vmssid_in(tree.path(), &["run", "-e", "import \"vmssid/identity\" as id; id::report([])"], &[]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(out(&o).1.contains("clashes with the embedded stdlib module 'vmssid/identity'"), "{:?}", out(&o));
+    // Exit 1: the library 'vmssid/identity' clashes with the embedded stdlib module.
+    assert_transcript!("stdlib_shadowed", in_tree(&tree, [&o]));
 }
 
 #[test]
 fn escapes_from_library_roots_are_refused() {
     let tree = team_tree();
     write(tree.path(), "secret.rhai", "fn steal() { 1 }\n");
-    let o = vmssid_in(tree.path(), &["run", "-e", "import \"../secret\" as s; s::steal()"], &[]);
-    assert!(out(&o).1.contains("may not contain '..'"), "{:?}", out(&o));
-    let o = vmssid_in(tree.path(), &["run", "-e", "import \"/etc/passwd\" as s;"], &[]);
-    assert!(out(&o).1.contains("must be relative to a library folder"), "{:?}", out(&o));
+    // '..', an absolute path, and (Unix) a link out of the library root.
+    let mut runs = vec![
+        vmssid_in(tree.path(), &["run", "-e", "import \"../secret\" as s; s::steal()"], &[]),
+        vmssid_in(tree.path(), &["run", "-e", "import \"/etc/passwd\" as s;"], &[]),
+    ];
     #[cfg(unix)]
     {
         std::os::unix::fs::symlink(tree.path().join("secret.rhai"), tree.path().join("libs/link.rhai"))
             .unwrap();
-        let o = vmssid_in(tree.path(), &["run", "-e", "import \"link\" as s; s::steal()"], &[]);
-        assert!(out(&o).1.contains("outside the library root"), "{:?}", out(&o));
+        runs.push(vmssid_in(tree.path(), &["run", "-e", "import \"link\" as s; s::steal()"], &[]));
     }
+    assert_transcript!("escapes_refused", in_tree(&tree, &runs));
 }
 
 #[test]
@@ -99,22 +110,16 @@ fn a_module_that_does_not_compile_names_its_file_and_the_importing_line() {
     let tree = team_tree();
     write(tree.path(), "libs/team/util.rhai", "fn double(x) {\n  x * \n}\nfn broken( {\n");
     let o = vmssid_in(tree.path(), &["run", "scripts/good.rhai"], &[]);
-    let stderr = out(&o).1;
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stderr.starts_with("error: scripts/good.rhai:1:"), "the importing script's line: {stderr}");
-    assert!(
-        stderr.contains("libs/team/util.rhai:3:1: syntax error"),
-        "the module's own file and line: {stderr}"
-    );
+    // The importing script's line (scripts/good.rhai:1:…), then the module's own file and line
+    // (libs/team/util.rhai:3:1: syntax error).
+    assert_transcript!("module_does_not_compile", in_tree(&tree, [&o]));
 }
 
 #[test]
 fn check_passes_a_good_tree() {
     let tree = team_tree();
     let o = vmssid_in(tree.path(), &["check"], &[]);
-    assert_eq!(o.status.code(), Some(0), "{:?}", out(&o));
-    assert_eq!(out(&o).0, "");
-    assert!(out(&o).1.contains("checked 3 file(s): no problems"), "{:?}", out(&o));
+    assert_transcript!("check_good_tree", in_tree(&tree, [&o]));
 }
 
 #[test]
@@ -131,21 +136,9 @@ fn check_reports_every_problem_exactly() {
     );
     write(root, "scripts/private.rhai", "import \"team/util\" as u;\nu::hidden();\n");
     let o = vmssid_in(root, &["check", "scripts"], &[]);
-    assert_eq!(o.status.code(), Some(1));
-    let expected = "\
-scripts/bad_syntax.rhai:2:9: syntax error: Unexpected ';'
-scripts/missing_import.rhai:1:1: import 'team/nope' not found in the library path (LIBS)
-scripts/private.rhai:2:4: unknown function 'u::hidden' (module 'team/util' has no such function)
-scripts/unknown_fn.rhai:2:1: unknown function 'frobnicate'
-scripts/wrong_arity.rhai:2:1: 'get_vmss' takes 1 or 2 argument(s), not 3
-scripts/wrong_arity.rhai:3:4: 'r::rotate' takes 2 argument(s), not 1
-scripts/wrong_arity.rhai:4:4: unknown function 'r::spin' (module 'team/rotate' has no such function)
-scripts/wrong_arity.rhai:5:1: 'enable_system' takes 1 or 2 argument(s), not 0
-";
-    let libs = root.join("libs").canonicalize().unwrap();
-    let expected = expected.replace("LIBS", libs.to_str().unwrap());
-    assert_eq!(out(&o).0, expected, "stderr: {}", out(&o).1);
-    assert!(out(&o).1.contains("checked 6 file(s): 8 problem(s)"), "{}", out(&o).1);
+    // Exit 1, one line a problem on stdout (the library path shown as [TREE]/libs), the count on
+    // stderr.
+    assert_transcript!("check_every_problem", in_tree(&tree, [&o]));
 }
 
 #[test]
@@ -162,6 +155,7 @@ fn every_limit_stops_a_script_with_a_hint() {
         ),
     ];
     let dir = tempfile::tempdir().unwrap();
+    let mut runs = Vec::new();
     for (flags, script, hint) in cases {
         let mut args = vec!["run"];
         args.extend_from_slice(flags);
@@ -170,6 +164,7 @@ fn every_limit_stops_a_script_with_a_hint() {
         assert_eq!(o.status.code(), Some(1), "{script}: {:?}", out(&o));
         assert!(out(&o).1.contains(hint), "{script}: expected a hint {hint:?}, got {:?}", out(&o).1);
         assert!(!out(&o).1.contains("panicked"));
+        runs.push(o);
     }
     // Modules: more imports than allowed, and an import cycle.
     for i in 0..5 {
@@ -178,15 +173,19 @@ fn every_limit_stops_a_script_with_a_hint() {
     let many = "import \"m0\" as a; import \"m1\" as b; import \"m2\" as c; import \"m3\" as d; a::f()";
     let o = vmssid_in(dir.path(), &["run", "--lib", "libs", "--max-modules", "3", "-e", many], &[]);
     assert!(out(&o).1.contains("--max-modules"), "{:?}", out(&o));
+    runs.push(o);
     write(dir.path(), "libs/ping.rhai", "import \"pong\" as p;\nfn f() { 1 }\n");
     write(dir.path(), "libs/pong.rhai", "import \"ping\" as p;\nfn f() { 2 }\n");
     let o = vmssid_in(dir.path(), &["run", "--lib", "libs", "-e", "import \"ping\" as p; p::f()"], &[]);
     assert_eq!(o.status.code(), Some(1), "an import cycle is stopped: {:?}", out(&o));
     assert!(!out(&o).1.contains("panicked"), "{:?}", out(&o));
+    runs.push(o);
     // Limits from vmssid.toml.
     write(dir.path(), "vmssid.toml", "[limits]\nmax_operations = 500\n");
     let o = vmssid_in(dir.path(), &["run", "-e", "loop {}"], &[]);
     assert!(out(&o).1.contains("max_operations in vmssid.toml"), "{:?}", out(&o));
+    runs.push(o);
+    assert_transcript!("every_limit", Transcript::of_all(&runs));
 }
 
 #[test]
@@ -194,23 +193,27 @@ fn vmssid_toml_can_make_a_tree_read_only() {
     let tree = team_tree();
     write(tree.path(), "vmssid.toml", "[libraries]\npaths = [\"libs\"]\n[safety]\nread_only = true\n");
     let script = "enable_system(\"myResourceGroup\", \"myVMSS\").changed";
-    let o = vmssid_in(tree.path(), &["run", "--emulator", "-e", script], &[]);
-    assert!(out(&o).1.contains("read-only mode"), "{:?}", out(&o));
-    let o = vmssid_in(tree.path(), &["run", "--emulator", "--allow-writes", "-e", script], &[]);
-    assert_eq!(out(&o).0.trim(), "true", "{:?}", out(&o));
-    let o = vmssid_in(
-        tree.path(),
-        &["run", "--emulator", "-e", "get_vmss(\"myResourceGroup\", \"myVMSS\").name"],
-        &[],
-    );
-    assert_eq!(out(&o).0.trim(), "myVMSS", "reads still work: {:?}", out(&o));
+    // Writes refused (read-only mode), allowed with --allow-writes; reads still work.
+    let runs = [
+        vmssid_in(tree.path(), &["run", "--emulator", "-e", script], &[]),
+        vmssid_in(tree.path(), &["run", "--emulator", "--allow-writes", "-e", script], &[]),
+        vmssid_in(
+            tree.path(),
+            &["run", "--emulator", "-e", "get_vmss(\"myResourceGroup\", \"myVMSS\").name"],
+            &[],
+        ),
+    ];
+    assert_transcript!("read_only_tree", in_tree(&tree, &runs));
 }
 
 #[test]
 fn scripts_cannot_reach_the_host() {
     let dir = tempfile::tempdir().unwrap();
+    let mut runs = Vec::new();
     for script in ["eval(\"1\")", "open(\"/etc/passwd\")", "system(\"ls\")", "env(\"HOME\")"] {
         let o = vmssid_in(dir.path(), &["run", "-e", script], &[]);
         assert_eq!(o.status.code(), Some(1), "{script} must fail: {:?}", out(&o));
+        runs.push(o);
     }
+    assert_transcript!("host_unreachable", Transcript::of_all(&runs));
 }

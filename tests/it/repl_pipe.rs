@@ -5,7 +5,8 @@ use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::harness::Vmssid;
+use crate::harness::snapshot::assert_transcript;
+use crate::harness::{Transcript, Vmssid};
 
 /// How long one piped session may take before the test calls it hung.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -14,6 +15,8 @@ struct Run {
     stdout: String,
     stderr: String,
     code: Option<i32>,
+    /// The whole session, for a snapshot.
+    transcript: Transcript,
 }
 
 /// Runs `vmssid repl --emulator EXTRA...` with `input` on stdin.
@@ -34,7 +37,17 @@ fn repl_with(extra: &[&str], input: &str) -> Run {
         "piped input must not be written to the history file, but {} exists",
         history.path().join("history").display()
     );
-    Run { stdout: output.stdout(), stderr: output.stderr(), code: output.status.code() }
+    Run {
+        stdout: output.stdout(),
+        stderr: output.stderr(),
+        code: output.status.code(),
+        transcript: {
+            let mut t = Transcript::new();
+            t.note(&format!("stdin:\n{input}"));
+            t.push(&output);
+            t
+        },
+    }
 }
 
 fn repl(input: &str) -> Run {
@@ -134,13 +147,9 @@ fn values_print_readably_and_change_reports_as_diffs() {
         "remove_user(\"myResourceGroup\", \"myVMSS\", user_identity(\"myResourceGroup\", \"ID1\"))\n",
         "enable_system(\"myResourceGroup\", \"myVMSS\")\n",
     ));
-    run.code(0)
-        .stdout_has("  \"name\": \"myVMSS\",")
-        .stdout_has("  \"resource_group\": \"myResourceGroup\",")
-        .stdout_has("myVMSS: UserAssigned [ID1] → SystemAssigned, UserAssigned [ID1]  (changed)\n  +system\n")
-        .stdout_has("myVMSS: SystemAssigned, UserAssigned [ID1] → SystemAssigned, UserAssigned [ID1, ID2]  (changed)\n  +ID2\n")
-        .stdout_has("myVMSS: SystemAssigned, UserAssigned [ID1, ID2] → SystemAssigned, UserAssigned [ID2]  (changed)\n  -ID1\n")
-        .stdout_has("myVMSS: SystemAssigned, UserAssigned [ID2] → SystemAssigned, UserAssigned [ID2]  (unchanged)\n");
+    // The scale set as readable JSON, then each report as `before → after  (changed)` with
+    // its +/- lines, the last one unchanged.
+    assert_transcript!("values_and_reports", run.transcript);
 }
 
 #[test]
@@ -156,14 +165,11 @@ fn errors_go_to_stderr_and_the_session_goes_on() {
         "caught\n",
         "kept\n",
     ));
-    run.stderr_has("error: repl:1:1: boom")
-        .stderr_has("error: repl:1:1: Function not found: no_such_function")
-        .stderr_has("error: repl:1:1: ")
-        .stderr_has("syntax error")
-        .stdout_lacks("boom")
-        .code(1);
-    assert_eq!(run.lines(), vec!["ResourceNotFound", "7"], "stderr:\n{}", run.stderr);
+    // Four errors on stderr (boom, the unknown function, the ARM error, the syntax error),
+    // exit 1; stdout has the caught code and the kept variable, no "boom".
+    run.stdout_lacks("boom");
     assert_eq!(run.stderr.lines().filter(|l| l.starts_with("error: ")).count(), 4, "stderr:\n{}", run.stderr);
+    assert_transcript!("errors_and_the_session_goes_on", run.transcript);
 }
 
 #[test]
@@ -247,12 +253,9 @@ fn help_lists_primitives_and_explains_one() {
     for doc in vmssid::host::catalog::PRIMITIVES {
         run.stdout_has(&format!("  {}", doc.name));
     }
-    run.stdout_has(".dry-run [on|off]")
-        .stdout_has("enable_system(rg, name) -> report\nenable_system(target) -> report\n")
-        .stdout_has("ARM: GET, PATCH identity")
-        .stdout_has("example: enable_system(\"myResourceGroup\", \"myVMSS\")")
-        .stderr_has("error: no primitive, stdlib function or command named 'nonsense'")
-        .code(1);
+    // The commands (.dry-run [on|off], …), enable_system's call forms, ARM calls and example,
+    // and exit 1 with one error for 'nonsense'.
+    assert_transcript!("help", run.transcript);
 }
 
 #[test]
@@ -268,12 +271,9 @@ fn vars_and_load() {
         ".load {}\nsets()\ngroup\n.vars\n.load /no/such/file.rhai\n.nonsense\n",
         script.display()
     ));
-    run.stdout_has("[\n  \"myVMSS\"\n]\nmyResourceGroup\n")
-        .stdout_has("let group: string = \"myResourceGroup\"")
-        .stdout_has("functions: sets()")
-        .stdout_has("imports: id = \"vmssid/identity\"")
-        .stderr_has("error: /no/such/file.rhai is not a file")
-        .stderr_has("error: unknown command .nonsense");
+    // The loaded function and variable, .vars listing them (let group: string = …,
+    // functions: sets(), imports: id = "vmssid/identity"), then two errors.
+    assert_transcript!("vars_and_load", run.transcript);
 }
 
 #[test]

@@ -6,8 +6,9 @@ use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::harness::Vmssid;
 use crate::harness::cli::{expect, run, text};
+use crate::harness::snapshot::assert_transcript;
+use crate::harness::{Transcript, Vmssid};
 
 /// No stack overflow abort (exit 134), no panic.
 #[track_caller]
@@ -63,20 +64,19 @@ fn nesting_by_copying_is_counted_as_work_and_stopped() {
     // under any memory limit. The copies count against the operations budget.
     let dir = tempfile::tempdir().unwrap();
     let nest = "let a = []; for i in 0..1000000 { a = [a]; } 1";
-    let out = run(dir.path(), &["run", "--max-operations", "1000000", "-e", nest], &[]);
-    no_crash(&out);
-    expect(&out, 1, "", "stopped: the script ran more operations than allowed (raise --max-operations");
+    let nested = run(dir.path(), &["run", "--max-operations", "1000000", "-e", nest], &[]);
+    no_crash(&nested);
     // The same budget leaves a script of ordinary data alone.
     let plain = "let m = #{}; for i in 0..50000 { m[`k${i % 100}`] = [i, `v${i}`]; } m.len()";
-    let out = run(dir.path(), &["run", "--max-operations", "1000000", "-e", plain], &[]);
-    expect(&out, 0, "100", "");
+    let plain = run(dir.path(), &["run", "--max-operations", "1000000", "-e", plain], &[]);
+    assert_transcript!("nesting_by_copying", Transcript::of_all([&nested, &plain]));
 }
 
 #[test]
 fn copies_that_double_are_stopped_by_the_memory_limit() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(dir.path(), &["run", "--max-memory", "64", "-e", "let a = [1]; loop { a = [a, a]; }"], &[]);
-    expect(&out, 1, "", "raise --max-memory or max_memory in vmssid.toml");
+    assert_transcript!("doubling_copies", Transcript::of(&out));
 }
 
 #[cfg(unix)]
@@ -114,10 +114,11 @@ fn the_repl_stops_a_sleep_at_sigterm_and_ends() {
 #[test]
 fn sleep_is_bounded() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run(dir.path(), &["run", "-e", "sleep(1e300)"], &[]);
-    expect(&out, 1, "", "wait at most 3600 seconds per call");
-    let out = run(dir.path(), &["run", "-e", "sleep(0.01); sleep(-1); sleep(0); 7"], &[]);
-    expect(&out, 0, "7", "");
+    let runs = [
+        run(dir.path(), &["run", "-e", "sleep(1e300)"], &[]),
+        run(dir.path(), &["run", "-e", "sleep(0.01); sleep(-1); sleep(0); 7"], &[]),
+    ];
+    assert_transcript!("sleep_bounded", Transcript::of_all(&runs));
 }
 
 #[cfg(unix)]
@@ -129,23 +130,22 @@ fn a_fifo_or_a_folder_is_refused_as_a_module() {
     let fifo = libs.join("pipe.rhai");
     assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success(), "mkfifo");
     // Before the fix the import blocked forever: nobody writes to the FIFO.
-    let out = run(dir.path(), &["run", "--lib", "libs", "-e", "import \"pipe\" as p; 1"], &[]);
-    expect(&out, 1, "", "pipe.rhai is not a regular file");
-    let out = run(dir.path(), &["run", "--lib", "libs", "-e", "import \"folder\" as p; 1"], &[]);
-    expect(&out, 1, "", "folder.rhai is not a regular file");
+    let pipe = run(dir.path(), &["run", "--lib", "libs", "-e", "import \"pipe\" as p; 1"], &[]);
+    let folder = run(dir.path(), &["run", "--lib", "libs", "-e", "import \"folder\" as p; 1"], &[]);
     std::fs::write(dir.path().join("main.rhai"), "import \"pipe\" as p;\n").unwrap();
-    let out = run(dir.path(), &["check", "--lib", "libs", "main.rhai"], &[]);
-    expect(&out, 1, "pipe.rhai is not a regular file", "");
+    let check = run(dir.path(), &["check", "--lib", "libs", "main.rhai"], &[]);
+    assert_transcript!("fifo_and_folder_refused", Transcript::of_all([&pipe, &folder, &check]));
 }
 
 #[test]
 fn a_million_pushes_reach_the_array_limit() {
     let dir = tempfile::tempdir().unwrap();
     // Quadratic before the fix (100k pushes took seconds, a million would take many minutes).
-    let out = run(dir.path(), &["run", "-e", "let a = []; for i in 0..1000000 { a.push(i); } a.len()"], &[]);
-    expect(&out, 0, "1000000", "");
-    let out = run(dir.path(), &["run", "-e", "let a = []; for i in 0..1000001 { a.push(i); } a.len()"], &[]);
-    expect(&out, 1, "", "stopped: Size of array is larger than allowed (raise --max-array-size");
+    let runs = [
+        run(dir.path(), &["run", "-e", "let a = []; for i in 0..1000000 { a.push(i); } a.len()"], &[]),
+        run(dir.path(), &["run", "-e", "let a = []; for i in 0..1000001 { a.push(i); } a.len()"], &[]),
+    ];
+    assert_transcript!("million_pushes", Transcript::of_all(&runs));
 }
 
 #[test]
@@ -171,15 +171,16 @@ fn size_checks_leave_rhai_alone_and_still_stop_at_the_limit() {
 fn max_operations_0_is_refused_in_vmssid_toml_but_allowed_as_a_flag() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("vmssid.toml"), "[limits]\nmax_operations = 0\n").unwrap();
-    let out = run(dir.path(), &["run", "-e", "1"], &[]);
-    expect(&out, 1, "", "[limits] max_operations = 0 would mean no limit");
-    let out = run(dir.path(), &["run", "--max-operations", "0", "-e", "1"], &[]);
-    expect(&out, 1, "", "vmssid.toml");
+    let mut t = Transcript::new();
+    // Both refused, naming vmssid.toml: 0 there would mean no limit.
+    t.push(&run(dir.path(), &["run", "-e", "1"], &[]));
+    t.push(&run(dir.path(), &["run", "--max-operations", "0", "-e", "1"], &[]));
     std::fs::write(dir.path().join("vmssid.toml"), "[limits]\nmax_operations = 1000\n").unwrap();
-    let out = run(
+    t.note("vmssid.toml: [limits] max_operations = 1000");
+    t.push(&run(
         dir.path(),
         &["run", "--max-operations", "0", "-e", "let n = 0; for i in 0..10000 { n += 1; } n"],
         &[],
-    );
-    expect(&out, 0, "10000", "");
+    ));
+    assert_transcript!("max_operations_0", t);
 }

@@ -9,8 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use vmssid_emulator::{Emulator, EmulatorConfig};
 
-use crate::harness::Vmssid;
 use crate::harness::cli::{expect, run, text};
+use crate::harness::snapshot::assert_transcript;
+use crate::harness::{Transcript, Vmssid};
 
 const SUB: &str = "00000000-0000-0000-0000-000000000000";
 
@@ -101,7 +102,9 @@ fn no_token_goes_to_an_endpoint_outside_azure_without_explicit_trust() {
     let path = format!("{}:/usr/bin:/bin", bin.path().display());
     let cwd = tempfile::tempdir().unwrap();
     let script = "get_vmss(\"rg\", \"x\")";
-    let refusal = "error: refusing to send the ARM token to https://collector.invalid: not a known Azure cloud endpoint\nhint: pass --trust-endpoint, or list it under [trust] endpoints in HOME/.config/vmssid/config.toml";
+    // Refused with exit 2 before any token is asked for, naming the user's config file
+    // ([HOME]/.config/vmssid/config.toml) as the place to trust it.
+    let mut refusals = Transcript::new();
     for env in [
         vec![("PATH", path.as_str())],
         vec![("PATH", path.as_str()), ("VMSSID_ENDPOINT", "https://collector.invalid")],
@@ -111,15 +114,16 @@ fn no_token_goes_to_an_endpoint_outside_azure_without_explicit_trust() {
             args.splice(1..1, ["--endpoint", "https://Collector.invalid/"]);
         }
         let out = run(cwd.path(), &args, &env);
-        expect(&out, 2, "", &refusal.replace("HOME", &out.home().display().to_string()));
         assert!(!mark.exists(), "a token was asked for before the refusal ({env:?})");
+        refusals.push(&out);
     }
 
     // A project's vmssid.toml cannot trust an endpoint: someone else may have written it.
     write(&cwd.path().join("vmssid.toml"), "[trust]\nendpoints = [\"https://collector.invalid\"]\n");
     let out =
         run(cwd.path(), &["run", "--endpoint", "https://collector.invalid", "-e", "1"], &[("PATH", &path)]);
-    expect(&out, 1, "", "unknown field `trust`");
+    refusals.note("a project vmssid.toml with [trust] endpoints: unknown field");
+    refusals.push(&out);
     std::fs::remove_file(cwd.path().join("vmssid.toml")).unwrap();
 
     // Trusted by flag or in the user-level config, the run goes on to ask for a token.
@@ -141,8 +145,9 @@ fn no_token_goes_to_an_endpoint_outside_azure_without_explicit_trust() {
     // A broken user-level config says where it is and what is wrong.
     let broken = user_config(config.path(), "[trust]\nendpont = []\n");
     let out = run(cwd.path(), &["run", "-e", "1"], &[("XDG_CONFIG_HOME", broken.as_str())]);
-    expect(&out, 1, "", "vmssid/config.toml: ");
-    assert!(text(&out.stderr).contains("unknown field `endpont`"), "{}", text(&out.stderr));
+    refusals.note("a user config with a misspelt key");
+    refusals.push(&out);
+    assert_transcript!("untrusted_endpoint_refused", refusals);
 }
 
 /// A bare HTTP server on 127.0.0.1:0 answering every request with `answer(path)`, counting
@@ -214,7 +219,9 @@ fn a_redirect_to_another_origin_is_an_error_never_the_answer() {
         &["run", "--endpoint", &endpoint, "--subscription", SUB, "-e", "get_vmss(\"rg\", \"x\").name"],
         &[("VMSSID_ACCESS_TOKEN", "redirect-token-9d2a")],
     );
-    expect(&out, 1, "", &format!("HTTP 307 redirects to http://127.0.0.1:{other_port}; not followed"));
+    // "HTTP 307 redirects to http://[OTHER_ORIGIN]; not followed", exit 1.
+    let t = Transcript::of(&out).name(format!("127.0.0.1:{other_port}"), "OTHER_ORIGIN");
+    assert_transcript!("redirect_refused", t);
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
     assert!(!all.contains("elsewhere") && !all.contains("sig=secret"), "{all}");
     assert_eq!(redirector.requests.load(Ordering::SeqCst), 1, "one request, no retries");
@@ -244,8 +251,9 @@ fn a_token_with_a_line_break_fails_at_once_and_is_never_shown() {
         ],
         &[("VMSSID_ACCESS_TOKEN", pasted.as_str())],
     );
-    // Before: six attempts over 9 seconds, then "gave up".
-    expect(&out, 1, "", "the token from VMSSID_ACCESS_TOKEN contains a line break");
+    // Before: six attempts over 9 seconds, then "gave up". Now: the token from
+    // VMSSID_ACCESS_TOKEN contains a line break, at once.
+    assert_transcript!("token_with_line_break", Transcript::of(&out));
     let err = text(&out.stderr);
     assert!(!err.contains("gave up") && !err.contains(TOKEN), "{err}");
     assert_eq!(emulator.control().counters().total, 0, "nothing may be sent with a broken token");
@@ -299,15 +307,13 @@ fn etag_less_writes_are_allowed_by_the_users_own_config_never_by_a_project_file(
     // A project file cannot lift the guard: `[safety]` there knows no such key.
     write(&dir.path().join("project").join("vmssid.toml"), "[safety]\nallow_unguarded = true\n");
     let project = dir.path().join("project");
-    let out = run(&project, &args, &[]);
-    let refused = text(&out.stderr);
-    assert!(!out.status.success() && refused.contains("unknown field `allow_unguarded`"), "{refused}");
-    assert_eq!(text(&out.stdout), "", "nothing ran");
-    // Without the user's say-so the write is refused.
-    let out = run(dir.path(), &args, &[]);
-    expect(&out, 1, "", "hint: use --api-version 2023-09-01 or later, or pass --allow-unguarded");
-    // The user's own config allows it, and the run says once that writes go unguarded.
+    let mut t = Transcript::new();
+    t.note("in a project whose vmssid.toml says allow_unguarded = true: unknown field, nothing runs");
+    t.push(&run(&project, &args, &[]));
+    t.note("without the user's say-so the write is refused, with the hint");
+    t.push(&run(dir.path(), &args, &[]));
+    t.note("the user's own config allows it, and the run says once that writes go unguarded");
     let config = user_config(&dir.path().join("xdg"), "[safety]\nallow_unguarded = true\n");
-    let out = run(dir.path(), &args, &[("XDG_CONFIG_HOME", config.as_str())]);
-    expect(&out, 0, "true", "writes go out unguarded");
+    t.push(&run(dir.path(), &args, &[("XDG_CONFIG_HOME", config.as_str())]));
+    assert_transcript!("etag_less_writes", t);
 }
