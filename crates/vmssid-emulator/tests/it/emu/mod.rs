@@ -84,7 +84,7 @@ impl Env {
             .request(method, format!("{}{}", self.emu.url(), path_q))
             .header("Authorization", "Bearer test-token");
         for (k, v) in headers {
-            rb = rb.header(*k, *v);
+            rb = rb.header(k, v);
         }
         if let Some(b) = body {
             rb = rb.json(&b);
