@@ -1,6 +1,11 @@
 //! azure_identity (the Rust SDK) gets tokens from the emulator's managed-identity endpoint, and
-//! the emulator accepts them. Alone in its binary because azure_identity reads
-//! `IDENTITY_ENDPOINT`/`IDENTITY_HEADER` from the process environment.
+//! the emulator accepts them.
+//!
+//! A test binary of its own, outside tests/it, because of process-global state: azure_identity
+//! reads `IDENTITY_ENDPOINT`/`IDENTITY_HEADER` from the process environment, so this test sets
+//! them with `std::env::set_var`. That is only sound while no other thread runs; inside the one
+//! `it` binary, `cargo test` would run the other tests on threads beside it (and the variables
+//! would leak into every child process they start).
 
 use azure_core::credentials::TokenCredential;
 use azure_identity::{ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId};

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The article's whole workflow through the official Azure SDK for Python, against the vmssid
-ARM emulator over HTTPS. Run by tests/python_sdk.rs; can also be run by hand:
+ARM emulator over HTTPS. Run by tests/it/python_sdk.rs; can also be run by hand:
 
     vmssid emulator --tls --cert-out /tmp/emu.pem --empty --token T --operation-polls 1 \
         --identity-header H &

@@ -4,7 +4,7 @@
 //     cargo run --release -p vmssid-emulator --example in_process
 //
 // Any HTTP client does; this one writes HTTP/1.1 on a TcpStream so that it needs nothing
-// beyond tokio. The emulator crate's tests run `run()` (tests/example.rs).
+// beyond tokio. The emulator crate's tests run `run()` (tests/it/example.rs).
 
 use std::error::Error;
 

@@ -1,0 +1,199 @@
+//! Faults × write primitives × wire families: every run ends with the intent verified or with a
+//! clear error and a journal entry saying the outcome; never an unverified success, never
+//! collateral damage.
+
+use std::time::Duration;
+
+use crate::harness::World;
+use vmssid::identity::{IdentityShape, Intent};
+use vmssid::ops::journal::Outcome;
+use vmssid::ops::{Target, WriteMode};
+use vmssid_emulator::{EmulatorConfig, FaultKind, FaultRule, Trigger};
+
+fn faults() -> Vec<(&'static str, FaultKind)> {
+    vec![
+        ("429", FaultKind::Throttle { retry_after_secs: 0 }),
+        ("500", FaultKind::ServerError),
+        ("503", FaultKind::Unavailable { retry_after_secs: 0 }),
+        ("dropped connection", FaultKind::Drop),
+        ("lost response", FaultKind::DropAfter),
+        ("slow past the timeout", FaultKind::Slow { delay_ms: 1500 }),
+        ("operation Failed", FaultKind::LroFailed),
+    ]
+}
+
+fn intents(w: &World) -> Vec<Intent> {
+    vec![
+        Intent::EnableSystem,
+        Intent::DisableSystem,
+        Intent::AddUser(w.uai("ID2")),
+        Intent::RemoveUser(w.uai("ID1")),
+        Intent::RemoveAllUser,
+    ]
+}
+
+fn shape(w: &World) -> IdentityShape {
+    w.rt.block_on(w.primitives.get_vmss(&w.vmss("myVMSS"))).unwrap().identity.shape()
+}
+
+#[test]
+fn every_fault_for_every_write_primitive_in_both_families() {
+    let mut rows = Vec::new();
+    for api in ["2018-06-01", "2026-04-01"] {
+        for (fault_name, fault) in faults() {
+            let probe = World::new(api);
+            let count = intents(&probe).len();
+            drop(probe);
+            for i in 0..count {
+                let w = World::build(EmulatorConfig::default(), api, WriteMode::Allow, |c| {
+                    c.request_timeout = Duration::from_millis(400);
+                });
+                let intent = intents(&w).remove(i);
+                // Give disable_system something to disable and remove_all_user two to remove.
+                w.rt.block_on(w.primitives.apply(Target::Id(w.vmss("myVMSS")), Intent::EnableSystem))
+                    .unwrap();
+                w.rt.block_on(
+                    w.primitives.apply(Target::Id(w.vmss("myVMSS")), Intent::AddUser(w.uai("ID2"))),
+                )
+                .unwrap();
+                if matches!(intent, Intent::AddUser(_)) {
+                    w.rt.block_on(
+                        w.primitives.apply(Target::Id(w.vmss("myVMSS")), Intent::RemoveUser(w.uai("ID2"))),
+                    )
+                    .unwrap();
+                }
+                if matches!(intent, Intent::EnableSystem) {
+                    w.rt.block_on(w.primitives.apply(Target::Id(w.vmss("myVMSS")), Intent::DisableSystem))
+                        .unwrap();
+                }
+                let before = shape(&w);
+                let wanted = intent
+                    .outcome(&w.rt.block_on(w.primitives.get_vmss(&w.vmss("myVMSS"))).unwrap().identity);
+                let entries_before = w.journal().len();
+                w.control().add_fault(FaultRule::new(fault.clone(), Trigger::Next(1)).method("PATCH"));
+                let label = format!("{api} / {fault_name} / {intent}");
+                let result = w.rt.block_on(w.primitives.apply(Target::Id(w.vmss("myVMSS")), intent.clone()));
+                let now = shape(&w);
+                let journal = w.journal();
+                let new_entries = &journal[entries_before..];
+                assert!(!new_entries.is_empty(), "{label}: the write must be journaled");
+                for e in new_entries {
+                    assert!(e.outcome.is_some(), "{label}: entry {} has no outcome line", e.entry);
+                }
+                match &result {
+                    Ok(report) => {
+                        assert!(report.changed, "{label}");
+                        assert_eq!(
+                            now, wanted,
+                            "{label}: success must mean the intent holds and nothing else moved"
+                        );
+                        assert_eq!(
+                            new_entries.iter().rev().find_map(|e| e.outcome),
+                            Some(Outcome::Succeeded),
+                            "{label}: the journal says how it ended"
+                        );
+                        rows.push(format!("{label}: verified"));
+                    }
+                    Err(e) => {
+                        let message = e.to_string();
+                        assert!(!message.is_empty() && !message.contains('\n'), "{label}: {message:?}");
+                        assert!(
+                            now == before || now == wanted,
+                            "{label}: collateral change: {before} -> {now}"
+                        );
+                        let last = new_entries.last().and_then(|e| e.outcome);
+                        assert!(
+                            matches!(last, Some(Outcome::Failed | Outcome::Unknown)),
+                            "{label}: journal says {last:?}"
+                        );
+                        rows.push(format!("{label}: error: {message}"));
+                    }
+                }
+                assert!(w.count("PATCH") >= 1);
+            }
+        }
+    }
+    println!("{} cases:\n{}", rows.len(), rows.join("\n"));
+    assert_eq!(rows.len(), 2 * 7 * 5);
+    let verified = rows.iter().filter(|r| r.ends_with("verified")).count();
+    // Only the failed operation ends in an error: every other fault is absorbed safely.
+    assert_eq!(verified, 2 * 6 * 5, "{}", rows.join("\n"));
+}
+
+/// The answer to a write is lost and its operation then fails and rolls back: the read right
+/// after the lost answer shows the intended identity with `provisioningState: Updating`. A
+/// primitive must wait for a settled state before it plans or declares anything, so no case
+/// may end as a success that does not hold.
+#[test]
+fn a_lost_answer_to_a_failing_operation_is_never_a_success() {
+    let mut rows = Vec::new();
+    for api in ["2018-06-01", "2026-04-01"] {
+        let count = intents(&World::new(api)).len();
+        for i in 0..=count {
+            let config = EmulatorConfig {
+                operation_polls: 2,
+                operation_duration: Duration::from_millis(50),
+                ..EmulatorConfig::default()
+            };
+            let w = World::with(config, api, WriteMode::Allow);
+            let vmss = w.vmss("myVMSS");
+            let (label, method, before, wanted) = if i < count {
+                let intent = intents(&w).remove(i);
+                if intent == Intent::DisableSystem {
+                    w.rt.block_on(w.primitives.apply(Target::Id(vmss.clone()), Intent::EnableSystem))
+                        .unwrap();
+                }
+                let before = w.rt.block_on(w.primitives.read_settled(&vmss)).unwrap().identity;
+                (format!("{api} / {intent}"), "PATCH", before.shape(), Some(intent.outcome(&before)))
+            } else {
+                (
+                    format!("{api} / create_vmss"),
+                    "PUT",
+                    IdentityShape { system: false, users: Vec::new() },
+                    None,
+                )
+            };
+            for kind in [FaultKind::LroFailed, FaultKind::DropAfter] {
+                w.control().add_fault(FaultRule::new(kind, Trigger::Next(1)).method(method));
+            }
+            let entries_before = w.journal().len();
+            let result = if i < count {
+                let intent = intents(&w).remove(i);
+                w.rt.block_on(w.primitives.apply(Target::Id(vmss.clone()), intent)).map(|r| r.after.shape())
+            } else {
+                let id = w.vmss("newVMSS");
+                let body = serde_json::json!({
+                    "location": "eastus",
+                    "sku": {"name": "Standard_B1s", "capacity": 1},
+                    "identity": {"type": "SystemAssigned"},
+                });
+                w.rt.block_on(w.primitives.create_vmss(&id, body)).map(|v| v.identity.shape())
+            };
+            let target = if i < count { vmss.clone() } else { w.vmss("newVMSS") };
+            let now = w.rt.block_on(w.primitives.read_settled(&target)).ok().map(|v| v.identity.shape());
+            let journal = w.journal();
+            let last = journal[entries_before..].last().and_then(|e| e.outcome);
+            match result {
+                Ok(reported) => {
+                    assert_eq!(now.as_ref(), Some(&reported), "{label}: the reported state must be ARM's");
+                    if let Some(wanted) = &wanted {
+                        assert_eq!(&reported, wanted, "{label}: a success must hold");
+                    } else {
+                        assert!(reported.system, "{label}: the created set has its identity");
+                    }
+                    assert_eq!(last, Some(Outcome::Succeeded), "{label}");
+                    rows.push(format!("{label}: verified after re-planning"));
+                }
+                Err(e) => {
+                    assert_ne!(last, Some(Outcome::Succeeded), "{label}: {e}");
+                    if wanted.is_some() {
+                        assert!(now == Some(before.clone()) || now == wanted, "{label}: collateral change");
+                    }
+                    rows.push(format!("{label}: error: {e}"));
+                }
+            }
+        }
+    }
+    println!("{} cases:\n{}", rows.len(), rows.join("\n"));
+    assert_eq!(rows.len(), 2 * 6);
+}

@@ -1,0 +1,33 @@
+//! The vmssid integration tests: one test binary (`it`), one module per area, and the shared
+//! harness. One binary links the crate once, instead of once per file.
+//!
+//!     cargo nextest run --release -p vmssid --test it sandbox_limits::
+//!
+//! Only tests/emulator_rust_identity.rs is a binary of its own: it changes the process
+//! environment (see the comment at its top).
+
+mod harness;
+
+mod api_versions;
+mod bad_input;
+mod cli_run;
+mod docs;
+mod emulator_cli;
+mod faults;
+mod interrupted_writes;
+mod journal_undo;
+mod libraries;
+mod parallel;
+mod planner;
+mod plans;
+mod primitives;
+mod python_sdk;
+mod races;
+mod repl_pipe;
+mod repl_pty;
+mod sandbox_limits;
+mod script;
+mod secrets;
+mod throttling;
+mod trust;
+mod write_path;
