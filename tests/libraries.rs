@@ -145,7 +145,7 @@ fn check_reports_every_problem_exactly() {
     assert_eq!(o.status.code(), Some(1));
     let expected = "\
 scripts/bad_syntax.rhai:2:9: syntax error: Unexpected ';'
-scripts/missing_import.rhai:1:1: import 'team/nope' not found in the library path (LIBS)
+scripts/missing_import.rhai:1:1: module 'team/nope' not found: searched LIBS
 scripts/private.rhai:2:4: unknown function 'u::hidden' (module 'team/util' has no such function)
 scripts/unknown_fn.rhai:2:1: unknown function 'frobnicate'
 scripts/wrong_arity.rhai:2:1: 'get_vmss' takes 1 or 2 argument(s), not 3
