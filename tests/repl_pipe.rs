@@ -174,7 +174,7 @@ fn errors_go_to_stderr_and_the_session_goes_on() {
         "kept\n",
     ));
     run.stderr_has("error: repl:1:1: boom")
-        .stderr_has("error: repl:1:1: Function not found: no_such_function")
+        .stderr_has("error: repl:1:1: unknown function 'no_such_function'")
         .stderr_has("error: repl:1:1: ")
         .stderr_has("syntax error")
         .stdout_lacks("boom")
