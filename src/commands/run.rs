@@ -22,10 +22,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let project = crate::config::discover(&std::env::current_dir()?)?;
     let connection = connect(&args.connect, &project, &runtime, interrupt.clone())?;
     signals::forward_ctrl_c(&runtime, &interrupt);
+    // Until the report is printed: SIGTERM then stops the script and the report still comes.
+    let _running = interrupt.running();
     let context = HostContext {
         primitives: connection.primitives.clone(),
         runtime: runtime.handle().clone(),
-        interrupt,
+        interrupt: interrupt.clone(),
     };
     let options = SessionOptions {
         args: args.args.clone(),

@@ -171,8 +171,12 @@ impl Repl {
                 self.primitives.client().subscription_label()
             );
         }
+        if self.interactive {
+            signals::terminal::remember();
+        }
         let mut pending = String::new();
         loop {
+            // SIGTERM or SIGHUP stopped the statement: the session ends (`main` exits 143 or 129).
             if self.interrupt.is_terminated() {
                 return exit::INTERRUPTED;
             }
@@ -260,7 +264,9 @@ impl Repl {
                         println!("{text}");
                     }
                 }
-                eprintln!("interrupted: the statement was stopped; the session is intact");
+                if !self.interrupt.is_terminated() {
+                    eprintln!("interrupted: the statement was stopped; the session is intact");
+                }
                 self.failed = true;
             }
             Err(e) => {
