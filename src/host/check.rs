@@ -152,6 +152,8 @@ impl<'a> Checker<'a> {
         }
         let mut imports: Vec<(String, Option<String>, Position)> = Vec::new();
         let mut calls: Vec<Call> = Vec::new();
+        // Names the script asks `is_def_fn` about: it calls them only where they exist.
+        let mut guarded: HashSet<String> = HashSet::new();
         ast.walk(&mut |path: &[ASTNode]| {
             match path.last() {
                 Some(ASTNode::Stmt(Stmt::Import(x, pos))) => {
@@ -163,6 +165,12 @@ impl<'a> Checker<'a> {
                 }
                 // Method calls (`Expr::MethodCall`) are not collected: see the module's comment.
                 Some(ASTNode::Expr(Expr::FnCall(call, pos)) | ASTNode::Stmt(Stmt::FnCall(call, pos))) => {
+                    if call.name == "is_def_fn" {
+                        guarded.extend(call.args.iter().filter_map(|arg| match arg {
+                            Expr::StringConstant(name, _) => Some(name.to_string()),
+                            _ => None,
+                        }));
+                    }
                     calls.push(Call::of(call, *pos));
                 }
                 _ => {}
@@ -183,6 +191,9 @@ impl<'a> Checker<'a> {
         }
         for call in calls {
             if call.operator() || SPECIAL.contains(&call.name.as_str()) {
+                continue;
+            }
+            if call.namespace.is_none() && guarded.contains(&call.name) {
                 continue;
             }
             let problem = match &call.namespace {
@@ -455,6 +466,8 @@ mod tests {
             "let s = \"abc\"; s.len() + s.to_upper().len()",
             "let o = #{ a: #{ b: 1 } }; o.a.b = 2; o.a.b",
             "1 in [1, 2] && `${1 + 1}` == \"2\"",
+            // A hook called only where the script defines it.
+            "if is_def_fn(\"hook\", 0) { hook() }",
             // A computed import path: its functions cannot be known.
             "let p = \"m\"; import p as q; q::anything(1, 2)",
             "import \"m\" as m; m::foo(1)",
