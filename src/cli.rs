@@ -12,7 +12,7 @@ use crate::host::Limits;
 /// offers it, waits for the operation, and verifies that no other identity was lost.
 #[derive(Debug, Parser)]
 #[command(name = "vmssid", version, about, long_about = None, propagate_version = true)]
-#[command(after_help = "Start here:  vmssid run --emulator scripts/tour.rhai\nReference:   vmssid docs")]
+#[command(after_help = AFTER_HELP)]
 pub struct Cli {
     /// Log to stderr: -v requests and retries, -vv also timings and bodies (never tokens).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -22,10 +22,16 @@ pub struct Cli {
     pub command: Command,
 }
 
+const AFTER_HELP: &str = "\
+Start here:  vmssid run --emulator scripts/tour.rhai
+Reference:   vmssid docs
+Exit codes:  0 done, 1 failed (script, ARM or check), 2 usage error,
+             130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (writes in flight are finished first)";
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a Rhai script (a file, or -e TEXT) with the primitives.
+    /// Run a Rhai script (a file, or -e TEXT) with the primitives, once it passes `check`.
     Run(RunArgs),
     /// Explore interactively: a Rhai prompt with the primitives, completion and history.
     Repl(ReplArgs),

@@ -1,4 +1,5 @@
 //! Ctrl-C as a value: whoever waits (a script loop, an ARM call, a retry pause) watches it.
+//! SIGTERM and SIGHUP use it too ([`Interrupt::terminate`]).
 //!
 //! A `CancellationToken` cannot be un-cancelled, but a REPL must carry on after Ctrl-C, so
 //! the token is swapped for a fresh one when the session is ready for the next statement.
@@ -17,10 +18,20 @@ struct State {
     holds: usize,
     /// Ctrl-C came during a hold.
     deferred: bool,
-    /// SIGTERM came: unlike Ctrl-C, it is never reset.
+    /// SIGTERM or SIGHUP came: unlike Ctrl-C, it is never reset.
     terminated: bool,
     /// Statements running now (see [`Interrupt::running`]).
     running: usize,
+}
+
+impl State {
+    fn trigger(&mut self) {
+        if self.holds > 0 {
+            self.deferred = true;
+        } else {
+            self.token.cancel();
+        }
+    }
 }
 
 /// A resettable cancellation signal shared by the script host and the ARM client.
@@ -36,11 +47,7 @@ impl Interrupt {
     /// Cancels whatever is running, or, during a hold, as soon as the hold ends.
     pub fn trigger(&self) {
         if let Ok(mut s) = self.0.lock() {
-            if s.holds > 0 {
-                s.deferred = true;
-            } else {
-                s.token.cancel();
-            }
+            s.trigger();
         }
     }
 
@@ -49,18 +56,18 @@ impl Interrupt {
         self.0.lock().map(|s| s.token.is_cancelled() || s.deferred).unwrap_or(false)
     }
 
-    /// SIGTERM: cancels like Ctrl-C (a write in flight still finishes) and stays cancelled.
-    /// Returns whether a statement was running; if not, nothing needs to wind down.
+    /// SIGTERM or SIGHUP: cancels like Ctrl-C (a write in flight still finishes) and stays
+    /// cancelled. Returns whether the process may end at once: no statement runs and no write
+    /// is in flight, so nothing is left to finish or report, and no write can start after.
     pub fn terminate(&self) -> bool {
-        let running = self.0.lock().map(|mut s| {
-            s.terminated = true;
-            s.running > 0
-        });
-        self.trigger();
-        running.unwrap_or(false)
+        let Ok(mut s) = self.0.lock() else { return false };
+        s.terminated = true;
+        // Under the same lock as the check below: no hold can be taken in between.
+        s.trigger();
+        s.running == 0 && s.holds == 0
     }
 
-    /// Whether SIGTERM came.
+    /// Whether SIGTERM or SIGHUP came.
     pub fn is_terminated(&self) -> bool {
         self.0.lock().map(|s| s.terminated).unwrap_or(false)
     }
@@ -159,13 +166,21 @@ mod tests {
     }
 
     #[test]
-    fn sigterm_stays_and_says_whether_a_statement_must_wind_down() {
+    fn sigterm_stays_and_ends_at_once_only_when_nothing_runs_or_is_in_flight() {
         let interrupt = Interrupt::default();
         let running = interrupt.running();
-        assert!(interrupt.terminate(), "a statement was running");
+        assert!(!interrupt.terminate(), "a statement was running: it must wind down first");
         drop(running);
         interrupt.reset();
         assert!(interrupt.is_triggered() && interrupt.token().is_cancelled(), "reset must not undo SIGTERM");
-        assert!(!Interrupt::default().terminate(), "nothing was running");
+        assert!(Interrupt::default().terminate(), "nothing was running");
+
+        let interrupt = Interrupt::default();
+        let hold = interrupt.hold().expect("no signal yet");
+        assert!(!interrupt.terminate(), "a write was in flight: it must finish first");
+        assert!(interrupt.hold().is_none(), "after SIGTERM nothing new may be sent");
+        assert!(!interrupt.token().is_cancelled(), "the write in flight is not cancelled");
+        drop(hold);
+        assert!(interrupt.token().is_cancelled() && interrupt.is_terminated());
     }
 }

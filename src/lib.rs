@@ -35,7 +35,7 @@ mod user_config;
 use std::process::ExitCode;
 
 /// The `vmssid` command: parses the command line, runs the subcommand, and turns its outcome
-/// into the exit code (2 for a usage error, 1 for any other).
+/// into the exit code (2 for a usage error, 1 for any other, 143 or 129 after SIGTERM or SIGHUP).
 pub fn main() -> ExitCode {
     use clap::Parser;
     use cli::{Cli, Command};
@@ -51,8 +51,9 @@ pub fn main() -> ExitCode {
         Command::Docs(args) => commands::docs::run(args),
         Command::Repl(args) => repl::run(args),
     };
-    result.unwrap_or_else(|e| {
+    let code = result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");
         ExitCode::from(frontend::exit::code_for(&e))
-    })
+    });
+    frontend::signals::exit_code(code)
 }

@@ -1,14 +1,16 @@
 //! `vmssid run`: one script, start to end, then a summary.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use rhai::Dynamic;
 use serde_json::json;
 
-use crate::frontend::{exit, library_paths, render, signals};
 use crate::cli::{OutputFormat, RunArgs};
 use crate::connect::connect;
+use crate::frontend::{exit, library_paths, render, signals};
+use crate::host::check::{self, Diagnostic, Natives};
 use crate::host::convert::to_json;
 use crate::host::{HostContext, PrintTarget, ScriptErrorKind, Session, SessionOptions};
 use crate::interrupt::Interrupt;
@@ -22,10 +24,12 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     let project = crate::config::discover(&std::env::current_dir()?)?;
     let connection = connect(&args.connect, &project, &runtime, interrupt.clone())?;
     signals::forward_ctrl_c(&runtime, &interrupt);
+    // Until the report is printed: SIGTERM then stops the script and the report still comes.
+    let _running = interrupt.running();
     let context = HostContext {
         primitives: connection.primitives.clone(),
         runtime: runtime.handle().clone(),
-        interrupt,
+        interrupt: interrupt.clone(),
     };
     let options = SessionOptions {
         args: args.args.clone(),
@@ -52,24 +56,42 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(code))
 }
 
-/// Runs the script, prints its value or error and the run's summary; returns the exit code.
+/// Checks the script, runs it if the check finds nothing, prints its value or error and the
+/// run's summary; returns the exit code.
 fn run_script(
     args: &RunArgs,
     connection: &crate::connect::Connection,
     context: HostContext,
     options: SessionOptions,
 ) -> anyhow::Result<u8> {
+    let library_paths = options.library_paths.clone();
     let mut session = Session::new(context, options);
-    let result = match (&args.file, &args.eval) {
-        (_, Some(text)) => session.eval(text, "<-e>"),
+    let (source, name) = match (&args.file, &args.eval) {
+        (_, Some(text)) => (Ok(text.clone()), "<-e>".to_string()),
         (Some(file), None) => {
             if !file.is_file() {
                 anyhow::bail!("script {} does not exist", file.display());
             }
-            session.run_file(file)
+            (crate::host::read_script(file), file.display().to_string())
         }
         (None, None) => anyhow::bail!("give a script FILE or -e SCRIPT"),
     };
+    // A typo on line 20 must not stop the run after line 10 has written: check first.
+    if let Ok(source) = &source {
+        let problems = check::before_run(
+            &session,
+            &Natives::of(session.engine()),
+            &library_paths,
+            source,
+            Path::new(&name),
+            &[],
+        );
+        if !problems.is_empty() {
+            report_problems(&problems, args.output);
+            return Ok(exit::FAILED);
+        }
+    }
+    let result = source.and_then(|source| session.eval(&source, &name));
     let mut code = match result {
         Ok(value) => {
             print_value(&value, args.output, args.eval.is_some()).context("cannot print the result")?;
@@ -130,6 +152,18 @@ fn save_plan(path: &std::path::Path, args: &RunArgs, primitives: &crate::ops::Pr
         );
     }
     Ok(())
+}
+
+/// Says what the check found and that nothing ran.
+fn report_problems(problems: &[Diagnostic], format: OutputFormat) {
+    for problem in problems {
+        eprintln!("error: {problem}");
+    }
+    eprintln!("nothing was run: the check before running found {} problem(s)", problems.len());
+    if format == OutputFormat::Json {
+        let message: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        println!("{}", json!({"error": {"code": "CheckFailed", "message": message.join("\n")}}));
+    }
 }
 
 /// Prints the script's final value: always for JSON output, for `-e` scripts in text mode.

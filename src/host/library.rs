@@ -63,6 +63,25 @@ impl LibraryResolver {
         Ok(None)
     }
 
+    /// The text of the module `import` names and the name its errors carry (its file); `None`
+    /// when there is no such module, `Err` when it may not be used. Imports at run time and
+    /// `vmssid check` read modules through this.
+    pub fn source(&self, import: &str) -> Result<Option<(String, String)>, String> {
+        if import.starts_with(STDLIB_PREFIX) {
+            if let Ok(Some(clash)) = self.locate(import) {
+                return Err(format!(
+                    "{} clashes with the embedded stdlib module '{import}'; the 'vmssid/' prefix is reserved, rename the library folder",
+                    clash.display()
+                ));
+            }
+            let found = STDLIB.iter().find(|(name, _)| *name == import);
+            return Ok(found.map(|(_, source)| (format!("{import}.rhai"), (*source).to_string())));
+        }
+        let Some(path) = self.locate(import)? else { return Ok(None) };
+        let source = read_module(&path).map_err(|e| e.to_string())?;
+        Ok(Some((path.display().to_string(), source)))
+    }
+
     fn compile(
         &self,
         engine: &Engine,
@@ -72,23 +91,8 @@ impl LibraryResolver {
         let in_module =
             |e: Box<EvalAltResult>| Box::new(EvalAltResult::ErrorInModule(import.to_string(), e, pos));
         let refuse = |message: String| in_module(EvalAltResult::ErrorRuntime(message.into(), pos).into());
-        let (source_name, source) = if import.starts_with(STDLIB_PREFIX) {
-            if let Ok(Some(clash)) = self.locate(import) {
-                return Err(refuse(format!(
-                    "{} clashes with the embedded stdlib module '{import}'; the 'vmssid/' prefix is reserved, rename the library folder",
-                    clash.display()
-                )));
-            }
-            let Some((_, source)) = STDLIB.iter().find(|(name, _)| *name == import) else {
-                return Err(not_found(import, &self.roots, pos));
-            };
-            (format!("{import}.rhai"), (*source).to_string())
-        } else {
-            let path =
-                self.locate(import).map_err(refuse)?.ok_or_else(|| not_found(import, &self.roots, pos))?;
-            let source = read_module(&path).map_err(|e| refuse(e.to_string()))?;
-            (path.display().to_string(), source)
-        };
+        let (source_name, source) =
+            self.source(import).map_err(refuse)?.ok_or_else(|| not_found(import, &self.roots, pos))?;
         let mut ast = engine.compile(&source).map_err(|e| in_module(with_source(e.into(), &source_name)))?;
         ast.set_source(source_name);
         let module = Module::eval_ast_as_new(Scope::new(), &ast, engine).map_err(in_module)?;
@@ -151,6 +155,14 @@ fn with_source(err: EvalAltResult, source: &str) -> Box<EvalAltResult> {
 }
 
 fn not_found(import: &str, roots: &[PathBuf], pos: Position) -> Box<EvalAltResult> {
+    // Rhai replaces the text of a resolver's ErrorModuleNotFound with the bare path, so the
+    // search list travels as the inner error of an ErrorInModule.
+    let inner = EvalAltResult::ErrorRuntime(not_found_message(import, roots).into(), Position::NONE);
+    EvalAltResult::ErrorInModule(import.to_string(), inner.into(), pos).into()
+}
+
+/// Why `import` names no module, and where it was looked for (`vmssid check` says it too).
+pub fn not_found_message(import: &str, roots: &[PathBuf]) -> String {
     let searched = if import.starts_with(STDLIB_PREFIX) {
         format!("the stdlib has {}", STDLIB.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "))
     } else if roots.is_empty() {
@@ -158,13 +170,7 @@ fn not_found(import: &str, roots: &[PathBuf], pos: Position) -> Box<EvalAltResul
     } else {
         format!("searched {}", roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", "))
     };
-    // Rhai replaces the text of a resolver's ErrorModuleNotFound with the bare path, so the
-    // search list travels as the inner error of an ErrorInModule.
-    let inner = EvalAltResult::ErrorRuntime(
-        format!("module '{import}' not found: {searched}").into(),
-        Position::NONE,
-    );
-    EvalAltResult::ErrorInModule(import.to_string(), inner.into(), pos).into()
+    format!("module '{import}' not found: {searched}")
 }
 
 /// An import path must be relative, plain, and free of `..`; `.rhai` is implied.

@@ -116,13 +116,7 @@ impl Session {
 
     /// Runs a script file.
     pub fn run_file(&mut self, path: &Path) -> Result<Dynamic, ScriptError> {
-        let source = library::read_module(path).map_err(|e| ScriptError {
-            kind: ScriptErrorKind::Runtime,
-            message: e.to_string(),
-            code: None,
-        })?;
-        // A `#!` line lets scripts be executable; Rhai does not know it.
-        let source = if source.starts_with("#!") { format!("//{source}") } else { source };
+        let source = read_script(path)?;
         self.eval(&source, &path.display().to_string())
     }
 
@@ -179,6 +173,17 @@ impl Session {
     pub fn compile(&self, source: &str) -> Result<AST, rhai::ParseError> {
         self.engine.compile_with_scope(&self.scope, source)
     }
+}
+
+/// A script file's text as a session runs it: a regular file of bounded size (as libraries
+/// are), its `#!` line, which lets scripts be executable, made a comment Rhai can read.
+pub fn read_script(path: &Path) -> Result<String, ScriptError> {
+    let source = library::read_module(path).map_err(|e| ScriptError {
+        kind: ScriptErrorKind::Runtime,
+        message: e.to_string(),
+        code: None,
+    })?;
+    Ok(if source.starts_with("#!") { format!("//{source}") } else { source })
 }
 
 impl Drop for Session {

@@ -189,10 +189,14 @@ impl Repl {
         if !path.is_file() {
             return Err(format!("{} is not a file", path.display()));
         }
-        let result = self.session.run_file(path);
-        if let Ok(source) = std::fs::read_to_string(path) {
-            self.keep_imports(&source);
-        }
+        let source = crate::host::read_script(path).map_err(|e| e.to_string())?;
+        let name = path.display().to_string();
+        self.check(&source, &name).map_err(|problems| {
+            // `command` puts the first `error: `.
+            problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\nerror: ")
+        })?;
+        let result = self.session.eval(&source, &name);
+        self.keep_imports(&source);
         self.refresh_names();
         let value = result.map_err(|e| e.to_string())?;
         Ok(display::render(&value).unwrap_or_default())

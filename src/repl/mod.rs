@@ -11,7 +11,7 @@ pub mod history;
 pub mod syntax;
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -21,8 +21,9 @@ use rustyline::{ColorMode, CompletionType, Config, Editor};
 use tokio::runtime::Runtime;
 
 use crate::cli::{ConnectArgs, ReplArgs};
-use crate::frontend::{exit, library_paths, signals};
 use crate::connect::{Connection, connect};
+use crate::frontend::{exit, library_paths, signals};
+use crate::host::check;
 use crate::host::{HostContext, ScriptErrorKind, Session, SessionOptions};
 use crate::interrupt::Interrupt;
 use crate::ops::{Primitives, WriteMode};
@@ -43,8 +44,9 @@ pub fn run(args: ReplArgs) -> anyhow::Result<ExitCode> {
         runtime: runtime.handle().clone(),
         interrupt: interrupt.clone(),
     };
+    let libraries = library_paths(&args.connect.libs, &project);
     let options = SessionOptions {
-        library_paths: library_paths(&args.connect.libs, &project),
+        library_paths: libraries.clone(),
         limits: args.connect.limits.over(project.limits),
         ..SessionOptions::default()
     };
@@ -88,6 +90,8 @@ pub fn run(args: ReplArgs) -> anyhow::Result<ExitCode> {
         interactive,
         failed: false,
         imports: Vec::new(),
+        libraries,
+        natives: Default::default(),
         session_stack,
     };
     repl.load_history();
@@ -135,6 +139,11 @@ struct Repl {
     failed: bool,
     /// Imports kept across lines: (alias, path).
     imports: Vec<(String, String)>,
+    /// Library roots for `import`, for the check before each input runs.
+    libraries: Vec<PathBuf>,
+    /// The engine's functions, listed once for those checks (`.subscription` and `.dry-run`
+    /// register the same names again).
+    natives: std::cell::OnceCell<check::Natives>,
     /// The stack the session's values need (see [`crate::host::Limits::script_stack`]).
     session_stack: usize,
 }
@@ -162,8 +171,12 @@ impl Repl {
                 self.primitives.client().subscription_label()
             );
         }
+        if self.interactive {
+            signals::terminal::remember();
+        }
         let mut pending = String::new();
         loop {
+            // SIGTERM or SIGHUP stopped the statement: the session ends (`main` exits 143 or 129).
             if self.interrupt.is_terminated() {
                 return exit::INTERRUPTED;
             }
@@ -227,6 +240,13 @@ impl Repl {
 
     /// Runs one statement and prints its value, or the error; the session goes on either way.
     fn evaluate(&mut self, source: &str) -> Flow {
+        if let Err(problems) = self.check(source, SOURCE) {
+            for problem in problems {
+                eprintln!("error: {problem}");
+            }
+            self.failed = true;
+            return Flow::Continue;
+        }
         let result = self.session.eval(source, SOURCE);
         let syntax_error = matches!(&result, Err(e) if e.kind == ScriptErrorKind::Syntax);
         match result {
@@ -244,7 +264,9 @@ impl Repl {
                         println!("{text}");
                     }
                 }
-                eprintln!("interrupted: the statement was stopped; the session is intact");
+                if !self.interrupt.is_terminated() {
+                    eprintln!("interrupted: the statement was stopped; the session is intact");
+                }
                 self.failed = true;
             }
             Err(e) => {
@@ -267,6 +289,21 @@ impl Repl {
         }
         self.refresh_names();
         Flow::Continue
+    }
+
+    /// Checks an input before any of it runs, as `vmssid run` does: with the functions and
+    /// imports earlier inputs left.
+    fn check(&self, source: &str, name: &str) -> Result<(), Vec<check::Diagnostic>> {
+        let natives = self.natives.get_or_init(|| check::Natives::of(self.session.engine()));
+        let problems = check::before_run(
+            &self.session,
+            natives,
+            &self.libraries,
+            source,
+            Path::new(name),
+            &self.imports,
+        );
+        if problems.is_empty() { Ok(()) } else { Err(problems) }
     }
 
     /// Makes the top-level imports of `source` visible to the lines that follow.

@@ -83,7 +83,7 @@ fn copies_that_double_are_stopped_by_the_memory_limit() {
 #[test]
 fn sleep_ends_at_ctrl_c_and_at_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    for (signal, name) in [(libc::SIGINT, "SIGINT"), (libc::SIGTERM, "SIGTERM")] {
+    for (signal, name, code) in [(libc::SIGINT, "SIGINT", 130), (libc::SIGTERM, "SIGTERM", 143)] {
         let mut child = Vmssid::new(["run", "-e", "print(\"ready\"); sleep(1000); print(\"slept\")"])
             .dir(dir.path())
             .spawn();
@@ -91,7 +91,7 @@ fn sleep_ends_at_ctrl_c_and_at_sigterm() {
         child.signal(signal);
         // Before the fix the sleep ran its 1000 seconds whatever came.
         let out = child.finish(Duration::from_secs(120));
-        expect(&out, 130, "", "interrupted");
+        expect(&out, code, "", "interrupted");
         assert!(!text(&out.stdout).contains("slept"), "{name}: the script went on after the signal");
     }
 }
@@ -108,7 +108,7 @@ fn the_repl_stops_a_sleep_at_sigterm_and_ends() {
     // stdin stays open: the REPL must end because of SIGTERM, not because input ran out.
     let out = child.finish(Duration::from_secs(120));
     drop(stdin);
-    expect(&out, 130, "", "interrupted");
+    expect(&out, 143, "", "stopped by SIGTERM");
 }
 
 #[test]
