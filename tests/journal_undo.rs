@@ -201,6 +201,7 @@ fn a_crash_mid_write_is_shown_as_unknown_and_undo_reads_to_decide() {
             expected: applied.expected.clone(),
             request: applied.request.clone(),
             undoes: None,
+            run: None,
         })
         .unwrap();
     let listing = text(&env.vmssid("journal", &[]).stdout);

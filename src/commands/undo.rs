@@ -9,7 +9,7 @@ use crate::frontend::{exit, render, signals};
 use crate::identity::ResourceId;
 use crate::interrupt::Interrupt;
 use crate::ops::journal::{Entry, Outcome, Record, read};
-use crate::ops::undo::{Decision, decide, is_unsettled, progress, select, settle, state_after};
+use crate::ops::undo::{Decision, Undos, decide, is_unsettled, select, settle, state_after};
 use crate::ops::{Primitives, WriteMode};
 
 /// Undoes the selected entries, newest first.
@@ -59,7 +59,7 @@ pub fn run(args: UndoArgs) -> anyhow::Result<ExitCode> {
         if is_unsettled(entry) {
             println!("{label}: outcome unknown; reading the scale set to decide");
         }
-        let done = progress(&entries, entry);
+        let done = Undos::new(&entries).progress(entry);
         if done.done {
             println!("{label}: already undone (an earlier undo of it landed); nothing to do");
             continue;
