@@ -31,7 +31,8 @@ pub enum Command {
     Repl(ReplArgs),
     /// Start the ARM emulator (for demos and tests: real HTTP, ARM's behaviour, no Azure).
     Emulator(vmssid_emulator::cli::EmulatorArgs),
-    /// List the journal of writes (what vmssid changed, and what it may have changed).
+    /// List the journal of writes by run (what vmssid changed, and what it may have changed).
+    #[command(after_help = JOURNAL_EXAMPLES)]
     Journal(JournalArgs),
     /// Restore the identity a journaled write replaced, where nobody has changed it since.
     Undo(UndoArgs),
@@ -42,6 +43,11 @@ pub enum Command {
     /// Print the reference of every primitive and stdlib function.
     Docs(DocsArgs),
 }
+
+const JOURNAL_EXAMPLES: &str = "Examples:
+  vmssid journal                      the runs: id, start, script, changes, failed, unknown, undone
+  vmssid journal --run RUN_ID         the writes of one run
+  vmssid journal --entries --last 20  the last 20 writes, whatever their run";
 
 /// Which ARM to use and how to treat writes; shared by `run`, `repl` and `undo`.
 #[derive(Debug, Clone, Args)]
@@ -233,11 +239,19 @@ pub struct ApplyArgs {
 /// `vmssid journal`.
 #[derive(Debug, Args)]
 pub struct JournalArgs {
-    /// Only the last N entries.
+    /// Only the last N runs (N entries when entries are listed).
     #[arg(long, value_name = "N")]
     pub last: Option<usize>,
 
-    /// Only entries for this scale set (full id or name).
+    /// List entries, one line per write, instead of runs.
+    #[arg(long)]
+    pub entries: bool,
+
+    /// List the entries of this run.
+    #[arg(long, value_name = "RUN_ID")]
+    pub run: Option<String>,
+
+    /// List the entries for this scale set (full id or name).
     #[arg(long, value_name = "ID")]
     pub vmss: Option<String>,
 
@@ -249,7 +263,7 @@ pub struct JournalArgs {
     #[arg(long)]
     pub emulator: bool,
 
-    /// One JSON object per entry instead of a table.
+    /// One JSON object per run (or entry) instead of a table.
     #[arg(long)]
     pub json: bool,
 }

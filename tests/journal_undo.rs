@@ -104,13 +104,13 @@ fn journal_lists_entries_readably_and_filters() {
     env.eval(
         r#"enable_system("myResourceGroup", "myVMSS"); add_user("myResourceGroup", "myVMSS", user_identity("myResourceGroup", "ID2"));"#,
     );
-    let out = env.vmssid("journal", &[]);
+    let out = env.vmssid("journal", &["--entries"]);
     let listing = text(&out.stdout);
     assert!(listing.starts_with("ENTRY"), "{listing}");
     assert!(listing.contains("enable_system") && listing.contains("add_user ID2"), "{listing}");
     assert!(listing.contains("UserAssigned [ID1] -> SystemAssigned, UserAssigned [ID1]"), "{listing}");
     assert!(listing.contains("-> SystemAssigned, UserAssigned [ID1, ID2]"), "{listing}");
-    let last = text(&env.vmssid("journal", &["--last", "1"]).stdout);
+    let last = text(&env.vmssid("journal", &["--entries", "--last", "1"]).stdout);
     assert_eq!(last.lines().count(), 2, "header + one entry:\n{last}");
     let none = env.vmssid("journal", &["--vmss", "otherVMSS"]);
     assert!(text(&none.stderr).contains("no entries"), "{}", text(&none.stderr));
@@ -204,7 +204,7 @@ fn a_crash_mid_write_is_shown_as_unknown_and_undo_reads_to_decide() {
             run: None,
         })
         .unwrap();
-    let listing = text(&env.vmssid("journal", &[]).stdout);
+    let listing = text(&env.vmssid("journal", &["--entries"]).stdout);
     assert!(listing.contains("outcome unknown"), "{listing}");
     let out = env.vmssid("undo", &[]);
     let said = text(&out.stdout);
