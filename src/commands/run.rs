@@ -22,6 +22,9 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     let project = crate::config::discover(&std::env::current_dir()?)?;
     let connection = connect(&args.connect, &project, &runtime, interrupt.clone())?;
     signals::forward_ctrl_c(&runtime, &interrupt);
+    let source = args.file.as_ref().map_or_else(|| "-e".to_string(), |f| f.display().to_string());
+    let journaled = crate::ops::run::Run::new(source);
+    connection.primitives.set_run(journaled.clone());
     let context = HostContext {
         primitives: connection.primitives.clone(),
         runtime: runtime.handle().clone(),
@@ -46,6 +49,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
             eprintln!("no plan written to {}: the script did not finish", path.display());
         }
     }
+    super::undo::print_run_summary(&journaled, &args.connect);
     if let Some(emulator) = connection.emulator {
         runtime.block_on(emulator.shutdown());
     }

@@ -2,9 +2,10 @@
 //! primitives, only where nobody has changed the scale set since (unless `--force`). Writes are
 //! undone per scale set newest first, scale sets in parallel (`undo_sets.rs`).
 
+use std::path::Path;
 use std::process::ExitCode;
 
-use crate::cli::UndoArgs;
+use crate::cli::{ConnectArgs, UndoArgs};
 use crate::connect::{connect, journal_path};
 use crate::frontend::{exit, signals};
 use crate::identity::ResourceId;
@@ -117,6 +118,49 @@ fn source(args: &UndoArgs, run: Option<&str>) -> String {
         (None, None, Some(n)) => format!("undo --last {n}"),
         (None, None, None) => "undo".into(),
     }
+}
+
+/// Says on stderr what `run` changed and the command that undoes it; nothing when it journaled
+/// nothing (a dry run, a read-only run, a run that only read).
+pub fn print_run_summary(run: &Run, connect: &ConnectArgs) {
+    let counts = run.counts();
+    if counts.writes() == 0 {
+        return;
+    }
+    let id = run.id();
+    if counts.changes + counts.unknown == 0 {
+        eprintln!("run {id}: no changes ({} write(s) failed); nothing to undo", counts.failed);
+        return;
+    }
+    let unknown = match counts.unknown {
+        0 => String::new(),
+        n => format!(" and {n} write(s) whose outcome is unknown"),
+    };
+    eprintln!(
+        "run {id}: {} change(s){unknown} journaled; undo with: vmssid undo --run {id}{}",
+        counts.changes,
+        connection_flags(connect)
+    );
+}
+
+/// The flags `undo` needs to find the same journal and ARM, where they differ from what it
+/// finds by itself (defaults and environment variables).
+fn connection_flags(connect: &ConnectArgs) -> String {
+    let mut flags = String::new();
+    let from_env = |name: &str, value: &str| std::env::var(name).is_ok_and(|v| v == value);
+    if connect.emulator {
+        flags.push_str(" --emulator");
+    } else if connect.endpoint != crate::arm::settings::DEFAULT_ENDPOINT
+        && !from_env("VMSSID_ENDPOINT", &connect.endpoint)
+    {
+        flags.push_str(&format!(" --endpoint {}", connect.endpoint));
+    }
+    if let Some(journal) = connect.journal.as_deref().map(Path::to_string_lossy)
+        && !from_env("VMSSID_JOURNAL", &journal)
+    {
+        flags.push_str(&format!(" --journal {journal}"));
+    }
+    flags
 }
 
 /// Gives every undo entry of this endpoint without a known outcome the outcome a read shows
