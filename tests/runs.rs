@@ -272,3 +272,33 @@ fn a_repl_session_is_one_run() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn an_applied_plan_is_a_run_that_undo_takes_back() {
+    let world = World::new("2026-04-01");
+    let cli = Cli::new(&world);
+    let plan = world.dir.path().join("plan.json");
+    let plan_arg = plan.to_string_lossy().into_owned();
+    let script = r#"enable_system("myResourceGroup", "myVMSS"); add_user("myResourceGroup", "myVMSS", user_identity("myResourceGroup", "ID2")); ()"#;
+    let planned = cli.vmssid("run", &["--plan-out", &plan_arg, "-e", script]);
+    expect(&planned, 0, "", "");
+    assert!(
+        !text(&planned.stderr).contains("undo with"),
+        "planning journals nothing: {}",
+        text(&planned.stderr)
+    );
+    let applied = cli.vmssid("apply", &[&plan_arg]);
+    expect(&applied, 0, "", "2 change(s) journaled; undo with: vmssid undo --run ");
+    let entries = read(&cli.journal).unwrap();
+    let source = format!("apply {plan_arg}");
+    assert!(
+        entries.len() == 2 && entries.iter().all(|e| e.run.as_ref().is_some_and(|r| r.source == source)),
+        "both writes in the apply's run: {:?}",
+        entries.iter().map(|e| &e.run).collect::<Vec<_>>()
+    );
+    let undo = cli.vmssid("undo", &["--last-run"]);
+    expect(&undo, 0, "undo: 2 restored (2 write(s)), 0 with nothing to do, 0 refused, 0 failed", "");
+    let identity = cli.vmssid("run", &["-e", r#"get_vmss("myResourceGroup", "myVMSS").identity.type"#]);
+    expect(&identity, 0, "UserAssigned", "");
+    assert!(!text(&identity.stdout).contains("System"), "{}", text(&identity.stdout));
+}
