@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 use crate::host::Limits;
 
@@ -37,9 +37,12 @@ pub enum Command {
     Repl(ReplArgs),
     /// Start the ARM emulator (for demos and tests: real HTTP, ARM's behaviour, no Azure).
     Emulator(vmssid_emulator::cli::EmulatorArgs),
-    /// List the journal of writes (what vmssid changed, and what it may have changed).
+    /// List the journal of writes by run (what vmssid changed, and what it may have changed).
+    #[command(after_help = JOURNAL_EXAMPLES)]
     Journal(JournalArgs),
-    /// Restore the identity a journaled write replaced, where nobody has changed it since.
+    /// Restore the identities journaled writes replaced (one write, the last N, or a whole run),
+    /// where nobody has changed them since.
+    #[command(after_help = UNDO_EXAMPLES)]
     Undo(UndoArgs),
     /// Send the writes of a reviewed plan (from `run --plan-out`) exactly, or not at all.
     Apply(ApplyArgs),
@@ -48,6 +51,16 @@ pub enum Command {
     /// Print the reference of every primitive and stdlib function.
     Docs(DocsArgs),
 }
+
+const JOURNAL_EXAMPLES: &str = "Examples:
+  vmssid journal                      the runs: id, start, script, changes, failed, unknown, undone
+  vmssid journal --run RUN_ID         the writes of one run
+  vmssid journal --entries --last 20  the last 20 writes, whatever their run";
+
+const UNDO_EXAMPLES: &str = "Examples:
+  vmssid undo                         the last write
+  vmssid undo --last-run --dry-run    what undoing the latest run would send, nothing sent
+  vmssid undo --run RUN_ID            every write of a run (`vmssid journal` lists runs)";
 
 /// Which ARM to use and how to treat writes; shared by `run`, `repl` and `undo`.
 #[derive(Debug, Clone, Args)]
@@ -157,7 +170,7 @@ pub struct LimitArgs {
     /// Heap the whole process may hold, in MiB [default: 256; at most 2048].
     #[arg(long, value_name = "MIB", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=crate::host::limits::HARD_MAX_MEMORY as u64))]
     pub max_memory: Option<usize>,
-    /// Items `parallel` works on at once [default: 16].
+    /// Items `parallel` works on at once, and scale sets `undo` restores at once [default: 16].
     #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
     pub concurrency: Option<usize>,
 }
@@ -239,11 +252,19 @@ pub struct ApplyArgs {
 /// `vmssid journal`.
 #[derive(Debug, Args)]
 pub struct JournalArgs {
-    /// Only the last N entries.
+    /// Only the last N runs (N entries when entries are listed).
     #[arg(long, value_name = "N")]
     pub last: Option<usize>,
 
-    /// Only entries for this scale set (full id or name).
+    /// List entries, one line per write, instead of runs.
+    #[arg(long)]
+    pub entries: bool,
+
+    /// List the entries of this run.
+    #[arg(long, value_name = "RUN_ID")]
+    pub run: Option<String>,
+
+    /// List the entries for this scale set (full id or name).
     #[arg(long, value_name = "ID")]
     pub vmss: Option<String>,
 
@@ -255,21 +276,31 @@ pub struct JournalArgs {
     #[arg(long)]
     pub emulator: bool,
 
-    /// One JSON object per entry instead of a table.
+    /// One JSON object per run (or entry) instead of a table.
     #[arg(long)]
     pub json: bool,
 }
 
 /// `vmssid undo`.
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("what").args(["last", "entry", "run", "last_run"])))]
 pub struct UndoArgs {
     /// Undo the last N writes (newest first) [default: 1].
-    #[arg(long, value_name = "N", conflicts_with = "entry")]
+    #[arg(long, value_name = "N")]
     pub last: Option<usize>,
 
     /// Undo this journal entry.
     #[arg(long, value_name = "ID")]
     pub entry: Option<String>,
+
+    /// Undo every write of this run: per scale set newest first, scale sets in parallel
+    /// (--concurrency).
+    #[arg(long, value_name = "RUN_ID")]
+    pub run: Option<String>,
+
+    /// Undo every write of the run that started last (undo runs left out).
+    #[arg(long)]
+    pub last_run: bool,
 
     /// Restore even where the scale set changed since the write (prints the plan first).
     #[arg(long)]

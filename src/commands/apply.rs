@@ -36,11 +36,15 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
     let project = crate::config::discover(&std::env::current_dir()?)?;
     let connection = connect(&args.connect, &project, &runtime, interrupt.clone())?;
     signals::forward_ctrl_c(&runtime, &interrupt);
+    let journaled = crate::ops::run::Run::new(format!("apply {file}"));
+    connection.primitives.set_run(journaled.clone());
     let primitives = connection.primitives.as_ref();
     check_target(&file, &plan, primitives)?;
     let concurrency = args.connect.limits.over(project.limits).concurrency.max(1);
     let results = runtime.block_on(apply_all(primitives, &plan, args.replan, concurrency));
-    Ok(ExitCode::from(report(&plan, &results)))
+    let code = report(&plan, &results);
+    super::undo::print_run_summary(&journaled, &args.connect);
+    Ok(ExitCode::from(code))
 }
 
 /// Refuses a plan made against another endpoint, subscription or api-version.

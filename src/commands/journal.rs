@@ -1,12 +1,13 @@
-//! `vmssid journal`: what vmssid changed, newest last.
+//! `vmssid journal`: what vmssid changed, by run (the default) or by entry, oldest first.
 
 use std::process::ExitCode;
 
 use crate::cli::JournalArgs;
 use crate::ops::journal::{Entry, read};
+use crate::ops::run::{RunSummary, Undone, runs, without_run};
 use crate::ops::undo::shape_of;
 
-/// Prints the selected entries as a table (or JSON lines).
+/// Prints the runs, or the selected entries, as a table (or JSON lines).
 pub fn run(args: JournalArgs) -> anyhow::Result<ExitCode> {
     let path = match &args.journal {
         Some(p) => p.clone(),
@@ -14,6 +15,16 @@ pub fn run(args: JournalArgs) -> anyhow::Result<ExitCode> {
             .ok_or_else(|| anyhow::anyhow!("no state directory: pass --journal FILE"))?,
     };
     let mut entries = read(&path)?;
+    if !(args.entries || args.run.is_some() || args.vmss.is_some()) {
+        list_runs(&entries, args.last, args.json, &path);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(run) = &args.run {
+        entries.retain(|e| e.run.as_ref().is_some_and(|r| &r.id == run));
+        if entries.is_empty() {
+            anyhow::bail!("no run {run} in {}\nhint: `vmssid journal` lists runs", path.display());
+        }
+    }
     if let Some(vmss) = &args.vmss {
         let wanted = vmss.to_ascii_lowercase();
         entries.retain(|e| {
@@ -21,10 +32,7 @@ pub fn run(args: JournalArgs) -> anyhow::Result<ExitCode> {
             id == wanted || id.rsplit('/').next() == Some(wanted.as_str())
         });
     }
-    if let Some(n) = args.last {
-        let skip = entries.len().saturating_sub(n);
-        entries.drain(..skip);
-    }
+    keep_last(&mut entries, args.last);
     if args.json {
         for e in &entries {
             println!("{}", entry_json(e));
@@ -45,6 +53,72 @@ pub fn run(args: JournalArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn keep_last<T>(items: &mut Vec<T>, last: Option<usize>) {
+    if let Some(n) = last {
+        let skip = items.len().saturating_sub(n);
+        items.drain(..skip);
+    }
+}
+
+fn list_runs(entries: &[Entry], last: Option<usize>, json: bool, path: &std::path::Path) {
+    let mut list = runs(entries);
+    keep_last(&mut list, last);
+    let loose = without_run(entries);
+    if json {
+        for run in &list {
+            println!("{}", run_json(run));
+        }
+        return;
+    }
+    if list.is_empty() && loose == 0 {
+        eprintln!("no entries in {}", path.display());
+        return;
+    }
+    if !list.is_empty() {
+        println!(
+            "{:<23}  {:<19}  {:>7}  {:>6}  {:>7}  {:<6}  SOURCE",
+            "RUN", "STARTED", "CHANGES", "FAILED", "UNKNOWN", "UNDONE"
+        );
+    }
+    for run in &list {
+        let started = run.started.get(..19).unwrap_or(&run.started);
+        let c = run.counts;
+        println!(
+            "{:<23}  {:<19}  {:>7}  {:>6}  {:>7}  {:<6}  {}",
+            run.id,
+            started,
+            c.changes,
+            c.failed,
+            c.unknown,
+            undone_word(run.undone),
+            run.source
+        );
+    }
+    if loose > 0 {
+        let (noun, verb) = if loose == 1 { ("entry", "belongs") } else { ("entries", "belong") };
+        eprintln!(
+            "{loose} {noun} from before vmssid recorded runs {verb} to no run: `vmssid journal --entries` lists them"
+        );
+    }
+}
+
+fn undone_word(undone: Undone) -> &'static str {
+    match undone {
+        Undone::NotApplicable => "-",
+        Undone::No => "no",
+        Undone::Partly => "partly",
+        Undone::Yes => "yes",
+    }
+}
+
+fn run_json(run: &RunSummary) -> serde_json::Value {
+    serde_json::json!({
+        "run": run.id, "started": run.started, "source": run.source, "changes": run.counts.changes,
+        "failed": run.counts.failed, "unknown": run.counts.unknown, "undo": run.undo,
+        "undone": undone_word(run.undone),
+    })
+}
+
 fn line(e: &Entry) -> String {
     let outcome = e.outcome.map(|o| o.to_string()).unwrap_or_else(|| "outcome unknown".into());
     let name = e.vmss.rsplit('/').next().unwrap_or(&e.vmss);
@@ -63,5 +137,7 @@ fn entry_json(e: &Entry) -> serde_json::Value {
         "api_version": e.api_version, "correlation_id": e.correlation_id,
         "outcome": e.outcome.map(|o| o.to_string()).unwrap_or_else(|| "outcome unknown".into()),
         "before": e.before, "after": e.after, "request": e.request, "error": e.error, "note": e.note,
+        "run": e.run.as_ref().map(|r| &r.id), "run_source": e.run.as_ref().map(|r| &r.source),
+        "undoes": e.undoes,
     })
 }

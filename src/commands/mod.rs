@@ -6,3 +6,4 @@ pub mod docs;
 pub mod journal;
 pub mod run;
 pub mod undo;
+mod undo_sets;

@@ -26,6 +26,9 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     signals::forward_ctrl_c(&runtime, &interrupt);
     // Until the report is printed: SIGTERM then stops the script and the report still comes.
     let _running = interrupt.running();
+    let source = args.file.as_ref().map_or_else(|| "-e".to_string(), |f| f.display().to_string());
+    let journaled = crate::ops::run::Run::new(source);
+    connection.primitives.set_run(journaled.clone());
     let context = HostContext {
         primitives: connection.primitives.clone(),
         runtime: runtime.handle().clone(),
@@ -50,6 +53,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
             eprintln!("no plan written to {}: the script did not finish", path.display());
         }
     }
+    super::undo::print_run_summary(&journaled, &args.connect);
     if let Some(emulator) = connection.emulator {
         runtime.block_on(emulator.shutdown());
     }

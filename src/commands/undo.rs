@@ -1,21 +1,51 @@
-//! `vmssid undo`: put back the identity a journaled write replaced, through the same safe
-//! primitives, only where nobody has changed the scale set since (unless `--force`).
+//! `vmssid undo`: put back the identities journaled writes replaced, through the same safe
+//! primitives, only where nobody has changed the scale set since (unless `--force`). Writes are
+//! undone per scale set newest first, scale sets in parallel (`undo_sets.rs`).
 
+use std::path::Path;
 use std::process::ExitCode;
 
-use crate::cli::UndoArgs;
+use crate::cli::{ConnectArgs, UndoArgs};
 use crate::connect::{connect, journal_path};
-use crate::frontend::{exit, render, signals};
+use crate::frontend::{exit, signals};
 use crate::identity::ResourceId;
 use crate::interrupt::Interrupt;
 use crate::ops::journal::{Entry, Outcome, Record, read};
-use crate::ops::undo::{Decision, decide, is_unsettled, progress, select, settle, state_after};
+use crate::ops::run::{self as runs, Run};
+use crate::ops::undo::{Undos, by_scale_set, is_unsettled, select, select_run, settle, state_after};
 use crate::ops::{Primitives, WriteMode};
 
-/// Undoes the selected entries, newest first.
+use super::undo_sets::Undoer;
+
+/// Undoes the selected entries: per scale set newest first, scale sets in parallel.
 pub fn run(args: UndoArgs) -> anyhow::Result<ExitCode> {
     let path = journal_path(&args.connect)?;
     let mut entries = read(&path)?;
+    // What to undo is settled before connecting: a wrong id costs no request.
+    let run_id = match (&args.run, args.last_run) {
+        (Some(id), _) if runs::exists(&entries, id) => Some(id.clone()),
+        (Some(id), _) => {
+            anyhow::bail!("no run {id} in {}\nhint: `vmssid journal` lists runs", path.display())
+        }
+        (None, true) => match runs::last_run(&entries) {
+            Some(id) => Some(id),
+            None => {
+                eprintln!("nothing to undo: no run in {}", path.display());
+                if runs::without_run(&entries) > 0 {
+                    eprintln!(
+                        "hint: its entries were written before vmssid recorded runs; `vmssid undo --last N` undoes them"
+                    );
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+        },
+        (None, false) => None,
+    };
+    if let Some(id) = &args.entry
+        && !entries.iter().any(|e| &e.entry == id)
+    {
+        anyhow::bail!("no entry {id} in {}\nhint: `vmssid journal --entries` lists entries", path.display());
+    }
     if entries.is_empty() {
         eprintln!("nothing to undo in {}", path.display());
         return Ok(ExitCode::SUCCESS);
@@ -26,67 +56,111 @@ pub fn run(args: UndoArgs) -> anyhow::Result<ExitCode> {
     let connection = connect(&args.connect, &project, &runtime, interrupt.clone())?;
     signals::forward_ctrl_c(&runtime, &interrupt);
     let primitives = connection.primitives.clone();
+    primitives.set_run(Run::new(source(&args, run_id.as_deref())));
     let endpoint = primitives.client().endpoint().to_string();
     // An undo that stopped mid-write is settled by reading before anything else is decided:
     // whether it landed decides what is left to undo.
     let interrupted = settle_interrupted_undos(&mut entries, &endpoint, &primitives, &runtime)?;
-    let selected: Vec<&Entry> = match &args.entry {
-        Some(id) => {
-            let entry = entries.iter().rev().find(|e| &e.entry == id);
-            vec![entry.ok_or_else(|| anyhow::anyhow!("no entry {id} in {}", path.display()))?]
-        }
-        None => select(&entries, &interrupted, args.last.unwrap_or(1)),
+    let selected: Vec<&Entry> = match (&args.entry, &run_id) {
+        (Some(id), _) => entries.iter().rev().find(|e| &e.entry == id).into_iter().collect(),
+        (None, Some(run)) => select_run(&entries, run),
+        (None, None) => select(&entries, &interrupted, args.last.unwrap_or(1)),
     };
     if selected.is_empty() {
-        eprintln!("nothing to undo in {}", path.display());
+        match &run_id {
+            Some(run) => {
+                eprintln!("nothing to undo: run {run} changed nothing (its writes failed or undid others)")
+            }
+            None => eprintln!("nothing to undo in {}", path.display()),
+        }
         return Ok(ExitCode::SUCCESS);
     }
-    let mut failures = 0;
-    for entry in selected {
-        let label =
-            format!("{} ({} on {})", entry.entry, entry.intent, entry.vmss.rsplit('/').next().unwrap_or(""));
-        if entry.intent.starts_with("create_") {
-            println!("{label}: cannot undo a creation; delete the resource yourself if you must");
-            failures += 1;
-            continue;
-        }
-        if entry.endpoint != endpoint {
-            println!("{label}: refused: written against {}, connected to {endpoint}", entry.endpoint);
-            failures += 1;
-            continue;
-        }
-        let id = ResourceId::parse(&entry.vmss)?;
-        if is_unsettled(entry) {
-            println!("{label}: outcome unknown; reading the scale set to decide");
-        }
-        let done = progress(&entries, entry);
-        if done.done {
-            println!("{label}: already undone (an earlier undo of it landed); nothing to do");
-            continue;
-        }
-        let current = runtime.block_on(primitives.read_settled(&id))?.identity.shape();
-        match decide(entry, &done, &current, args.force) {
-            Decision::NothingToDo => println!("{label}: already back to the state before it; nothing to do"),
-            Decision::Refuse { reason } => {
-                println!("{label}: refused: {reason}");
-                failures += 1;
-            }
-            Decision::Restore(intents) => {
-                let steps: Vec<String> = intents.iter().map(ToString::to_string).collect();
-                let verb = if primitives.mode() == WriteMode::DryRun { "would restore" } else { "restoring" };
-                println!("{label}: {verb} with: {}", steps.join(", "));
-                for intent in intents {
-                    let report = runtime.block_on(primitives.apply_undo(&id, intent, &entry.entry))?;
-                    println!("  {}", report.one_line());
-                }
-            }
-        }
+    let groups = by_scale_set(&selected);
+    if let Some(run) = &run_id {
+        println!("run {run}: {} write(s) on {} scale set(s), newest first", selected.len(), groups.len());
     }
-    render::print_dry_run_summary(&primitives);
+    let undos = Undos::new(&entries);
+    let undoer = Undoer {
+        primitives: &primitives,
+        endpoint: &endpoint,
+        undos: &undos,
+        force: args.force,
+        dry_run: primitives.mode() == WriteMode::DryRun,
+    };
+    let concurrency = args.connect.limits.over(project.limits).concurrency;
+    let totals = {
+        // Like a script statement: SIGTERM winds it down (writes in flight finish) rather than
+        // ending the process at once.
+        let _running = interrupt.running();
+        runtime.block_on(undoer.all(groups, concurrency))
+    };
+    println!("{}", totals.line(undoer.dry_run));
     if let Some(emulator) = connection.emulator {
         runtime.block_on(emulator.shutdown());
     }
-    Ok(ExitCode::from(if failures > 0 { exit::FAILED } else { exit::OK }))
+    let code = if interrupt.is_terminated() {
+        128 + 15
+    } else if interrupt.is_triggered() {
+        exit::INTERRUPTED
+    } else if totals.refused + totals.failed > 0 {
+        exit::FAILED
+    } else {
+        exit::OK
+    };
+    Ok(ExitCode::from(code))
+}
+
+/// What the undo's own run is called in `vmssid journal`.
+fn source(args: &UndoArgs, run: Option<&str>) -> String {
+    match (&args.entry, run, args.last) {
+        (Some(entry), _, _) => format!("undo --entry {entry}"),
+        (None, Some(run), _) => format!("undo --run {run}"),
+        (None, None, Some(n)) => format!("undo --last {n}"),
+        (None, None, None) => "undo".into(),
+    }
+}
+
+/// Says on stderr what `run` changed and the command that undoes it; nothing when it journaled
+/// nothing (a dry run, a read-only run, a run that only read).
+pub fn print_run_summary(run: &Run, connect: &ConnectArgs) {
+    let counts = run.counts();
+    if counts.writes() == 0 {
+        return;
+    }
+    let id = run.id();
+    if counts.changes + counts.unknown == 0 {
+        eprintln!("run {id}: no changes ({} write(s) failed); nothing to undo", counts.failed);
+        return;
+    }
+    let unknown = match counts.unknown {
+        0 => String::new(),
+        n => format!(" and {n} write(s) whose outcome is unknown"),
+    };
+    eprintln!(
+        "run {id}: {} change(s){unknown} journaled; undo with: vmssid undo --run {id}{}",
+        counts.changes,
+        connection_flags(connect)
+    );
+}
+
+/// The flags `undo` needs to find the same journal and ARM, where they differ from what it
+/// finds by itself (defaults and environment variables).
+fn connection_flags(connect: &ConnectArgs) -> String {
+    let mut flags = String::new();
+    let from_env = |name: &str, value: &str| std::env::var(name).is_ok_and(|v| v == value);
+    if connect.emulator {
+        flags.push_str(" --emulator");
+    } else if connect.endpoint != crate::arm::settings::DEFAULT_ENDPOINT
+        && !from_env("VMSSID_ENDPOINT", &connect.endpoint)
+    {
+        flags.push_str(&format!(" --endpoint {}", connect.endpoint));
+    }
+    if let Some(journal) = connect.journal.as_deref().map(Path::to_string_lossy)
+        && !from_env("VMSSID_JOURNAL", &journal)
+    {
+        flags.push_str(&format!(" --journal {journal}"));
+    }
+    flags
 }
 
 /// Gives every undo entry of this endpoint without a known outcome the outcome a read shows

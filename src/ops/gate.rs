@@ -3,7 +3,7 @@
 //! conversion of the error. The gate owns the client's only [`WriteCapability`], so a write
 //! primitive cannot reach ARM any other way.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
@@ -12,6 +12,7 @@ use crate::arm::{ArmClient, ArmError, ArmResponse, WriteCapability, WriteRequest
 use crate::identity::{Identity, ResourceId};
 use crate::interrupt::Hold;
 use crate::ops::journal::{Journal, Outcome, Record};
+use crate::ops::run::Run;
 
 /// What a write is, for the journal and for messages.
 pub(super) struct WriteIntent<'a> {
@@ -33,11 +34,23 @@ pub(super) struct Gate {
     client: Arc<ArmClient>,
     capability: Arc<WriteCapability>,
     journal: Option<Arc<Journal>>,
+    /// The run every write is recorded under; shared with the copies made by `share`.
+    run: Arc<Mutex<Option<Run>>>,
 }
 
 impl Gate {
     pub fn new(client: Arc<ArmClient>, capability: WriteCapability) -> Self {
-        Self { client, capability: Arc::new(capability), journal: None }
+        Self { client, capability: Arc::new(capability), journal: None, run: Arc::default() }
+    }
+
+    pub fn set_run(&self, run: Run) {
+        if let Ok(mut slot) = self.run.lock() {
+            *slot = Some(run);
+        }
+    }
+
+    pub fn run(&self) -> Option<Run> {
+        self.run.lock().ok().and_then(|r| r.clone())
     }
 
     pub fn with_journal(mut self, journal: Option<Arc<Journal>>) -> Self {
@@ -51,6 +64,7 @@ impl Gate {
             client: self.client.clone(),
             capability: self.capability.clone(),
             journal: self.journal.clone(),
+            run: self.run.clone(),
         }
     }
 
@@ -76,6 +90,7 @@ impl Gate {
         let Some(hold) = self.client.interrupt().hold() else { return Err(ArmError::Cancelled.into()) };
         let entry = new_entry_id();
         let correlation = uuid::Uuid::new_v4().to_string();
+        let run = self.run();
         if let Some(journal) = &self.journal {
             let record = Record::Intent {
                 entry: entry.clone(),
@@ -89,12 +104,13 @@ impl Gate {
                 expected: identity_json(intent.expected),
                 request: intent.body.clone(),
                 undoes: intent.undoes.map(str::to_string),
+                run: run.as_ref().map(|r| r.tag().clone()),
             };
             journal.append(&record).map_err(|e| {
                 OpError::Journal(format!("{e} (every write is journaled first; pass --journal FILE)"))
             })?;
         }
-        Ok(OpenWrite { gate: self, entry, correlation, hold, sent: false, settled: false })
+        Ok(OpenWrite { gate: self, entry, correlation, hold, run, sent: false, settled: false })
     }
 }
 
@@ -105,6 +121,7 @@ pub(super) struct OpenWrite<'g> {
     entry: String,
     correlation: String,
     hold: Hold,
+    run: Option<Run>,
     sent: bool,
     settled: bool,
 }
@@ -155,6 +172,9 @@ impl OpenWrite<'_> {
         note: Option<&str>,
     ) {
         self.settled = true;
+        if let Some(run) = &self.run {
+            run.record(outcome);
+        }
         let Some(journal) = &self.gate.journal else { return };
         let record = Record::Outcome {
             entry: self.entry.clone(),

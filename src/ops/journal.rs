@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use thiserror::Error;
 
+pub use super::run::RunTag;
+
 /// What happened to a write, as far as vmssid knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -57,6 +59,9 @@ pub enum Record {
         /// The entry this write undoes, when `vmssid undo` made it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         undoes: Option<String>,
+        /// The run the write belongs to; journals written before runs were recorded have none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        run: Option<RunTag>,
     },
     /// Written and synced once the write's fate is known.
     Outcome {
@@ -89,6 +94,8 @@ pub struct Entry {
     pub expected: Value,
     pub request: Value,
     pub undoes: Option<String>,
+    /// `None` for entries written before runs were recorded: they belong to no run.
+    pub run: Option<RunTag>,
     /// `None` when no outcome line was written (vmssid stopped mid-write).
     pub outcome: Option<Outcome>,
     pub after: Option<Value>,
@@ -205,6 +212,7 @@ pub fn read(path: &Path) -> Result<Vec<Entry>, JournalError> {
                 expected,
                 request,
                 undoes,
+                run,
             } => {
                 entries.push(Entry {
                     entry,
@@ -218,6 +226,7 @@ pub fn read(path: &Path) -> Result<Vec<Entry>, JournalError> {
                     expected,
                     request,
                     undoes,
+                    run,
                     outcome: None,
                     after: None,
                     error: None,
@@ -269,6 +278,7 @@ mod tests {
             expected: json!({"type": "SystemAssigned"}),
             request: json!({"identity": {"type": "SystemAssigned"}}),
             undoes: None,
+            run: Some(RunTag { id: "20260512T143005Z-3f9a1c".into(), source: "-e".into() }),
         }
     }
 
@@ -310,6 +320,18 @@ mod tests {
         assert_eq!(entries[0].outcome, Some(Outcome::Succeeded));
         assert_eq!(entries[0].after, Some(json!({"type": "SystemAssigned"})));
         assert_eq!(entries[1].outcome, None, "a crash mid-write leaves no outcome");
+        assert_eq!(entries[0].run.as_ref().map(|r| r.source.as_str()), Some("-e"));
+    }
+
+    #[test]
+    fn an_intent_line_from_before_runs_reads_as_belonging_to_no_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let old = r#"{"phase":"intent","entry":"1763927401-3f2a9c1d","time":"2025-11-23T19:50:01Z","intent":"enable_system","vmss":"/subscriptions/x/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/v","endpoint":"http://127.0.0.1:1","api_version":"2026-04-01","correlation_id":"c","before":{"type":"None"},"expected":{"type":"SystemAssigned"},"request":{}}"#;
+        std::fs::write(&path, format!("{old}\n")).unwrap();
+        let entries = read(&path).unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].run, None);
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod model;
 mod planned;
 pub mod plan_file;
 mod reads;
+pub mod run;
 pub mod undo;
 mod verify;
 
@@ -167,6 +168,16 @@ impl Primitives {
     pub fn with_replan_policy(mut self, policy: ReplanPolicy) -> Self {
         self.replan = policy;
         self
+    }
+
+    /// Records every write from now on as part of `run` (copies made with `with_mode` too).
+    pub fn set_run(&self, run: run::Run) {
+        self.gate.set_run(run);
+    }
+
+    /// The run writes are recorded under, if any.
+    pub fn run(&self) -> Option<run::Run> {
+        self.gate.run()
     }
 
     /// The journal writes are recorded in, if any.

@@ -1,8 +1,10 @@
 //! Deciding what `vmssid undo` may do: pure functions over journal entries and identity shapes.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
-use crate::identity::{IdentityShape, Intent, ResourceId};
+use crate::identity::{Identity, IdentityShape, Intent, Plan, PlanError, ResourceId, WireFamily, plan};
 use crate::ops::journal::{Entry, Outcome};
 
 /// Reads an identity map (`#{ type, system, user }`, as the journal stores it) as a shape.
@@ -71,38 +73,119 @@ pub struct UndoProgress {
     pub interrupted: bool,
 }
 
-/// The progress of undoing `write`, from the undo entries made for it.
-pub fn progress(entries: &[Entry], write: &Entry) -> UndoProgress {
-    let before = shape_of(&write.before);
-    let mut progress = UndoProgress::default();
-    for undo in entries.iter().filter(|e| e.undoes.as_deref() == Some(write.entry.as_str())) {
-        match undo.outcome {
-            Some(Outcome::Succeeded) => {
-                let reached = shape_of(&undo.expected);
-                progress.done = reached.is_some() && reached == before;
-                progress.reached = reached;
-                progress.interrupted = false;
+/// The undo entries of a journal by the write they undo, so progress is found without a scan.
+pub struct Undos<'a> {
+    by_write: HashMap<&'a str, Vec<&'a Entry>>,
+}
+
+impl<'a> Undos<'a> {
+    pub fn new(entries: &'a [Entry]) -> Self {
+        let mut by_write: HashMap<&str, Vec<&Entry>> = HashMap::new();
+        for entry in entries {
+            if let Some(undoes) = &entry.undoes {
+                by_write.entry(undoes.as_str()).or_default().push(entry);
             }
-            Some(Outcome::Failed) => {}
-            None | Some(Outcome::Unknown) => progress.interrupted = true,
         }
+        Self { by_write }
     }
-    progress
+
+    /// The progress of undoing `write`, from the undo entries made for it (oldest first).
+    pub fn progress(&self, write: &Entry) -> UndoProgress {
+        let before = shape_of(&write.before);
+        let mut progress = UndoProgress::default();
+        for undo in self.by_write.get(write.entry.as_str()).map(Vec::as_slice).unwrap_or_default() {
+            match undo.outcome {
+                Some(Outcome::Succeeded) => {
+                    let reached = shape_of(&undo.expected);
+                    progress.done = reached.is_some() && reached == before;
+                    progress.reached = reached;
+                    progress.interrupted = false;
+                }
+                Some(Outcome::Failed) => {}
+                None | Some(Outcome::Unknown) => progress.interrupted = true,
+            }
+        }
+        progress
+    }
+}
+
+/// Whether `write` is one `undo` takes back: it may have changed something, is not a creation
+/// and not itself an undo.
+fn undoable(write: &Entry) -> bool {
+    write.outcome != Some(Outcome::Failed) && !write.intent.starts_with("create_") && write.undoes.is_none()
 }
 
 /// The writes `vmssid undo --last N` takes, newest first: first those whose undo was
 /// `interrupted` (finishing that is what the user is after, whether or not it landed), then the
 /// newest writes not yet undone.
 pub fn select<'a>(entries: &'a [Entry], interrupted: &[String], last: usize) -> Vec<&'a Entry> {
+    let undos = Undos::new(entries);
     let first = entries.iter().rev().filter(|e| interrupted.contains(&e.entry));
-    let rest = entries.iter().rev().filter(|e| {
-        e.outcome != Some(Outcome::Failed)
-            && !e.intent.starts_with("create_")
-            && e.undoes.is_none()
-            && !interrupted.contains(&e.entry)
-            && !progress(entries, e).done
-    });
+    let rest = entries
+        .iter()
+        .rev()
+        .filter(|e| undoable(e) && !interrupted.contains(&e.entry) && !undos.progress(e).done);
     first.chain(rest).take(last).collect()
+}
+
+/// The writes of run `run`, newest first: all but failed ones and undo writes. Creations stay
+/// in, so that the report says they cannot be undone; so do writes already undone, which the
+/// report shows as such.
+pub fn select_run<'a>(entries: &'a [Entry], run: &str) -> Vec<&'a Entry> {
+    entries
+        .iter()
+        .rev()
+        .filter(|e| e.run.as_ref().is_some_and(|r| r.id == run))
+        .filter(|e| e.outcome != Some(Outcome::Failed) && e.undoes.is_none())
+        .collect()
+}
+
+/// `selected` by scale set (ids compare case-insensitively): each group keeps the selection's
+/// order (newest first), and groups come in the order of their first entry.
+pub fn by_scale_set<'a>(selected: &[&'a Entry]) -> Vec<Vec<&'a Entry>> {
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut groups: Vec<Vec<&Entry>> = Vec::new();
+    for entry in selected {
+        let key = entry.vmss.to_ascii_lowercase();
+        let slot = *index.entry(key).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[slot].push(entry);
+    }
+    groups
+}
+
+/// One write a dry run of undo plans, as the real undo would send it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedStep {
+    pub intent: Intent,
+    pub before: Identity,
+    pub after: Identity,
+    /// `None` when the step finds nothing to change (nothing would be sent).
+    pub body: Option<Value>,
+}
+
+/// Plans `intents` one after another from `current`, each from the state the previous one
+/// leaves, as the real undo does when it reads between writes: the dry run of several undos
+/// on one scale set then shows what each would really send.
+pub fn simulate(
+    current: &Identity,
+    intents: &[Intent],
+    family: WireFamily,
+) -> Result<Vec<PlannedStep>, PlanError> {
+    let mut state = current.clone();
+    let mut steps = Vec::new();
+    for intent in intents {
+        let body = match plan(&state, intent, family)? {
+            Plan::NoChange => None,
+            Plan::Patch(patch) => Some(patch.to_body()),
+        };
+        let after = if body.is_some() { intent.predict(&state) } else { state.clone() };
+        steps.push(PlannedStep { intent: intent.clone(), before: state, after: after.clone(), body });
+        state = after;
+    }
+    Ok(steps)
 }
 
 /// What undo does with one entry, given the scale set's state now.
@@ -187,6 +270,7 @@ mod tests {
             expected: after.map(map).unwrap_or(Value::Null),
             request: Value::Null,
             undoes: None,
+            run: None,
             outcome,
             after: after.map(map),
             error: None,
@@ -264,12 +348,12 @@ mod tests {
         let interrupted = vec!["w2".to_string()];
         let picked: Vec<&str> = select(&entries, &interrupted, 1).iter().map(|e| e.entry.as_str()).collect();
         assert_eq!(picked, ["w2"], "the interrupted undo's write, not the older one");
-        let p = progress(&entries, &entries[1]);
+        let p = Undos::new(&entries).progress(&entries[1]);
         assert!(p.interrupted && !p.done, "{p:?}");
         // Once settled as landed, the write is done and a plain undo moves on to the older one.
         let mut settled = entries.clone();
         settled[2].outcome = Some(Outcome::Succeeded);
-        assert!(progress(&settled, &settled[1]).done);
+        assert!(Undos::new(&settled).progress(&settled[1]).done);
         let picked: Vec<&str> = select(&settled, &[], 1).iter().map(|e| e.entry.as_str()).collect();
         assert_eq!(picked, ["w1"]);
     }
@@ -284,5 +368,46 @@ mod tests {
             Decision::Restore(vec![Intent::RemoveUser(id("b")), Intent::DisableSystem])
         );
         assert!(matches!(decide(&write, &UndoProgress::default(), &halfway, false), Decision::Refuse { .. }));
+    }
+
+    #[test]
+    fn a_run_is_taken_per_scale_set_newest_first() {
+        let (s0, s1, s2) = (shape(false, &["a"]), shape(false, &["a", "b"]), shape(true, &["a", "b"]));
+        let ok = Some(Outcome::Succeeded);
+        let mut entries = vec![
+            named("w1", entry(&s0, Some(&s1), ok), None),
+            named("w2", entry(&s0, Some(&s1), ok), None),
+            named("w3", entry(&s1, Some(&s2), ok), None),
+            named("w4", entry(&s1, None, Some(Outcome::Failed)), None),
+            named("w5", entry(&s0, Some(&s1), ok), None),
+        ];
+        entries[1].vmss = "OTHER".into();
+        let tag = |id: &str| Some(crate::ops::run::RunTag { id: id.into(), source: "-e".into() });
+        for e in &mut entries[..4] {
+            e.run = tag("r1");
+        }
+        entries[4].run = tag("r2");
+        let picked = select_run(&entries, "r1");
+        let names: Vec<&str> = picked.iter().map(|e| e.entry.as_str()).collect();
+        assert_eq!(names, ["w3", "w2", "w1"], "newest first, the failed write left out");
+        let groups: Vec<Vec<&str>> =
+            by_scale_set(&picked).iter().map(|g| g.iter().map(|e| e.entry.as_str()).collect()).collect();
+        assert_eq!(groups, [vec!["w3", "w1"], vec!["w2"]]);
+    }
+
+    #[test]
+    fn a_simulated_restore_plans_each_step_from_the_state_the_previous_leaves() {
+        let mut current =
+            Identity { system: Some(crate::identity::SystemIdentity::default()), ..Identity::default() };
+        current.insert_user(crate::identity::UserIdentity::new(id("a")));
+        current.insert_user(crate::identity::UserIdentity::new(id("b")));
+        let intents = [Intent::RemoveUser(id("b")), Intent::RemoveUser(id("a")), Intent::RemoveUser(id("a"))];
+        let steps = simulate(&current, &intents, WireFamily::UserAssignedMap).unwrap();
+        assert_eq!(steps[0].after.shape(), shape(true, &["a"]));
+        assert_eq!(steps[1].before.shape(), shape(true, &["a"]), "planned from the first step's result");
+        let body = steps[1].body.as_ref().unwrap().to_string();
+        assert!(body.contains(r#""type":"SystemAssigned""#), "the last user goes, the type switches: {body}");
+        assert_eq!(steps[2].body, None, "nothing left to remove: nothing sent");
+        assert_eq!(steps[2].after.shape(), shape(true, &[]));
     }
 }

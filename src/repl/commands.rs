@@ -177,6 +177,9 @@ impl Repl {
         )
         .map_err(|e| format!("{e:#}"))?;
         let primitives = connection.primitives.clone();
+        if let Some(run) = self.primitives.run() {
+            primitives.set_run(run);
+        }
         self.switch(args, primitives);
         Ok(format!("subscription {}", self.primitives.client().subscription_label()))
     }

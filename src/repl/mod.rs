@@ -39,6 +39,9 @@ pub fn run(args: ReplArgs) -> anyhow::Result<ExitCode> {
     let project = crate::config::discover(&std::env::current_dir()?)?;
     let connection = connect(&args.connect, &project, &runtime, interrupt.clone())?;
     signals::forward_ctrl_c(&runtime, &interrupt);
+    // One run per session: `vmssid undo --run` takes back everything it changed.
+    let journaled = crate::ops::run::Run::new(SOURCE);
+    connection.primitives.set_run(journaled.clone());
     let context = HostContext {
         primitives: connection.primitives.clone(),
         runtime: runtime.handle().clone(),
@@ -107,6 +110,7 @@ pub fn run(args: ReplArgs) -> anyhow::Result<ExitCode> {
         }
         code
     })?;
+    crate::commands::undo::print_run_summary(&journaled, &args.connect);
     Ok(ExitCode::from(code))
 }
 

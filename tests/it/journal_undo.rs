@@ -99,8 +99,8 @@ fn journal_lists_entries_readably_and_filters() {
     // The listing: a header, then one line per write with its before -> after; `--last 1`
     // the header and one entry; no entries for another scale set; one JSON line per entry.
     let runs = [
-        env.vmssid("journal", &[]),
-        env.vmssid("journal", &["--last", "1"]),
+        env.vmssid("journal", &["--entries"]),
+        env.vmssid("journal", &["--entries", "--last", "1"]),
         env.vmssid("journal", &["--vmss", "otherVMSS"]),
         env.vmssid("journal", &["--json", "--vmss", "myvmss"]),
     ];
@@ -172,11 +172,12 @@ fn a_crash_mid_write_is_shown_as_unknown_and_undo_reads_to_decide() {
             expected: applied.expected.clone(),
             request: applied.request.clone(),
             undoes: None,
+            run: None,
         })
         .unwrap();
     // The listing says "outcome unknown"; undo reads the scale set to decide, then restores
     // with disable_system.
-    let runs = [env.vmssid("journal", &[]), env.vmssid("undo", &[])];
+    let runs = [env.vmssid("journal", &["--entries"]), env.vmssid("undo", &[])];
     assert_transcript!("crash_mid_write", Transcript::of_all(&runs));
     assert_eq!(env.identity(), "UserAssigned [ID1]");
 }
