@@ -99,6 +99,8 @@ impl Transcript {
         );
         // Journal entry ids: seconds since the epoch, a dash, eight hex digits.
         s.add_filter(r"\b[0-9]{10}-[0-9a-f]{8}\b", "[ENTRY]");
+        // Run ids: UTC time and a random suffix.
+        s.add_filter(r"\b[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}\b", "[RUN]");
         s
     }
 }
