@@ -187,7 +187,7 @@ pub const PRIMITIVES: &[FunctionDoc] = &[
         name: "parallel",
         arguments: &[],
         signatures: &["parallel(items, |item| ...) -> array"],
-        summary: "Runs the closure for every item, --concurrency (default 16) at a time, and returns the results in input order. An item that fails yields #{ error: code, message } in its place while the others carry on; the run then ends with a summary and exit code 1. Ctrl-C and script limits stop every item.",
+        summary: "Runs the closure for every item, --concurrency (default 16) at a time, and returns the results in input order. An item that fails yields #{ error: code, message } in its place while the others carry on; the run then ends with a summary and exit code 1. Ctrl-C, SIGTERM, SIGHUP and script limits stop every item (writes already sent are finished and verified).",
         effect: Effect::Writes,
         io: "whatever the closure does; maps from list_vmss/get_vmss let write primitives skip their read",
         example: r#"let id = user_identity("myResourceGroup", "ID2"); parallel(list_vmss("myResourceGroup"), |v| add_user(v, id))"#,
