@@ -2,21 +2,17 @@
 //! SIGTERM or SIGHUP, like Ctrl-C, let a write in flight finish and settle before the process
 //! ends with 143 or 129 (issue 12, items 5 and 7).
 
-#[path = "common/cli.rs"]
-mod cli;
-mod common;
-
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, ChildStderr, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use cli::{command, expect, finish, run, text};
-use common::{SUB, TOKEN, World};
 use vmssid::ops::WriteMode;
 use vmssid::ops::journal::{Entry, Outcome};
 use vmssid_emulator::{EmulatorConfig, Fixture, FleetSpec};
+
+use crate::harness::cli::{Running, expect, run, text};
+use crate::harness::{Run, SUB, TOKEN, Vmssid, World};
 
 const ENABLE: &str = r#"enable_system("myResourceGroup", "myVMSS")"#;
 
@@ -100,18 +96,13 @@ fn the_repl_checks_each_input_with_what_earlier_ones_defined() {
          .load typo.rhai\n\
          double(5)\n"
     );
-    let mut child = command(
-        dir.path(),
-        &["repl", "--emulator", "--lib", &libs, "--journal", journal.to_str().unwrap()],
-        &[],
-    )
-    .stdin(Stdio::piped())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    let out = finish(child, Duration::from_secs(120), "vmssid repl");
+    let mut child =
+        Vmssid::new(["repl", "--emulator", "--lib", &libs, "--journal", journal.to_str().unwrap()])
+            .dir(dir.path())
+            .stdin(Stdio::piped())
+            .spawn();
+    child.child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.finish(Duration::from_secs(120));
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(stdout.lines().collect::<Vec<_>>(), ["7", "10"], "values\n--- stderr\n{stderr}");
     let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error: ")).collect();
@@ -140,82 +131,33 @@ fn slow_world(fixture: Fixture, operation: Duration) -> World {
 }
 
 /// `vmssid SUBCOMMAND -v --endpoint <w's emulator> --journal <w's journal> ARGS...`
-fn vmssid(w: &World, subcommand: &str, args: &[&str]) -> Command {
+fn vmssid(w: &World, subcommand: &str, args: &[&str]) -> Vmssid {
     let url = w.emulator.as_ref().unwrap().url().to_string();
     let journal = w.dir.path().join("journal.jsonl");
     let mut full = vec![subcommand, "-v", "--endpoint", &url, "--journal", journal.to_str().unwrap()];
     full.extend(["--poll-interval-ms", "50"]);
     full.extend(args);
-    let env = [("VMSSID_ACCESS_TOKEN", TOKEN), ("AZURE_SUBSCRIPTION_ID", SUB), ("NO_COLOR", "1")];
-    command(w.dir.path(), &full, &env)
+    Vmssid::new(full)
+        .dir(w.dir.path())
+        .envs(&[("VMSSID_ACCESS_TOKEN", TOKEN), ("AZURE_SUBSCRIPTION_ID", SUB)])
 }
 
-/// [`vmssid`] started, with its stderr read line by line.
-fn start(w: &World, subcommand: &str, args: &[&str]) -> (Child, Lines) {
-    let mut child = vmssid(w, subcommand, args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = Lines::of(child.stderr.take().unwrap());
-    (child, lines)
+/// [`vmssid`] started with stdin piped (stdout and stderr are); the test reads its stderr line
+/// by line with [`Running::wait_for_stderr`].
+fn start(w: &World, subcommand: &str, args: &[&str]) -> Running {
+    vmssid(w, subcommand, args).stdin(Stdio::piped()).spawn()
 }
 
-/// A child's stderr, read on a thread: the test waits for one line and still gets all of it.
-struct Lines {
-    rx: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
+/// `-v` logs ` writing ` once the write's intent is journaled, just before it is sent: from
+/// then on it is in flight.
+const IN_FLIGHT: &str = " writing ";
 
-impl Lines {
-    fn of(stderr: ChildStderr) -> Self {
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self { rx, seen: Vec::new() }
-    }
-
-    /// Waits for a line containing `needle`: `-v` logs ` writing ` once the write's intent is
-    /// journaled, just before it is sent, so from then on it is in flight.
-    #[track_caller]
-    fn wait_for(&mut self, needle: &str) {
-        loop {
-            // A guard against a hang, not a timing assumption.
-            match self.rx.recv_timeout(Duration::from_secs(120)) {
-                Ok(line) => {
-                    let found = line.contains(needle);
-                    self.seen.push(line);
-                    if found {
-                        return;
-                    }
-                }
-                Err(e) => panic!(
-                    "expected a stderr line containing {needle:?} ({e}); saw:\n{}",
-                    self.seen.join("\n")
-                ),
-            }
-        }
-    }
-
-    /// Everything the child wrote on stderr, once it has ended.
-    fn all(mut self) -> String {
-        self.seen.extend(self.rx.iter());
-        self.seen.join("\n")
-    }
-}
-
-/// Sends `signal` and collects the child's output.
-fn stop(mut child: Child, lines: Lines, signal: i32, what: &str) -> (Output, String) {
-    cli::signal(&child, signal);
-    drop(child.stdin.take());
-    let out = finish(child, Duration::from_secs(120), what);
-    (out, lines.all())
+/// Sends `signal` and collects the child's output (all of stderr, the lines already waited
+/// for included).
+fn stop(mut child: Running, signal: i32) -> Run {
+    child.signal(signal);
+    drop(child.child.stdin.take());
+    child.finish(Duration::from_secs(120))
 }
 
 /// Every journal entry has a known outcome, and it is success.
@@ -245,19 +187,19 @@ fn sigterm_and_sighup_let_the_write_in_flight_finish_and_end_with_143_and_129() 
         let what = format!("vmssid {subcommand} + {name}");
         let w = slow_world(Fixture::Demo, Duration::from_secs(3));
         let script = format!("{ENABLE}; print(\"went on\");");
-        let (mut child, mut lines) = if subcommand == "run" {
+        let mut child = if subcommand == "run" {
             start(&w, "run", &["-e", &script])
         } else {
-            let (mut child, lines) = start(&w, "repl", &[]);
+            let mut child = start(&w, "repl", &[]);
             // stdin stays open: the REPL must end because of the signal, not for want of input.
-            writeln!(child.stdin.as_mut().unwrap(), "{script}").unwrap();
-            (child, lines)
+            writeln!(child.child.stdin.as_mut().unwrap(), "{script}").unwrap();
+            child
         };
-        lines.wait_for(" writing ");
-        let stdin = child.stdin.take();
-        let (out, stderr) = stop(child, lines, signal, &what);
+        child.wait_for_stderr(IN_FLIGHT);
+        let stdin = child.child.stdin.take();
+        let out = stop(child, signal);
         drop(stdin);
-        let stdout = text(&out.stdout);
+        let (stdout, stderr) = (out.stdout(), out.stderr());
         assert_eq!(
             out.status.code(),
             Some(code),
@@ -290,13 +232,13 @@ fn sigterm_during_undo_finishes_that_undo_and_starts_no_other() {
     let writes = format!(
         "{ENABLE}; add_user(\"myResourceGroup\", \"myVMSS\", user_identity(\"myResourceGroup\", \"ID2\"))"
     );
-    let setup = vmssid(&w, "run", &["-e", &writes]).output().unwrap();
+    let setup = vmssid(&w, "run", &["-e", &writes]).run();
     assert!(setup.status.success(), "setup: {}", text(&setup.stderr));
     w.control().set_operation_duration(Duration::from_secs(3));
-    let (child, mut lines) = start(&w, "undo", &["--last", "2"]);
-    lines.wait_for(" writing ");
-    let (out, stderr) = stop(child, lines, libc::SIGTERM, "vmssid undo");
-    let stdout = text(&out.stdout);
+    let mut child = start(&w, "undo", &["--last", "2"]);
+    child.wait_for_stderr(IN_FLIGHT);
+    let out = stop(child, libc::SIGTERM);
+    let (stdout, stderr) = (out.stdout(), out.stderr());
     assert_eq!(out.status.code(), Some(143), "exit code\n--- stdout\n{stdout}--- stderr\n{stderr}");
     assert!(
         stdout.contains("(add_user ID2 on myVMSS): restoring with: remove_user ID2")
@@ -316,9 +258,10 @@ fn sighup_during_a_parallel_fleet_run_finishes_what_was_sent_and_sends_nothing_m
     let fleet = Fixture::State(FleetSpec::new(SUB, 8).state());
     let w = slow_world(fleet, Duration::from_secs(3));
     let script = r#"parallel(list_vmss("fleet-rg"), |v| enable_system(v)); print("went on")"#;
-    let (child, mut lines) = start(&w, "run", &["--concurrency", "2", "-e", script]);
-    lines.wait_for(" writing ");
-    let (out, stderr) = stop(child, lines, libc::SIGHUP, "vmssid run parallel");
+    let mut child = start(&w, "run", &["--concurrency", "2", "-e", script]);
+    child.wait_for_stderr(IN_FLIGHT);
+    let out = stop(child, libc::SIGHUP);
+    let stderr = out.stderr();
     assert_eq!(out.status.code(), Some(129), "exit code\n--- stderr\n{stderr}");
     assert!(!text(&out.stdout).contains("went on"), "the script went on after SIGHUP");
     assert!(
@@ -344,11 +287,11 @@ fn sigterm_at_the_repl_prompt_ends_it_at_once_with_the_terminal_restored() {
     use rexpect::reader::Options;
 
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(cli::BIN);
-    cmd.args(["repl", "--emulator", "--no-history", "--journal"])
+    // The REPL's HOME, kept while it runs.
+    let (cmd, _home) = Vmssid::new(["repl", "--emulator", "--no-history", "--journal"])
         .arg(dir.path().join("journal.jsonl"))
         .env("TERM", "xterm")
-        .env("NO_COLOR", "1");
+        .into_command();
     let options = Options::new().timeout_ms(Some(60_000)).strip_ansi_escape_codes(true);
     let mut session = rexpect::session::spawn_with_options(cmd, options).expect("vmssid repl on a pty");
     session.exp_string("vmssid 00000000> ").expect("the prompt");

@@ -10,6 +10,7 @@ mod harness;
 
 mod api_versions;
 mod bad_input;
+mod check_and_signals;
 mod cli_run;
 mod docs;
 mod emulator_cli;
@@ -25,6 +26,7 @@ mod python_sdk;
 mod races;
 mod repl_pipe;
 mod repl_pty;
+mod runs;
 mod sandbox_limits;
 mod script;
 mod secrets;

@@ -2,19 +2,15 @@
 //! runs, and `vmssid undo --run`/`--last-run` takes a whole run back, per scale set newest
 //! first, scale sets in parallel. The real binary over real HTTP against the emulator.
 
-#[path = "common/cli.rs"]
-mod cli;
-mod common;
-
 use std::path::PathBuf;
-use std::process::Output;
 use std::time::{Duration, Instant};
 
-use cli::{expect, text};
-use common::{SUB, TOKEN, World};
 use vmssid::ops::WriteMode;
 use vmssid::ops::journal::read;
 use vmssid_emulator::{EmulatorConfig, Fixture, FleetSpec};
+
+use crate::harness::cli::{self, expect, text};
+use crate::harness::{Run, SUB, TOKEN, Vmssid, World};
 
 /// The binary against `world`'s emulator with its own journal.
 struct Cli<'w> {
@@ -28,7 +24,7 @@ impl<'w> Cli<'w> {
     }
 
     /// `vmssid COMMAND --endpoint URL --journal FILE ARGS...`
-    fn vmssid(&self, command: &str, args: &[&str]) -> Output {
+    fn vmssid(&self, command: &str, args: &[&str]) -> Run {
         let url = self.world.emulator.as_ref().unwrap().url().to_string();
         let journal = self.journal.to_string_lossy().into_owned();
         let mut full = vec![command];
@@ -249,16 +245,11 @@ fn a_repl_session_is_one_run() {
     let journal = cli.journal.to_string_lossy().into_owned();
     let args = ["repl", "--no-history", "--endpoint", &url, "--journal", &journal];
     let env = [("VMSSID_ACCESS_TOKEN", TOKEN), ("AZURE_SUBSCRIPTION_ID", SUB)];
-    let mut child = cli::command(world.dir.path(), &args, &env)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Vmssid::new(args).dir(world.dir.path()).envs(&env).stdin(Stdio::piped()).spawn();
     let input = "enable_system(\"myResourceGroup\", \"myVMSS\").changed\n\
                  add_user(\"myResourceGroup\", \"myVMSS\", user_identity(\"myResourceGroup\", \"ID2\")).changed\n";
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    let out = cli::finish(child, Duration::from_secs(60), "vmssid repl");
+    child.child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.finish(Duration::from_secs(60));
     expect(&out, 0, "true", "run ");
     let runs: Vec<_> = read(&cli.journal).unwrap().into_iter().map(|e| e.run).collect();
     assert_eq!(runs.len(), 2);

@@ -9,7 +9,8 @@ use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, ExitStatus, Output, Stdio};
+use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -142,7 +143,7 @@ impl Vmssid {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.shown));
-        Running { child, stdout: None, home: self.home, shown: self.shown }
+        Running { child, stdout: None, stderr: None, home: self.home, shown: self.shown }
     }
 
     /// The command and its home, for a test that runs it its own way (on a pseudo-terminal);
@@ -171,6 +172,8 @@ pub struct Running {
     pub child: Child,
     /// stdout, once [`Running::wait_for_line`] has begun to read it.
     stdout: Option<BufReader<ChildStdout>>,
+    /// stderr, once [`Running::wait_for_stderr`] has begun to read it.
+    stderr: Option<StderrLines>,
     home: Home,
     shown: String,
 }
@@ -200,6 +203,38 @@ impl Running {
         }
     }
 
+    /// Reads stderr until a line containing `needle` (a log line that marks a moment in the
+    /// run, such as `-v`'s ` writing `), while the child goes on; what it read still ends up in
+    /// the [`Run`]'s stderr. Fails the test if stderr ends first, or after [`HANG`].
+    #[track_caller]
+    pub fn wait_for_stderr(&mut self, needle: &str) {
+        if self.stderr.is_none() {
+            let stderr =
+                self.child.stderr.take().unwrap_or_else(|| panic!("{}: stderr is not piped", self.shown));
+            self.stderr = Some(StderrLines::of(stderr));
+        }
+        let lines = self.stderr.as_mut().unwrap_or_else(|| unreachable!());
+        let started = Instant::now();
+        loop {
+            // A guard against a hang, not a timing assumption.
+            let left = HANG.saturating_sub(started.elapsed());
+            match lines.rx.recv_timeout(left) {
+                Ok(line) => {
+                    let found = String::from_utf8_lossy(&line).contains(needle);
+                    lines.seen.extend(line);
+                    if found {
+                        return;
+                    }
+                }
+                Err(e) => panic!(
+                    "{}: expected a stderr line containing {needle:?} ({e}); it printed:\n{}",
+                    self.shown,
+                    String::from_utf8_lossy(&lines.seen)
+                ),
+            }
+        }
+    }
+
     /// Sends `signal` (libc::SIGTERM, …).
     #[cfg(unix)]
     pub fn signal(&self, signal: i32) {
@@ -215,10 +250,13 @@ impl Running {
             (None, None) => Box::new(std::io::empty()),
         };
         let stdout = drain(stdout);
-        let stderr = drain(self.child.stderr.take().map_or_else(
-            || Box::new(std::io::empty()) as Box<dyn Read + Send>,
-            |s| Box::new(s) as Box<dyn Read + Send>,
-        ));
+        let stderr = match self.stderr.take() {
+            Some(lines) => std::thread::spawn(move || lines.rest()),
+            None => drain(self.child.stderr.take().map_or_else(
+                || Box::new(std::io::empty()) as Box<dyn Read + Send>,
+                |s| Box::new(s) as Box<dyn Read + Send>,
+            )),
+        };
         let started = Instant::now();
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap_or_else(|e| panic!("{}: {e}", self.shown)) {
@@ -250,6 +288,43 @@ impl Drop for Running {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+/// A child's stderr read line by line on a thread of its own: a test waits for one line while
+/// the child runs, and still gets all of stderr at the end.
+struct StderrLines {
+    rx: mpsc::Receiver<Vec<u8>>,
+    /// The lines received so far, newlines included.
+    seen: Vec<u8>,
+}
+
+impl StderrLines {
+    fn of(stderr: ChildStderr) -> Self {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stderr);
+            loop {
+                let mut line = Vec::new();
+                match reader.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        if tx.send(line).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        Self { rx, seen: Vec::new() }
+    }
+
+    /// Everything read, up to the end of the stream.
+    fn rest(mut self) -> String {
+        for line in self.rx.iter() {
+            self.seen.extend(line);
+        }
+        String::from_utf8_lossy(&self.seen).into_owned()
     }
 }
 
