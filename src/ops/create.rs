@@ -38,12 +38,12 @@ impl Primitives {
             Err(e) => return Err(e),
         }
         if self.mode == WriteMode::DryRun {
-            self.prediction.record_create(format!("create_vmss {}", id.name()));
             let mut predicted = body.clone();
             if let Some(map) = predicted.as_object_mut() {
                 map.insert("id".into(), json!(id.as_str()));
             }
-            return Vmss::from_body(&predicted);
+            // Later reads of the new scale set see it, as they would after the real create.
+            return Ok(self.prediction.record_created_vmss(Vmss::from_body(&predicted)?));
         }
         let expected = wanted.clone().unwrap_or_default();
         let none = Identity::none();

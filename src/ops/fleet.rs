@@ -20,10 +20,18 @@ impl Primitives {
             None => format!("/subscriptions/{subscription}/providers/{VMSS_TYPE}"),
         };
         let items = self.client.list(&path, self.api.as_str()).await?;
-        let sets: Vec<Vmss> = items
+        let mut sets: Vec<Vmss> = items
             .iter()
             .map(|body| Vmss::from_body(body).map(|vmss| self.as_predicted(vmss)))
             .collect::<Result<_, _>>()?;
+        if self.mode == super::WriteMode::DryRun {
+            // Scale sets this dry run would create are listed as the real run would list them.
+            for created in self.prediction.created_in(subscription, rg) {
+                if !sets.iter().any(|s| s.id == created.id) {
+                    sets.push(self.as_predicted(created));
+                }
+            }
+        }
         for vmss in &sets {
             self.remember(vmss);
         }

@@ -45,6 +45,8 @@ struct PredictionState {
     writes: Vec<PlannedWrite>,
     /// Resources a dry run would create (`create_vmss NAME`); a plan cannot hold them.
     creates: Vec<String>,
+    /// Scale sets a dry run would create, as the create would leave them.
+    created: HashMap<ResourceId, Vmss>,
     /// Per scale set: its predicted state, and the index of the write that produced it.
     sets: HashMap<ResourceId, (Vmss, usize)>,
 }
@@ -84,6 +86,38 @@ impl Prediction {
         if let Ok(mut state) = self.inner.lock() {
             state.creates.push(what);
         }
+    }
+
+    /// Records a scale set the dry run would create, which later reads then find; returns it
+    /// as the dry run shows it (a new principal as `(new)`).
+    pub fn record_created_vmss(&self, mut vmss: Vmss) -> Vmss {
+        vmss.identity = with_placeholders(&Identity::none(), vmss.identity);
+        vmss.provisioning_state = Some("Succeeded".into());
+        vmss.etag = vmss.etag.or_else(|| Some("\"(planned create)\"".into()));
+        if let Ok(mut state) = self.inner.lock() {
+            state.creates.push(format!("create_vmss {}", vmss.id.name()));
+            state.created.insert(vmss.id.clone(), vmss.clone());
+        }
+        vmss
+    }
+
+    /// The scale set `id` as this dry run would have created it, if it would.
+    pub fn created_vmss(&self, id: &ResourceId) -> Option<Vmss> {
+        self.inner.lock().ok()?.created.get(id).cloned()
+    }
+
+    /// The scale sets this dry run would create in `subscription` (and `rg`, when given).
+    pub fn created_in(&self, subscription: &str, rg: Option<&str>) -> Vec<Vmss> {
+        let Ok(state) = self.inner.lock() else { return Vec::new() };
+        let mut sets: Vec<Vmss> = state
+            .created
+            .values()
+            .filter(|v| v.id.subscription().eq_ignore_ascii_case(subscription))
+            .filter(|v| rg.is_none_or(|rg| v.id.resource_group().eq_ignore_ascii_case(rg)))
+            .cloned()
+            .collect();
+        sets.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+        sets
     }
 
     pub fn creates(&self) -> Vec<String> {

@@ -15,6 +15,14 @@ const SNAPSHOT_LIMIT: usize = 100_000;
 impl Primitives {
     /// Reads a scale set as it is now, running operation or not.
     pub async fn get_vmss(&self, id: &ResourceId) -> Result<Vmss, OpError> {
+        // A scale set this dry run would create is not in ARM yet; the real run would find it.
+        if self.mode == super::WriteMode::DryRun
+            && let Some(created) = self.prediction.created_vmss(id)
+        {
+            let vmss = self.as_predicted(created);
+            self.remember(&vmss);
+            return Ok(vmss);
+        }
         let response = self.client.get(id.as_str(), self.api.as_str()).await?;
         let vmss = self.as_predicted(Vmss::from_body(&response.body)?);
         self.remember(&vmss);

@@ -253,7 +253,18 @@ fn a_plan_refuses_scripts_that_create_resources() {
     let out = arm.vmssid(&["run", "--plan-out", &plan.display().to_string(), &tour]);
     expect(&out, 1, "", "no plan written: the script creates resources (create_vmss tourSystem");
     assert!(!plan.exists(), "a plan was written");
-    // The dry run itself shows the creates it would send.
+    // The dry run itself shows the creates it would send, and the writes on what it creates:
+    // as many as the real run then journals.
     let out = arm.vmssid(&["run", "--dry-run", &tour]);
     expect(&out, 0, "", "would create: create_vmss tourSystem");
+    let err = text(&out.stderr);
+    let planned: usize = err
+        .lines()
+        .find_map(|l| l.strip_prefix("dry run: ")?.split(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no dry-run summary in\n{err}"));
+    assert!(err.contains("tourSystem (add_user ID3): would change"), "the write on a created set is missing:\n{err}");
+    arm.reset();
+    expect(&arm.vmssid(&["run", &tour]), 0, "", "");
+    let sent = vmssid::ops::journal::read(&arm.journal()).unwrap_or_default().len();
+    assert_eq!(planned, sent, "the dry run listed {planned} requests, the real run journaled {sent}\n{err}");
 }
