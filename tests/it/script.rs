@@ -174,9 +174,9 @@ fn bad_change_maps_are_refused_before_anything_is_sent() {
     let mut session = w.session();
     let id = r#"user_identity("myResourceGroup", "ID2")"#;
     let cases = [
-        (format!(r#"update_identity("myResourceGroup", "myVMSS", #{{ sytem: true }})"#), "update_identity: unknown key 'sytem' (the map takes system, add, remove); hint: did you mean 'system'?"),
+        (r#"update_identity("myResourceGroup", "myVMSS", #{ sytem: true })"#.to_string(), "update_identity: unknown key 'sytem' (the map takes system, add, remove); hint: did you mean 'system'?"),
         (format!(r#"update_identity("myResourceGroup", "myVMSS", #{{ add: {id} }})"#), "update_identity: 'add' must be an array of user identities, got a string; hint: write add: [user_identity(rg, name)]"),
-        (format!(r#"update_identity("myResourceGroup", "myVMSS", #{{ system: "yes" }})"#), "update_identity: 'system' must be true or false, got a string"),
+        (r#"update_identity("myResourceGroup", "myVMSS", #{ system: "yes" })"#.to_string(), "update_identity: 'system' must be true or false, got a string"),
         (format!(r#"update_identity("myResourceGroup", "myVMSS", #{{ add: [{id}], remove: [{id}] }})"#), "user identity 'ID2' is both added and removed"),
         (format!(r#"set_identity("myResourceGroup", "myVMSS", #{{ user: [{id}] }})"#), "set_identity: the map needs 'system' (true or false)"),
         (r#"set_identity("myResourceGroup", "myVMSS", #{ system: true })"#.to_string(), "set_identity: the map needs 'user'"),
