@@ -10,8 +10,8 @@ use tokio::runtime::Runtime;
 use crate::arm::settings::{SubscriptionSource, is_known_endpoint, parse_endpoint, resolve_subscription};
 use crate::arm::{ArmClient, ClientConfig, RetryPolicy, Token, TokenProvider};
 use crate::cli::ConnectArgs;
-use crate::frontend::exit::UsageError;
 use crate::config::ProjectConfig;
+use crate::frontend::exit::UsageError;
 use crate::identity::ApiVersion;
 use crate::interrupt::Interrupt;
 use crate::ops::journal::Journal;
@@ -139,8 +139,8 @@ pub fn connect_reusing(
     config.poll_interval = Duration::from_millis(args.poll_interval_ms);
     config.ca_cert_pem = ca;
     // Only the user's own flag or config may accept etag-less writes, never a project file.
-    let allow_unguarded = args.allow_unguarded
-        || (!api.supports_etag() && crate::user_config::load()?.allow_unguarded);
+    let allow_unguarded =
+        args.allow_unguarded || (!api.supports_etag() && crate::user_config::load()?.allow_unguarded);
     let (client, writes) = ArmClient::new(config, Arc::new(tokens), interrupt)?;
     let replan = ReplanPolicy { max_replans: args.max_replans, ..ReplanPolicy::default() };
     let mut primitives = Primitives::new(Arc::new(client), writes, api, mode)

@@ -18,7 +18,8 @@ use crate::ops::{OpError, PlannedOutcome, Primitives, Target};
 pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
     if args.connect.dry_run || args.connect.read_only {
         return Err(UsageError(
-            "apply sends the plan's writes; --dry-run and --read-only do not apply (the plan is the dry run)".into(),
+            "apply sends the plan's writes; --dry-run and --read-only do not apply (the plan is the dry run)"
+                .into(),
         )
         .into());
     }
@@ -29,7 +30,8 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
         .into());
     }
     let file = args.plan.display().to_string();
-    let text = std::fs::read_to_string(&args.plan).map_err(|e| anyhow::anyhow!("cannot read plan {file}: {e}"))?;
+    let text =
+        std::fs::read_to_string(&args.plan).map_err(|e| anyhow::anyhow!("cannot read plan {file}: {e}"))?;
     let plan = PlanFile::parse(&file, &text)?;
     let runtime = signals::runtime()?;
     let interrupt = Interrupt::default();

@@ -124,7 +124,11 @@ fn run_script(
 
 /// Writes the run's planned writes as a plan for `vmssid apply` (only when the script ended
 /// well: a plan cut short by an error would apply half a workflow).
-fn save_plan(path: &std::path::Path, args: &RunArgs, primitives: &crate::ops::Primitives) -> anyhow::Result<()> {
+fn save_plan(
+    path: &std::path::Path,
+    args: &RunArgs,
+    primitives: &crate::ops::Primitives,
+) -> anyhow::Result<()> {
     let creates = primitives.planned_creates();
     if !creates.is_empty() {
         anyhow::bail!(
@@ -149,7 +153,12 @@ fn save_plan(path: &std::path::Path, args: &RunArgs, primitives: &crate::ops::Pr
     std::fs::write(&tmp, text)
         .and_then(|()| std::fs::rename(&tmp, path))
         .with_context(|| format!("cannot write plan {}", path.display()))?;
-    eprintln!("plan: {} write(s) saved to {}; send them with `vmssid apply {}`", plan.writes.len(), path.display(), path.display());
+    eprintln!(
+        "plan: {} write(s) saved to {}; send them with `vmssid apply {}`",
+        plan.writes.len(),
+        path.display(),
+        path.display()
+    );
     if args.connect.emulator {
         eprintln!(
             "note: the embedded emulator's state ends with this run; to apply a plan, make it against a `vmssid emulator` (its URL with --endpoint)"

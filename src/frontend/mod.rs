@@ -17,4 +17,3 @@ pub fn library_paths(libs: &[PathBuf], project: &crate::config::ProjectConfig) -
     paths.extend(project.library_paths.iter().cloned());
     paths
 }
-

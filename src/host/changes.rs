@@ -36,7 +36,12 @@ pub fn set_intent(ctx: &HostContext, map: &Map) -> RhaiResult<Intent> {
         )
     };
     let system = system_flag(F, map.get("system").ok_or_else(|| missing("system", "true or false"))?)?;
-    let users = user_list(ctx, F, "user", map.get("user").ok_or_else(|| missing("user", "an array of user identities, [] for none"))?)?;
+    let users = user_list(
+        ctx,
+        F,
+        "user",
+        map.get("user").ok_or_else(|| missing("user", "an array of user identities, [] for none"))?,
+    )?;
     let intent = Intent::Set { system, users };
     intent.change().validate().map_err(|e| bad_argument(F, &e.to_string()))?;
     Ok(intent)

@@ -92,8 +92,7 @@ impl ScriptError {
     }
 }
 
-const TOO_MUCH_WORK: &str =
-    "stopped: the script ran more operations than allowed (raise --max-operations or max_operations in vmssid.toml)";
+const TOO_MUCH_WORK: &str = "stopped: the script ran more operations than allowed (raise --max-operations or max_operations in vmssid.toml)";
 
 fn describe(err: &EvalAltResult) -> (ScriptErrorKind, String, Option<String>) {
     use EvalAltResult as E;
@@ -105,7 +104,9 @@ fn describe(err: &EvalAltResult) -> (ScriptErrorKind, String, Option<String>) {
         E::ErrorTerminated(token, _) => match token.clone().try_cast::<MemoryLimit>() {
             Some(MemoryLimit(mb)) => (
                 ScriptErrorKind::Limit,
-                format!("stopped: the process holds more than {mb} MiB of memory (raise --max-memory or max_memory in vmssid.toml)"),
+                format!(
+                    "stopped: the process holds more than {mb} MiB of memory (raise --max-memory or max_memory in vmssid.toml)"
+                ),
                 None,
             ),
             None if token.is::<WorkLimit>() => (ScriptErrorKind::Limit, TOO_MUCH_WORK.into(), None),
@@ -129,7 +130,8 @@ fn describe(err: &EvalAltResult) -> (ScriptErrorKind, String, Option<String>) {
                 "max_string_size"
             };
             let flag = key.replace('_', "-");
-            let text = format!("stopped: {what} is larger than allowed (raise --{flag} or {key} in vmssid.toml)");
+            let text =
+                format!("stopped: {what} is larger than allowed (raise --{flag} or {key} in vmssid.toml)");
             (ScriptErrorKind::Limit, text, None)
         }
         E::ErrorTooManyModules(_) => (

@@ -183,7 +183,8 @@ mod tests {
 
     #[test]
     fn zero_in_a_file_is_refused_with_the_key() {
-        let err = Limits { max_operations: 0, ..Limits::default() }.check_file_values().unwrap_err().to_string();
+        let err =
+            Limits { max_operations: 0, ..Limits::default() }.check_file_values().unwrap_err().to_string();
         assert!(err.contains("max_operations = 0") && err.contains("--max-operations 0"), "{err}");
         assert!(Limits::default().check_file_values().is_ok());
     }

@@ -209,10 +209,7 @@ pub enum ScriptThreadError {
 
 /// Runs `f` on a thread with a stack of `stack` bytes and waits for it: for code that evaluates
 /// scripts or holds their values.
-pub fn on_script_stack<T: Send>(
-    stack: usize,
-    f: impl FnOnce() -> T + Send,
-) -> Result<T, ScriptThreadError> {
+pub fn on_script_stack<T: Send>(stack: usize, f: impl FnOnce() -> T + Send) -> Result<T, ScriptThreadError> {
     std::thread::scope(|scope| {
         let thread = std::thread::Builder::new()
             .name("vmssid-script".into())

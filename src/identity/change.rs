@@ -79,10 +79,9 @@ impl Change {
                 add.iter().collect(),
                 remove.iter().filter_map(|id| before.user(id)).map(|u| u.id.clone()).collect(),
             ),
-            Users::Exactly(ids) => (
-                ids.iter().collect(),
-                before.user_ids().filter(|u| !ids.contains(u)).cloned().collect(),
-            ),
+            Users::Exactly(ids) => {
+                (ids.iter().collect(), before.user_ids().filter(|u| !ids.contains(u)).cloned().collect())
+            }
         };
         let mut delta = Delta { system, add: Vec::new(), remove };
         for id in add {

@@ -9,8 +9,8 @@ pub mod planner;
 pub mod resource_id;
 pub mod wire;
 
-pub use model::{BadIdentityType, Identity, IdentityShape, IdentityType, SystemIdentity, UserIdentity};
 pub use change::{Change, Delta, Users};
+pub use model::{BadIdentityType, Identity, IdentityShape, IdentityType, SystemIdentity, UserIdentity};
 pub use planner::{Intent, Plan, PlanError, plan, plan_change};
 pub use resource_id::{ResourceId, ResourceIdError, USER_IDENTITY_TYPE, VMSS_TYPE};
 pub use wire::{

@@ -30,7 +30,10 @@ pub enum Intent {
     /// `update_identity`: system on/off/left, users added and removed, in one request.
     Update(Change),
     /// `set_identity`: exactly this system identity and these users.
-    Set { system: bool, users: Vec<ResourceId> },
+    Set {
+        system: bool,
+        users: Vec<ResourceId>,
+    },
 }
 
 impl Intent {
@@ -57,7 +60,9 @@ impl Intent {
             Self::RemoveUser(id) => Change::users(vec![], vec![id.clone()]),
             Self::RemoveAllUser => Change { system: None, users: Users::Exactly(vec![]) },
             Self::Update(change) => change.clone(),
-            Self::Set { system, users } => Change { system: Some(*system), users: Users::Exactly(users.clone()) },
+            Self::Set { system, users } => {
+                Change { system: Some(*system), users: Users::Exactly(users.clone()) }
+            }
         }
     }
 
@@ -138,7 +143,12 @@ pub fn plan_change(current: &Identity, change: &Change, family: WireFamily) -> R
         // A map PATCH merges: name only what changes, so an identity someone else attached
         // between our read and our write is neither dropped nor brought back.
         WireFamily::UserAssignedMap => UserChange::Merge(
-            delta.remove.iter().map(|id| (id.clone(), false)).chain(delta.add.iter().map(|id| (id.clone(), true))).collect(),
+            delta
+                .remove
+                .iter()
+                .map(|id| (id.clone(), false))
+                .chain(delta.add.iter().map(|id| (id.clone(), true)))
+                .collect(),
         ),
         // A list PATCH replaces: send the whole list, current order first.
         WireFamily::IdentityIds => UserChange::Replace(after.user_ids().cloned().collect()),

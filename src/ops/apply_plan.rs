@@ -40,7 +40,11 @@ impl Primitives {
             .ok_or_else(|| invalid("planned_against.identity is not an identity map".into()))?;
         let (before, if_match) = match previous {
             Some((produced, _)) if produced.shape() != planned.shape() => {
-                let reason = format!("the previous write left {}, not {} as planned", produced.shape(), planned.shape());
+                let reason = format!(
+                    "the previous write left {}, not {} as planned",
+                    produced.shape(),
+                    planned.shape()
+                );
                 return Ok(PlannedOutcome::Changed { reason });
             }
             Some((produced, etag)) => (produced.clone(), etag.clone()),
@@ -51,10 +55,16 @@ impl Primitives {
         // plan can never send a body that drops an identity.
         match plan(&before, &intent, self.api.family())? {
             Plan::Patch(patch) if patch.to_body() == write.body => {}
-            _ => return Err(invalid("the body is not what vmssid plans for this intent against that state; was the plan edited?".into())),
+            _ => return Err(invalid(
+                "the body is not what vmssid plans for this intent against that state; was the plan edited?"
+                    .into(),
+            )),
         }
         if self.mode != WriteMode::Allow {
-            return Err(OpError::Invalid(format!("{}: apply sends writes; it cannot run in {:?} mode", write.summary, self.mode)));
+            return Err(OpError::Invalid(format!(
+                "{}: apply sends writes; it cannot run in {:?} mode",
+                write.summary, self.mode
+            )));
         }
         self.check_guarded(&intent)?;
         let expected = intent.predict(&before);
@@ -83,7 +93,11 @@ impl Primitives {
                 };
                 if !same_identity(&fresh.identity, &before) {
                     open.abandon("changed since planning; not sent");
-                    let reason = format!("its identity is {} now, not {} as planned", fresh.identity.shape(), before.shape());
+                    let reason = format!(
+                        "its identity is {} now, not {} as planned",
+                        fresh.identity.shape(),
+                        before.shape()
+                    );
                     return Ok(PlannedOutcome::Changed { reason });
                 }
                 Precondition::None

@@ -13,8 +13,8 @@ mod fleet;
 mod gate;
 pub mod journal;
 pub mod model;
-mod planned;
 pub mod plan_file;
+mod planned;
 mod reads;
 pub mod run;
 pub mod undo;
@@ -25,9 +25,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use apply_plan::PlannedOutcome;
 pub use error::OpError;
 pub use model::{ChangeReport, UserIdentityInfo, Vmss, identity_json};
-pub use apply_plan::PlannedOutcome;
 pub use planned::{NEW_VALUE, PlannedWrite};
 pub use verify::{Evidence, verify};
 

@@ -87,12 +87,15 @@ pub fn identity_json(identity: &Identity) -> Value {
 pub fn identity_from_json(map: &Value) -> Option<crate::identity::Identity> {
     use crate::identity::{IdentityType, SystemIdentity, UserIdentity};
     let kind = IdentityType::parse(map.get("type")?.as_str()?).ok()?;
-    let text = |v: Option<&Value>, key: &str| v.and_then(|v| v.get(key)).and_then(Value::as_str).map(str::to_string);
+    let text =
+        |v: Option<&Value>, key: &str| v.and_then(|v| v.get(key)).and_then(Value::as_str).map(str::to_string);
     let mut identity = crate::identity::Identity::none();
     if kind.has_system() {
         let system = map.get("system");
-        identity.system =
-            Some(SystemIdentity { principal_id: text(system, "principal_id"), tenant_id: text(system, "tenant_id") });
+        identity.system = Some(SystemIdentity {
+            principal_id: text(system, "principal_id"),
+            tenant_id: text(system, "tenant_id"),
+        });
     }
     for user in map.get("user").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default() {
         let id = ResourceId::parse(user.get("id")?.as_str()?).ok()?;

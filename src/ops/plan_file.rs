@@ -76,17 +76,27 @@ pub enum PlanIntent {
 pub enum PlanFileError {
     #[error("{file}: not a vmssid plan: {reason}")]
     Parse { file: String, reason: String },
-    #[error("{file}: plan format {found} is newer than this vmssid reads ({FORMAT}); hint: apply it with the vmssid that wrote it ({tool})")]
+    #[error(
+        "{file}: plan format {found} is newer than this vmssid reads ({FORMAT}); hint: apply it with the vmssid that wrote it ({tool})"
+    )]
     NewerFormat { file: String, found: u32, tool: String },
     #[error("{file}: write {index}: {reason}")]
     BadWrite { file: String, index: usize, reason: String },
-    #[error("{file}: the plan is for {what} {planned}, but this connection uses {actual}; hint: connect with {flag} {planned}")]
+    #[error(
+        "{file}: the plan is for {what} {planned}, but this connection uses {actual}; hint: connect with {flag} {planned}"
+    )]
     OtherTarget { file: String, what: &'static str, planned: String, actual: String, flag: &'static str },
 }
 
 impl PlanFile {
     /// The plan of a dry run's writes.
-    pub fn new(writes: &[PlannedWrite], endpoint: &str, subscription: &str, api_version: &str, source: &str) -> Self {
+    pub fn new(
+        writes: &[PlannedWrite],
+        endpoint: &str,
+        subscription: &str,
+        api_version: &str,
+        source: &str,
+    ) -> Self {
         Self {
             format: FORMAT,
             tool: format!("vmssid {}", env!("CARGO_PKG_VERSION")),
@@ -102,13 +112,14 @@ impl PlanFile {
     /// Reads a plan, refusing a newer format, a file that does not parse, and writes that are
     /// not well formed (a bad id, an `after_write` that does not point back to the same set).
     pub fn parse(file: &str, text: &str) -> Result<Self, PlanFileError> {
-        let parse_error = |e: serde_json::Error| PlanFileError::Parse { file: file.into(), reason: e.to_string() };
+        let parse_error =
+            |e: serde_json::Error| PlanFileError::Parse { file: file.into(), reason: e.to_string() };
         let value: Value = serde_json::from_str(text).map_err(parse_error)?;
         // The version first: a newer plan may not parse as this version's format at all.
-        let found = value.get("format").and_then(Value::as_u64).ok_or_else(|| PlanFileError::Parse {
-            file: file.into(),
-            reason: "no 'format' number".into(),
-        })?;
+        let found = value
+            .get("format")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| PlanFileError::Parse { file: file.into(), reason: "no 'format' number".into() })?;
         if found > u64::from(FORMAT) {
             let tool = value.get("tool").and_then(Value::as_str).unwrap_or("unknown").to_string();
             return Err(PlanFileError::NewerFormat { file: file.into(), found: found as u32, tool });
@@ -132,7 +143,9 @@ impl PlanFile {
             if let Some(earlier) = write.after_write {
                 let same_set = earlier < index && plan.writes[earlier].vmss_id().is_ok_and(|e| e == id);
                 if !same_set {
-                    return Err(bad(format!("after_write {earlier} is not an earlier write on the same scale set")));
+                    return Err(bad(format!(
+                        "after_write {earlier} is not an earlier write on the same scale set"
+                    )));
                 }
             }
             if !write.body.get("identity").is_some_and(Value::is_object) {

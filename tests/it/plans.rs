@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::harness::cli::{self, Run, expect, text};
 use serde_json::Value;
-use vmssid_emulator::{DEMO_SUBSCRIPTION, Emulator, FleetSpec, Fixture, StateFile};
+use vmssid_emulator::{DEMO_SUBSCRIPTION, Emulator, Fixture, FleetSpec, StateFile};
 
 const TOKEN: &str = "plans-token";
 
@@ -128,27 +128,50 @@ fn every_shipped_script_and_workflow_plans_what_it_sends() {
         ("audit", vec!["scripts/audit.rhai".into()]),
         (
             "rotation across the fleet",
-            ["scripts/rotate-user-identity.rhai", "--", "fleet-rg", "idA", "idB", "fleet-rg"].map(String::from).to_vec(),
+            ["scripts/rotate-user-identity.rhai", "--", "fleet-rg", "idA", "idB", "fleet-rg"]
+                .map(String::from)
+                .to_vec(),
         ),
         (
             "ensure on mixed states",
-            vec!["-e".into(), format!("import \"vmssid/identity\" as id; for v in list_vmss(\"fleet-rg\") {{ id::ensure(v, #{{ system: true, user: [{b}] }}); }}")],
+            vec![
+                "-e".into(),
+                format!(
+                    "import \"vmssid/identity\" as id; for v in list_vmss(\"fleet-rg\") {{ id::ensure(v, #{{ system: true, user: [{b}] }}); }}"
+                ),
+            ],
         ),
         (
             "swap_user and report",
-            vec!["-e".into(), format!("import \"vmssid/identity\" as id; for v in list_vmss(\"fleet-rg\") {{ if v.identity.user.len() > 0 {{ id::swap_user(v.resource_group, v.name, {a}, {b}); }} }} id::report(list_vmss())")],
+            vec![
+                "-e".into(),
+                format!(
+                    "import \"vmssid/identity\" as id; for v in list_vmss(\"fleet-rg\") {{ if v.identity.user.len() > 0 {{ id::swap_user(v.resource_group, v.name, {a}, {b}); }} }} id::report(list_vmss())"
+                ),
+            ],
         ),
         (
             "enable then disable on the same scale set",
-            vec!["-e".into(), "for v in list_vmss(\"fleet-rg\") { enable_system(v); disable_system(v.id); }".into()],
+            vec![
+                "-e".into(),
+                "for v in list_vmss(\"fleet-rg\") { enable_system(v); disable_system(v.id); }".into(),
+            ],
         ),
         (
             "add then remove on the same scale set",
-            vec!["-e".into(), format!("for v in list_vmss(\"fleet-rg\") {{ add_user(v, {b}); remove_user(v.id, {b}); }}")],
+            vec![
+                "-e".into(),
+                format!("for v in list_vmss(\"fleet-rg\") {{ add_user(v, {b}); remove_user(v.id, {b}); }}"),
+            ],
         ),
         (
             "branches on what earlier writes did",
-            vec!["-e".into(), format!("let v = get_vmss(\"fleet-rg\", \"vmss-00001\"); remove_all_user(v); if get_vmss(v.id).identity.user.len() == 0 {{ set_identity(v.id, #{{ system: true, user: [{a}] }}); }} update_identity(v.id, #{{ system: false, remove: [{a}] }})")],
+            vec![
+                "-e".into(),
+                format!(
+                    "let v = get_vmss(\"fleet-rg\", \"vmss-00001\"); remove_all_user(v); if get_vmss(v.id).identity.user.len() == 0 {{ set_identity(v.id, #{{ system: true, user: [{a}] }}); }} update_identity(v.id, #{{ system: false, remove: [{a}] }})"
+                ),
+            ],
         ),
     ];
     for (what, args) in &cases {
@@ -156,7 +179,13 @@ fn every_shipped_script_and_workflow_plans_what_it_sends() {
         // The scripts live in the repository; the binary runs in a temporary folder.
         let args: Vec<String> = args
             .iter()
-            .map(|a| if a.starts_with("scripts/") { format!("{}/{a}", env!("CARGO_MANIFEST_DIR")) } else { a.to_string() })
+            .map(|a| {
+                if a.starts_with("scripts/") {
+                    format!("{}/{a}", env!("CARGO_MANIFEST_DIR"))
+                } else {
+                    a.to_string()
+                }
+            })
             .collect();
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         writes.insert(*what, planned_equals_sent(&arm, what, &args));
@@ -217,7 +246,11 @@ fn bad_plans_get_one_line_and_nothing_is_sent() {
     let cases = [
         ("truncated", good[..good.len() / 2].to_string(), "not a vmssid plan"),
         ("not json", "hello".to_string(), "not a vmssid plan"),
-        ("newer format", good.replacen("\"format\": 1", "\"format\": 7", 1), "plan format 7 is newer than this vmssid reads (1)"),
+        (
+            "newer format",
+            good.replacen("\"format\": 1", "\"format\": 7", 1),
+            "plan format 7 is newer than this vmssid reads (1)",
+        ),
         (
             "edited body",
             good.replacen("\"type\": \"SystemAssigned\"", "\"type\": \"None\"", 1),
@@ -228,7 +261,11 @@ fn bad_plans_get_one_line_and_nothing_is_sent() {
             good.replace(DEMO_SUBSCRIPTION, "11111111-1111-1111-1111-111111111111"),
             "the plan is for subscription 11111111-1111-1111-1111-111111111111",
         ),
-        ("unknown key", good.replacen("\"format\": 1", "\"format\": 1, \"extra\": 1", 1), "unknown field `extra`"),
+        (
+            "unknown key",
+            good.replacen("\"format\": 1", "\"format\": 1, \"extra\": 1", 1),
+            "unknown field `extra`",
+        ),
     ];
     for (what, content, message) in cases {
         let file = arm.path(&format!("{}.json", what.replace(' ', "-")));
@@ -262,7 +299,10 @@ fn a_plan_refuses_scripts_that_create_resources() {
         .lines()
         .find_map(|l| l.strip_prefix("dry run: ")?.split(' ').next()?.parse().ok())
         .unwrap_or_else(|| panic!("no dry-run summary in\n{err}"));
-    assert!(err.contains("tourSystem (add_user ID3): would change"), "the write on a created set is missing:\n{err}");
+    assert!(
+        err.contains("tourSystem (add_user ID3): would change"),
+        "the write on a created set is missing:\n{err}"
+    );
     arm.reset();
     expect(&arm.vmssid(&["run", &tour]), 0, "", "");
     let sent = vmssid::ops::journal::read(&arm.journal()).unwrap_or_default().len();

@@ -174,16 +174,49 @@ fn bad_change_maps_are_refused_before_anything_is_sent() {
     let mut session = w.session();
     let id = r#"user_identity("myResourceGroup", "ID2")"#;
     let cases = [
-        (r#"update_identity("myResourceGroup", "myVMSS", #{ sytem: true })"#.to_string(), "update_identity: unknown key 'sytem' (the map takes system, add, remove); hint: did you mean 'system'?"),
-        (format!(r#"update_identity("myResourceGroup", "myVMSS", #{{ add: {id} }})"#), "update_identity: 'add' must be an array of user identities, got a string; hint: write add: [user_identity(rg, name)]"),
-        (r#"update_identity("myResourceGroup", "myVMSS", #{ system: "yes" })"#.to_string(), "update_identity: 'system' must be true or false, got a string"),
-        (format!(r#"update_identity("myResourceGroup", "myVMSS", #{{ add: [{id}], remove: [{id}] }})"#), "user identity 'ID2' is both added and removed"),
-        (format!(r#"set_identity("myResourceGroup", "myVMSS", #{{ user: [{id}] }})"#), "set_identity: the map needs 'system' (true or false)"),
-        (r#"set_identity("myResourceGroup", "myVMSS", #{ system: true })"#.to_string(), "set_identity: the map needs 'user'"),
-        (r#"set_identity("myResourceGroup", "myVMSS", #{ system: true, user: ["nope"] })"#.to_string(), "invalid resource id: resource id must start with '/subscriptions/', got 'nope'"),
-        (format!(r#"import "vmssid/identity" as id; id::ensure("myResourceGroup", "myVMSS", #{{ system: false, user: [{id}] }})"#), "ensure: 'system' can only be true"),
-        (r#"import "vmssid/identity" as id; id::ensure("myResourceGroup", "myVMSS", #{ users: [] })"#.to_string(), "ensure: unknown key 'users'"),
-        (r#"import "vmssid/identity" as id; id::ensure("myResourceGroup", "myVMSS", [])"#.to_string(), "ensure: expected a map"),
+        (
+            r#"update_identity("myResourceGroup", "myVMSS", #{ sytem: true })"#.to_string(),
+            "update_identity: unknown key 'sytem' (the map takes system, add, remove); hint: did you mean 'system'?",
+        ),
+        (
+            format!(r#"update_identity("myResourceGroup", "myVMSS", #{{ add: {id} }})"#),
+            "update_identity: 'add' must be an array of user identities, got a string; hint: write add: [user_identity(rg, name)]",
+        ),
+        (
+            r#"update_identity("myResourceGroup", "myVMSS", #{ system: "yes" })"#.to_string(),
+            "update_identity: 'system' must be true or false, got a string",
+        ),
+        (
+            format!(r#"update_identity("myResourceGroup", "myVMSS", #{{ add: [{id}], remove: [{id}] }})"#),
+            "user identity 'ID2' is both added and removed",
+        ),
+        (
+            format!(r#"set_identity("myResourceGroup", "myVMSS", #{{ user: [{id}] }})"#),
+            "set_identity: the map needs 'system' (true or false)",
+        ),
+        (
+            r#"set_identity("myResourceGroup", "myVMSS", #{ system: true })"#.to_string(),
+            "set_identity: the map needs 'user'",
+        ),
+        (
+            r#"set_identity("myResourceGroup", "myVMSS", #{ system: true, user: ["nope"] })"#.to_string(),
+            "invalid resource id: resource id must start with '/subscriptions/', got 'nope'",
+        ),
+        (
+            format!(
+                r#"import "vmssid/identity" as id; id::ensure("myResourceGroup", "myVMSS", #{{ system: false, user: [{id}] }})"#
+            ),
+            "ensure: 'system' can only be true",
+        ),
+        (
+            r#"import "vmssid/identity" as id; id::ensure("myResourceGroup", "myVMSS", #{ users: [] })"#
+                .to_string(),
+            "ensure: unknown key 'users'",
+        ),
+        (
+            r#"import "vmssid/identity" as id; id::ensure("myResourceGroup", "myVMSS", [])"#.to_string(),
+            "ensure: expected a map",
+        ),
     ];
     for (script, expected) in &cases {
         let err = session.eval(script, "<test>").expect_err(script).to_string();

@@ -42,23 +42,129 @@ fn change_table(family: WireFamily) -> Vec<ChangeRow> {
             let c = || json!({"C": {}});
             let a_out_c_in = || json!({"A": null, "C": {}});
             vec![
-                ((false, vec![]), [m(SU, c()), m(u, c()), n.clone(), m(SU, json!({"B": {}, "C": {}})), n.clone(), n.clone()]),
-                ((true, vec![]), [m(SU, c()), m(u, c()), n.clone(), m(SU, json!({"B": {}, "C": {}})), t("None"), n.clone()]),
-                ((false, vec!["A"]), [m(SU, a_out_c_in()), m(u, c()), t("None"), m(SU, json!({"A": null, "B": {}, "C": {}})), t("None"), n.clone()]),
-                ((false, vec!["A", "B"]), [m(SU, a_out_c_in()), m(u, c()), t("None"), m(SU, a_out_c_in()), t("None"), n.clone()]),
-                ((true, vec!["A"]), [m(SU, a_out_c_in()), m(u, c()), t("SystemAssigned"), m(SU, json!({"A": null, "B": {}, "C": {}})), t("None"), n.clone()]),
-                ((true, vec!["A", "B"]), [m(SU, a_out_c_in()), m(u, c()), t("SystemAssigned"), m(SU, a_out_c_in()), t("None"), n]),
+                (
+                    (false, vec![]),
+                    [
+                        m(SU, c()),
+                        m(u, c()),
+                        n.clone(),
+                        m(SU, json!({"B": {}, "C": {}})),
+                        n.clone(),
+                        n.clone(),
+                    ],
+                ),
+                (
+                    (true, vec![]),
+                    [
+                        m(SU, c()),
+                        m(u, c()),
+                        n.clone(),
+                        m(SU, json!({"B": {}, "C": {}})),
+                        t("None"),
+                        n.clone(),
+                    ],
+                ),
+                (
+                    (false, vec!["A"]),
+                    [
+                        m(SU, a_out_c_in()),
+                        m(u, c()),
+                        t("None"),
+                        m(SU, json!({"A": null, "B": {}, "C": {}})),
+                        t("None"),
+                        n.clone(),
+                    ],
+                ),
+                (
+                    (false, vec!["A", "B"]),
+                    [m(SU, a_out_c_in()), m(u, c()), t("None"), m(SU, a_out_c_in()), t("None"), n.clone()],
+                ),
+                (
+                    (true, vec!["A"]),
+                    [
+                        m(SU, a_out_c_in()),
+                        m(u, c()),
+                        t("SystemAssigned"),
+                        m(SU, json!({"A": null, "B": {}, "C": {}})),
+                        t("None"),
+                        n.clone(),
+                    ],
+                ),
+                (
+                    (true, vec!["A", "B"]),
+                    [m(SU, a_out_c_in()), m(u, c()), t("SystemAssigned"), m(SU, a_out_c_in()), t("None"), n],
+                ),
             ]
         }
         WireFamily::IdentityIds => {
             let a = |ty: &str, ids: Value| json!({"identity": {"type": ty, "identityIds": ids}});
             vec![
-                ((false, vec![]), [a(SU, json!(["C"])), a(u, json!(["C"])), n.clone(), a(SU, json!(["B", "C"])), n.clone(), n.clone()]),
-                ((true, vec![]), [a(SU, json!(["C"])), a(u, json!(["C"])), n.clone(), a(SU, json!(["B", "C"])), t("None"), n.clone()]),
-                ((false, vec!["A"]), [a(SU, json!(["C"])), a(u, json!(["A", "C"])), t("None"), a(SU, json!(["B", "C"])), t("None"), n.clone()]),
-                ((false, vec!["A", "B"]), [a(SU, json!(["B", "C"])), a(u, json!(["A", "B", "C"])), t("None"), a(SU, json!(["B", "C"])), t("None"), n.clone()]),
-                ((true, vec!["A"]), [a(SU, json!(["C"])), a(u, json!(["A", "C"])), t("SystemAssigned"), a(SU, json!(["B", "C"])), t("None"), n.clone()]),
-                ((true, vec!["A", "B"]), [a(SU, json!(["B", "C"])), a(u, json!(["A", "B", "C"])), t("SystemAssigned"), a(SU, json!(["B", "C"])), t("None"), n]),
+                (
+                    (false, vec![]),
+                    [
+                        a(SU, json!(["C"])),
+                        a(u, json!(["C"])),
+                        n.clone(),
+                        a(SU, json!(["B", "C"])),
+                        n.clone(),
+                        n.clone(),
+                    ],
+                ),
+                (
+                    (true, vec![]),
+                    [
+                        a(SU, json!(["C"])),
+                        a(u, json!(["C"])),
+                        n.clone(),
+                        a(SU, json!(["B", "C"])),
+                        t("None"),
+                        n.clone(),
+                    ],
+                ),
+                (
+                    (false, vec!["A"]),
+                    [
+                        a(SU, json!(["C"])),
+                        a(u, json!(["A", "C"])),
+                        t("None"),
+                        a(SU, json!(["B", "C"])),
+                        t("None"),
+                        n.clone(),
+                    ],
+                ),
+                (
+                    (false, vec!["A", "B"]),
+                    [
+                        a(SU, json!(["B", "C"])),
+                        a(u, json!(["A", "B", "C"])),
+                        t("None"),
+                        a(SU, json!(["B", "C"])),
+                        t("None"),
+                        n.clone(),
+                    ],
+                ),
+                (
+                    (true, vec!["A"]),
+                    [
+                        a(SU, json!(["C"])),
+                        a(u, json!(["A", "C"])),
+                        t("SystemAssigned"),
+                        a(SU, json!(["B", "C"])),
+                        t("None"),
+                        n.clone(),
+                    ],
+                ),
+                (
+                    (true, vec!["A", "B"]),
+                    [
+                        a(SU, json!(["B", "C"])),
+                        a(u, json!(["A", "B", "C"])),
+                        t("SystemAssigned"),
+                        a(SU, json!(["B", "C"])),
+                        t("None"),
+                        n,
+                    ],
+                ),
             ]
         }
     }
@@ -101,4 +207,3 @@ fn contradictory_or_foreign_changes_are_refused_before_planning() {
         Err(PlanError::NotAUserIdentity(vmss.to_string()))
     );
 }
-

@@ -4,8 +4,8 @@
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use vmssid::identity::{
-    Change, Identity, IdentityShape, IdentityType, Intent, Plan, ResourceId, SystemIdentity,
-    UserIdentity, Users, WireFamily, plan,
+    Change, Identity, IdentityShape, IdentityType, Intent, Plan, ResourceId, SystemIdentity, UserIdentity,
+    Users, WireFamily, plan,
 };
 
 mod composite;
@@ -431,7 +431,9 @@ fn names_user_removal(intent: &Intent, user: &ResourceId) -> bool {
 fn names_system_off(intent: &Intent) -> bool {
     matches!(
         intent,
-        Intent::DisableSystem | Intent::Set { system: false, .. } | Intent::Update(Change { system: Some(false), .. })
+        Intent::DisableSystem
+            | Intent::Set { system: false, .. }
+            | Intent::Update(Change { system: Some(false), .. })
     )
 }
 
