@@ -49,12 +49,8 @@ pub fn set_intent(ctx: &HostContext, map: &Map) -> RhaiResult<Intent> {
 
 fn check_keys(function: &str, map: &Map, allowed: &[&str]) -> RhaiResult<()> {
     let Some(unknown) = map.keys().find(|k| !allowed.contains(&k.as_str())) else { return Ok(()) };
-    let suggestion = allowed
-        .iter()
-        .map(|known| (strsim::levenshtein(known, unknown), known))
-        .filter(|(distance, _)| *distance <= 2)
-        .min()
-        .map(|(_, known)| format!("; hint: did you mean '{known}'?"))
+    let suggestion = super::check::did_you_mean(unknown, allowed.iter().map(|k| (*k, k.to_string())))
+        .map(|hint| format!("; hint: {hint}"))
         .unwrap_or_default();
     Err(bad_argument(
         function,

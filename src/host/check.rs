@@ -326,7 +326,10 @@ impl Call {
 
 /// `did you mean 'x'?` for the candidate closest to `name`, if one is close enough to be a
 /// likely typo. Candidates are (name compared, name shown).
-fn did_you_mean<'n>(name: &str, candidates: impl IntoIterator<Item = (&'n str, String)>) -> Option<String> {
+pub(super) fn did_you_mean<'n>(
+    name: &str,
+    candidates: impl IntoIterator<Item = (&'n str, String)>,
+) -> Option<String> {
     let wanted = name.to_lowercase();
     // About one edit in three characters; a swap of two neighbours is one edit.
     let limit = (name.chars().count() / 3).max(1);

@@ -168,16 +168,7 @@ impl Primitives {
                     return Err(e);
                 }
             };
-            let evidence = match (written_etag.as_deref(), after.etag.as_deref()) {
-                (Some(ours), Some(now)) if self.api.supports_etag() => {
-                    if ours == now {
-                        Evidence::OwnWrite
-                    } else {
-                        Evidence::ChangedSince
-                    }
-                }
-                _ => Evidence::Unknown,
-            };
+            let evidence = self.evidence(written_etag.as_deref(), after.etag.as_deref());
             if let Err(e) = verify(&id, &intent, &current.identity, &after.identity, evidence) {
                 write.finish(Outcome::Unknown, Some(&after.identity), Some(&e.to_string()));
                 return Err(e);
@@ -192,6 +183,16 @@ impl Primitives {
                 finished.push(report.clone());
             }
             return Ok(report);
+        }
+    }
+
+    /// How much of the state read after a write is the write's own doing: the etag the write
+    /// produced against the one read back.
+    pub(super) fn evidence(&self, written: Option<&str>, now: Option<&str>) -> Evidence {
+        match (written, now) {
+            (Some(ours), Some(now)) if self.api.supports_etag() && ours == now => Evidence::OwnWrite,
+            (Some(_), Some(_)) if self.api.supports_etag() => Evidence::ChangedSince,
+            _ => Evidence::Unknown,
         }
     }
 

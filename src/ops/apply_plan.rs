@@ -12,7 +12,7 @@ use super::verify::{Evidence, verify};
 use super::{ChangeReport, OpError, Primitives, WriteMode};
 use crate::arm::client::Precondition;
 use crate::arm::{ArmError, WriteRequest};
-use crate::identity::{Identity, Plan, plan};
+use crate::identity::Identity;
 use crate::ops::journal::Outcome;
 
 /// What became of one planned write.
@@ -51,15 +51,8 @@ impl Primitives {
             None => (planned, write.planned_against.etag.clone()),
         };
         let if_match = if_match.as_deref();
-        // The body must be what vmssid plans for this intent against that state: an edited
-        // plan can never send a body that drops an identity.
-        match plan(&before, &intent, self.api.family())? {
-            Plan::Patch(patch) if patch.to_body() == write.body => {}
-            _ => return Err(invalid(
-                "the body is not what vmssid plans for this intent against that state; was the plan edited?"
-                    .into(),
-            )),
-        }
+        // Checked when the plan was read too; again here, against the state it is sent on.
+        write.check_body(&intent, &before, self.api).map_err(invalid)?;
         if self.mode != WriteMode::Allow {
             return Err(OpError::Invalid(format!(
                 "{}: apply sends writes; it cannot run in {:?} mode",
@@ -139,11 +132,7 @@ impl Primitives {
                 return Err(e);
             }
         };
-        let evidence = match (evidence_etag.as_deref(), after.etag.as_deref()) {
-            (Some(ours), Some(now)) if self.api.supports_etag() && ours == now => Evidence::OwnWrite,
-            (Some(_), Some(_)) if self.api.supports_etag() => Evidence::ChangedSince,
-            _ => Evidence::Unknown,
-        };
+        let evidence = self.evidence(evidence_etag.as_deref(), after.etag.as_deref());
         if let Err(e) = verify(&id, &intent, &before, &after.identity, evidence) {
             open.finish(Outcome::Unknown, Some(&after.identity), Some(&e.to_string()));
             return Err(e);

@@ -8,7 +8,7 @@ use thiserror::Error;
 
 use super::PlannedWrite;
 use super::model::{identity_from_json, identity_json};
-use crate::identity::{ApiVersion, Change, Intent, Plan, ResourceId, Users, plan as plan_intent};
+use crate::identity::{ApiVersion, Change, Identity, Intent, Plan, ResourceId, Users, plan as plan_intent};
 
 /// The plan format this version writes and reads.
 pub const FORMAT: u32 = 1;
@@ -135,11 +135,7 @@ impl PlanFile {
             // edited plan is refused before anything is sent, and can never drop an identity.
             let against = identity_from_json(&write.planned_against.identity)
                 .ok_or_else(|| bad("planned_against.identity is not an identity map".into()))?;
-            match plan_intent(&against, &intent, api.family()) {
-                Ok(Plan::Patch(patch)) if patch.to_body() == write.body => {}
-                Ok(_) => return Err(bad("the body is not what vmssid plans for its intent against its planned_against identity; was the plan edited?".into())),
-                Err(e) => return Err(bad(e.to_string())),
-            }
+            write.check_body(&intent, &against, api).map_err(bad)?;
             if let Some(earlier) = write.after_write {
                 let same_set = earlier < index && plan.writes[earlier].vmss_id().is_ok_and(|e| e == id);
                 if !same_set {
@@ -181,6 +177,16 @@ impl PlanWrite {
 
     pub fn intent(&self) -> Result<Intent, String> {
         self.intent.to_intent()
+    }
+
+    /// Whether the body is what vmssid plans for `intent` against `against`: an edited plan
+    /// is refused, and can never send a body that drops an identity.
+    pub fn check_body(&self, intent: &Intent, against: &Identity, api: ApiVersion) -> Result<(), String> {
+        match plan_intent(against, intent, api.family()) {
+            Ok(Plan::Patch(patch)) if patch.to_body() == self.body => Ok(()),
+            Ok(_) => Err("the body is not what vmssid plans for its intent against its planned_against identity; was the plan edited?".into()),
+            Err(e) => Err(e.to_string()),
+        }
     }
 }
 
