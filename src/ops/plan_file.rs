@@ -64,11 +64,26 @@ pub struct PlannedAgainst {
 pub enum PlanIntent {
     EnableSystem,
     DisableSystem,
-    AddUser { user: String },
-    RemoveUser { user: String },
+    AddUser {
+        user: String,
+    },
+    RemoveUser {
+        user: String,
+    },
     RemoveAllUser,
-    UpdateIdentity { system: Option<bool>, add: Vec<String>, remove: Vec<String> },
-    SetIdentity { system: bool, user: Vec<String> },
+    UpdateIdentity {
+        system: Option<bool>,
+        add: Vec<String>,
+        remove: Vec<String>,
+    },
+    SetIdentity {
+        system: bool,
+        user: Vec<String>,
+    },
+    /// Exactly these user identities, the system identity left as it is.
+    SetUsers {
+        user: Vec<String>,
+    },
 }
 
 /// Why a plan file cannot be applied; nothing is sent.
@@ -205,7 +220,7 @@ impl From<&Intent> for PlanIntent {
             // Not made by any primitive; spelled as the exact set it is.
             Intent::Update(Change { system, users: Users::Exactly(users) }) => match system {
                 Some(system) => Self::SetIdentity { system: *system, user: ids(users) },
-                None => Self::RemoveAllUser,
+                None => Self::SetUsers { user: ids(users) },
             },
             Intent::Set { system, users } => Self::SetIdentity { system: *system, user: ids(users) },
         }
@@ -231,6 +246,40 @@ impl PlanIntent {
                 users: Users::Adjust { add: users(add)?, remove: users(remove)? },
             }),
             Self::SetIdentity { system, user: list } => Intent::Set { system: *system, users: users(list)? },
+            Self::SetUsers { user: list } => {
+                Intent::Update(Change { system: None, users: Users::Exactly(users(list)?) })
+            }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every intent survives the plan file: `--replan` plans what was reviewed, nothing less.
+    #[test]
+    fn every_intent_round_trips_through_the_plan() {
+        let sub = "00000000-0000-0000-0000-000000000000";
+        let a = ResourceId::user_identity(sub, "rg", "a").unwrap();
+        let b = ResourceId::user_identity(sub, "rg", "b").unwrap();
+        let intents = [
+            Intent::EnableSystem,
+            Intent::DisableSystem,
+            Intent::AddUser(a.clone()),
+            Intent::RemoveUser(a.clone()),
+            Intent::RemoveAllUser,
+            Intent::Update(Change {
+                system: Some(false),
+                users: Users::Adjust { add: vec![a.clone()], remove: vec![b.clone()] },
+            }),
+            Intent::Update(Change { system: None, users: Users::Exactly(vec![a.clone()]) }),
+            Intent::Set { system: true, users: vec![a, b] },
+        ];
+        for intent in intents {
+            let spelled = serde_json::to_value(PlanIntent::from(&intent)).unwrap();
+            let read: PlanIntent = serde_json::from_value(spelled.clone()).unwrap();
+            assert_eq!(read.to_intent().unwrap(), intent, "{intent} was written as {spelled}");
+        }
     }
 }
