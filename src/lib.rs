@@ -18,6 +18,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod arm;
+pub mod authz;
 mod cli;
 mod commands;
 mod config;

@@ -244,8 +244,24 @@ impl ArmClient {
 
     /// GETs a collection and follows `nextLink` until the end.
     pub async fn list(&self, path: &str, api_version: &str) -> Result<Vec<Value>, ArmError> {
-        let mut items = Vec::new();
+        self.list_url(self.url(path, api_version), path).await
+    }
+
+    /// Like [`ArmClient::list`], with an OData `$filter`.
+    pub async fn list_filtered(
+        &self,
+        path: &str,
+        api_version: &str,
+        filter: &str,
+    ) -> Result<Vec<Value>, ArmError> {
         let mut url = self.url(path, api_version);
+        url.query_pairs_mut().append_pair("$filter", filter);
+        self.list_url(url, path).await
+    }
+
+    async fn list_url(&self, first: Url, path: &str) -> Result<Vec<Value>, ArmError> {
+        let mut items = Vec::new();
+        let mut url = first;
         for _page in 0..10_000 {
             let page = self.send(Method::GET, url, None, Precondition::None, None).await?;
             if let Some(values) = page.body.get("value").and_then(Value::as_array) {
@@ -273,7 +289,9 @@ impl ArmClient {
             return Err(ArmError::Config("a write capability of another client was used".into()));
         }
         let WriteRequest { method, path, api_version, body, precondition } = request;
-        self.send(method, self.url(path, api_version), Some(body), precondition, Some(correlation_id)).await
+        // A DELETE carries no body.
+        let body = (!body.is_null()).then_some(body);
+        self.send(method, self.url(path, api_version), body, precondition, Some(correlation_id)).await
     }
 
     /// Waits for the long-running operation a write started, if any (docs/arm.md §5): polls
@@ -365,7 +383,7 @@ impl ArmClient {
     ) -> Result<ArmResponse, ArmError> {
         let started = Instant::now();
         let policy = &self.config.retry;
-        let is_write = body.is_some();
+        let is_write = method != Method::GET;
         let mut attempt = 0;
         loop {
             attempt += 1;

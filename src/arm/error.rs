@@ -57,9 +57,7 @@ impl CloudError {
     /// What to do about it, where the article says which role is missing.
     pub fn hint(&self) -> Option<&'static str> {
         match self.code.as_str() {
-            "AuthorizationFailed" => Some(
-                "the caller needs the 'Virtual Machine Contributor' role on the scale set to change its identity",
-            ),
+            "AuthorizationFailed" => Some(authorization_hint(&self.message)),
             "LinkedAuthorizationFailed" => Some(
                 "the caller needs the 'Managed Identity Operator' role on the user-assigned identity to assign it",
             ),
@@ -78,6 +76,21 @@ impl fmt::Display for CloudError {
             write!(f, "; hint: {hint}")?;
         }
         Ok(())
+    }
+}
+
+/// Which roles carry the permission a 403 names: role assignments need another role than
+/// scale-set writes (docs/authorization.md §4).
+fn authorization_hint(message: &str) -> &'static str {
+    let lower = message.to_ascii_lowercase();
+    if lower.contains("microsoft.authorization/roleassignments/write")
+        || lower.contains("microsoft.authorization/roleassignments/delete")
+    {
+        "granting and revoking roles needs Microsoft.Authorization/roleAssignments/write and /delete at the scope: the Owner or User Access Administrator role (or Role Based Access Control Administrator)"
+    } else if lower.contains("microsoft.authorization/") {
+        "reading role assignments needs Microsoft.Authorization/roleAssignments/read at the scope (any role, e.g. Reader)"
+    } else {
+        "the caller needs the 'Virtual Machine Contributor' role on the scale set to change its identity"
     }
 }
 

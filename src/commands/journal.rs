@@ -128,16 +128,40 @@ fn line(e: &Entry) -> String {
         None => "?".into(),
     };
     let time = e.time.get(..19).unwrap_or(&e.time);
-    format!("{:<20} {:<20} {:<18} {:<24} {:<16} {before} -> {after}", e.entry, time, name, e.intent, outcome)
+    if let Some(role) = &e.role {
+        // The intent names role and scope; the principal is what the identity columns hold.
+        let principal = format!("principal {}", role.assignment.principal_id);
+        return format!(
+            "{:<20} {:<20} {:<18} {:<24} {:<16} {principal}",
+            e.entry, time, name, e.intent, outcome
+        );
+    }
+    let ended = match e.ended_roles.len() {
+        0 => String::new(),
+        n => format!(" ({n} role assignment(s) of the ended principal recorded)"),
+    };
+    format!(
+        "{:<20} {:<20} {:<18} {:<24} {:<16} {before} -> {after}{ended}",
+        e.entry, time, name, e.intent, outcome
+    )
 }
 
 fn entry_json(e: &Entry) -> serde_json::Value {
-    serde_json::json!({
+    let mut json = serde_json::json!({
         "entry": e.entry, "time": e.time, "intent": e.intent, "vmss": e.vmss, "endpoint": e.endpoint,
         "api_version": e.api_version, "correlation_id": e.correlation_id,
         "outcome": e.outcome.map(|o| o.to_string()).unwrap_or_else(|| "outcome unknown".into()),
         "before": e.before, "after": e.after, "request": e.request, "error": e.error, "note": e.note,
         "run": e.run.as_ref().map(|r| &r.id), "run_source": e.run.as_ref().map(|r| &r.source),
         "undoes": e.undoes,
-    })
+    });
+    if let Some(map) = json.as_object_mut() {
+        if let Some(role) = &e.role {
+            map.insert("role".into(), serde_json::json!(role));
+        }
+        if !e.ended_roles.is_empty() {
+            map.insert("ended_roles".into(), serde_json::json!(e.ended_roles));
+        }
+    }
+    json
 }

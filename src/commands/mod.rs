@@ -6,4 +6,5 @@ pub mod docs;
 pub mod journal;
 pub mod run;
 pub mod undo;
+mod undo_roles;
 mod undo_sets;

@@ -136,6 +136,13 @@ fn save_plan(
             creates.join(", ")
         );
     }
+    let roles = primitives.planned_roles().len()
+        + primitives.planned_writes().iter().map(|w| w.orphaned.len()).sum::<usize>();
+    if roles > 0 {
+        anyhow::bail!(
+            "no plan written: the script changes role assignments ({roles}), which a plan cannot hold (a grant's principal is only known once the identity is enabled); hint: plan the identity changes in a run of their own, and grant or revoke roles in another"
+        );
+    }
     let source = match &args.file {
         Some(file) => file.display().to_string(),
         None => "-e".to_string(),

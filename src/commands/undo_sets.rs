@@ -77,19 +77,19 @@ impl Totals {
 
 /// One scale set's part: its lines, printed together, and its totals.
 #[derive(Default)]
-struct SetReport {
+pub(super) struct SetReport {
     lines: Vec<String>,
-    totals: Totals,
+    pub totals: Totals,
 }
 
 impl SetReport {
-    fn say(&mut self, line: String) {
+    pub fn say(&mut self, line: String) {
         self.lines.push(line);
     }
 }
 
 /// How one entry ended, for the older entries of the same scale set.
-enum Step {
+pub(super) enum Step {
     Done,
     /// Refused or failed: the older entries of the scale set are not tried.
     Stop(&'static str),
@@ -156,6 +156,9 @@ impl Undoer<'_> {
             report.totals.refused += 1;
             return Step::Stop(REFUSED);
         }
+        if let Some(role) = &entry.role {
+            return self.role_entry(entry, role, label, report).await;
+        }
         let id = match ResourceId::parse(&entry.vmss) {
             Ok(id) => id,
             Err(e) => return self.failed(report, label, &OpError::from(e)),
@@ -183,6 +186,12 @@ impl Undoer<'_> {
             Decision::NothingToDo => {
                 report.say(format!("{label}: already back to the state before it; nothing to do"));
                 report.totals.already += 1;
+                // An undo stopped between re-enabling and re-granting: grants are idempotent.
+                if !self.dry_run
+                    && let Err(e) = self.regrant(&id, entry, report).await
+                {
+                    return self.failed(report, label, &e);
+                }
                 Step::Done
             }
             Decision::Refuse { reason } => {
@@ -194,10 +203,17 @@ impl Undoer<'_> {
                 let steps: Vec<String> = intents.iter().map(ToString::to_string).collect();
                 let verb = if self.dry_run { "would restore" } else { "restoring" };
                 report.say(format!("{label}: {verb} with: {}", steps.join(", ")));
-                if self.dry_run {
+                let step = if self.dry_run {
                     self.plan_restore(&id, &current, &intents, predicted, report, label)
                 } else {
                     self.restore(&id, intents, &entry.entry, report, label).await
+                };
+                match step {
+                    Step::Done => match self.regrant(&id, entry, report).await {
+                        Ok(()) => Step::Done,
+                        Err(e) => self.failed(report, label, &e),
+                    },
+                    stop => stop,
                 }
             }
         }
@@ -260,7 +276,7 @@ impl Undoer<'_> {
         Step::Done
     }
 
-    fn failed(&self, report: &mut SetReport, label: &str, error: &OpError) -> Step {
+    pub(super) fn failed(&self, report: &mut SetReport, label: &str, error: &OpError) -> Step {
         if matches!(error, OpError::Arm(ArmError::Cancelled)) {
             report.say(format!("{label}: stopped (interrupted)"));
             report.totals.stopped += 1;

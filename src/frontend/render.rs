@@ -11,13 +11,24 @@ pub fn print_dry_run_summary(primitives: &Primitives) {
     }
     let planned = primitives.planned_writes();
     let creates = primitives.planned_creates();
-    eprintln!("dry run: {} write(s) planned, none sent", planned.len() + creates.len());
+    let roles = primitives.planned_roles();
+    eprintln!("dry run: {} write(s) planned, none sent", planned.len() + creates.len() + roles.len());
     for create in creates {
         eprintln!("  would create: {create}  PUT");
     }
     for report in planned {
         let body = report.request.as_ref().map(|b| b.to_string()).unwrap_or_default();
         eprintln!("  {}  PATCH {}", report.one_line(), body);
+        for orphan in &report.orphaned {
+            eprintln!("    would leave orphaned: {} (principal {})", orphan.describe(), orphan.principal_id);
+        }
+    }
+    for role in roles {
+        let request = match &role.request {
+            Some(body) => format!("PUT {body}"),
+            None => format!("DELETE {}", role.assignment.id),
+        };
+        eprintln!("  {}  {request}", role.one_line());
     }
 }
 

@@ -6,13 +6,16 @@ use rhai::{Array, Dynamic, Map};
 
 use super::convert::{RhaiResult, bad_argument};
 use super::primitives::HostContext;
+use super::roles::role_options;
 use crate::identity::{Change, Intent, ResourceId, Users};
+use crate::ops::RoleOptions;
 
-const UPDATE_KEYS: &[&str] = &["system", "add", "remove"];
-const SET_KEYS: &[&str] = &["system", "user"];
+const UPDATE_KEYS: &[&str] = &["system", "add", "remove", "roles", "revoke_roles", "orphan_roles"];
+const SET_KEYS: &[&str] = &["system", "user", "roles", "revoke_roles", "orphan_roles"];
 
-/// `#{ system: bool, add: [ids], remove: [ids] }`, every key optional.
-pub fn update_intent(ctx: &HostContext, map: &Map) -> RhaiResult<Intent> {
+/// `#{ system: bool, add: [ids], remove: [ids] }`, every key optional, with the role options
+/// (`roles` when turning the system identity on, `revoke_roles`/`orphan_roles` when off).
+pub fn update_intent(ctx: &HostContext, map: &Map) -> RhaiResult<(Intent, RoleOptions)> {
     const F: &str = "update_identity";
     check_keys(F, map, UPDATE_KEYS)?;
     let system = map.get("system").map(|v| system_flag(F, v)).transpose()?;
@@ -20,11 +23,13 @@ pub fn update_intent(ctx: &HostContext, map: &Map) -> RhaiResult<Intent> {
     let remove = map.get("remove").map(|v| user_list(ctx, F, "remove", v)).transpose()?.unwrap_or_default();
     let change = Change { system, users: Users::Adjust { add, remove } };
     change.validate().map_err(|e| bad_argument(F, &e.to_string()))?;
-    Ok(Intent::Update(change))
+    let roles = role_options(ctx, F, map, system == Some(true), system == Some(false))?;
+    Ok((Intent::Update(change), roles))
 }
 
-/// `#{ system: bool, user: [ids] }`, both keys required: the exact state wanted.
-pub fn set_intent(ctx: &HostContext, map: &Map) -> RhaiResult<Intent> {
+/// `#{ system: bool, user: [ids] }`, both keys required: the exact state wanted (plus the role
+/// options, as for `update_identity`).
+pub fn set_intent(ctx: &HostContext, map: &Map) -> RhaiResult<(Intent, RoleOptions)> {
     const F: &str = "set_identity";
     check_keys(F, map, SET_KEYS)?;
     let missing = |key: &str, what: &str| {
@@ -44,10 +49,11 @@ pub fn set_intent(ctx: &HostContext, map: &Map) -> RhaiResult<Intent> {
     )?;
     let intent = Intent::Set { system, users };
     intent.change().validate().map_err(|e| bad_argument(F, &e.to_string()))?;
-    Ok(intent)
+    let roles = role_options(ctx, F, map, system, !system)?;
+    Ok((intent, roles))
 }
 
-fn check_keys(function: &str, map: &Map, allowed: &[&str]) -> RhaiResult<()> {
+pub(super) fn check_keys(function: &str, map: &Map, allowed: &[&str]) -> RhaiResult<()> {
     let Some(unknown) = map.keys().find(|k| !allowed.contains(&k.as_str())) else { return Ok(()) };
     let suggestion = super::check::did_you_mean(unknown, allowed.iter().map(|k| (*k, k.to_string())))
         .map(|hint| format!("; hint: {hint}"))
@@ -78,7 +84,7 @@ fn user_list(ctx: &HostContext, function: &str, key: &str, value: &Dynamic) -> R
 }
 
 /// Rhai's type names as a script author knows them.
-fn friendly(type_name: &str) -> &str {
+pub(super) fn friendly(type_name: &str) -> &str {
     match type_name {
         "string" | "ImmutableString" | "&str" => "a string",
         "i64" | "int" => "a number",

@@ -304,8 +304,10 @@ impl<'a> Checker<'a> {
 fn arity_message(shown: &str, arities: &HashSet<usize>, args: usize) -> String {
     let mut counts: Vec<usize> = arities.iter().copied().collect();
     counts.sort_unstable();
-    let counts: Vec<String> = counts.iter().map(ToString::to_string).collect();
-    format!("'{shown}' takes {} argument(s), not {args}", counts.join(" or "))
+    let mut counts: Vec<String> = counts.iter().map(ToString::to_string).collect();
+    let last = counts.pop().unwrap_or_default();
+    let counts = if counts.is_empty() { last } else { format!("{} or {last}", counts.join(", ")) };
+    format!("'{shown}' takes {counts} argument(s), not {args}")
 }
 
 impl Call {

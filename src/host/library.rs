@@ -18,6 +18,7 @@ type SharedModule = std::sync::Arc<Module>;
 pub const STDLIB: &[(&str, &str)] = &[
     ("vmssid/identity", include_str!("../../stdlib/identity.rhai")),
     ("vmssid/fleet", include_str!("../../stdlib/fleet.rhai")),
+    ("vmssid/roles", include_str!("../../stdlib/roles.rhai")),
 ];
 
 /// Prefix reserved for the stdlib.

@@ -14,6 +14,7 @@ pub mod limits;
 pub mod memory;
 pub mod parallel;
 pub mod primitives;
+mod roles;
 pub mod sandbox;
 pub mod subscriptions;
 

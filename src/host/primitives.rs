@@ -13,7 +13,7 @@ use super::catalog::registration;
 use super::convert::{RhaiResult, bad_argument, map_str, op_error, to_dynamic, to_json};
 use crate::identity::{Intent, ResourceId};
 use crate::interrupt::Interrupt;
-use crate::ops::{OpError, Primitives, Target, WriteMode};
+use crate::ops::{OpError, Primitives, RoleOptions, Target, WriteMode};
 
 /// What the registered functions share: the primitives and the bridge into async Rust.
 #[derive(Clone)]
@@ -105,7 +105,11 @@ impl HostContext {
     }
 
     fn apply(&self, target: Target, intent: Intent) -> RhaiResult<Dynamic> {
-        let report = self.block(self.primitives.apply(target, intent))?;
+        self.apply_with(target, intent, &RoleOptions::default())
+    }
+
+    fn apply_with(&self, target: Target, intent: Intent, roles: &RoleOptions) -> RhaiResult<Dynamic> {
+        let report = self.block(self.primitives.apply_with_roles(target, intent, roles))?;
         Ok(to_dynamic(&report.to_json()))
     }
 }
@@ -116,6 +120,7 @@ pub const MAX_SLEEP_SECONDS: f64 = 3600.0;
 
 /// Registers every primitive on `engine`.
 pub fn register(engine: &mut Engine, ctx: &HostContext) {
+    super::roles::register(engine, ctx);
     register_reads(engine, ctx);
     register_writes(engine, ctx);
     register_user_identities(engine, ctx);
@@ -167,6 +172,26 @@ fn register_writes(engine: &mut Engine, ctx: &HostContext) {
             c.apply(c.target(name, &target)?, intent())
         });
     }
+    // Turning the system identity on or off takes role options.
+    for (name, intent) in &simple[..2] {
+        let (name, intent) = (*name, *intent);
+        let c = ctx.clone();
+        registration(name).register_into_engine(
+            engine,
+            move |rg: &str, vmss: &str, options: Map| -> RhaiResult<Dynamic> {
+                let roles = c.system_role_options(name, &options)?;
+                c.apply_with(Target::Id(c.vmss_id(rg, vmss)?), intent(), &roles)
+            },
+        );
+        let c = ctx.clone();
+        registration(name).register_into_engine(
+            engine,
+            move |target: Dynamic, options: Map| -> RhaiResult<Dynamic> {
+                let roles = c.system_role_options(name, &options)?;
+                c.apply_with(c.target(name, &target)?, intent(), &roles)
+            },
+        );
+    }
     type MakeUserIntent = fn(ResourceId) -> Intent;
     let with_user: [(&str, MakeUserIntent); 2] =
         [("add_user", Intent::AddUser), ("remove_user", Intent::RemoveUser)];
@@ -187,7 +212,7 @@ fn register_writes(engine: &mut Engine, ctx: &HostContext) {
             },
         );
     }
-    type MakeChange = fn(&HostContext, &Map) -> RhaiResult<Intent>;
+    type MakeChange = fn(&HostContext, &Map) -> RhaiResult<(Intent, RoleOptions)>;
     let composite: [(&str, MakeChange); 2] =
         [("update_identity", super::changes::update_intent), ("set_identity", super::changes::set_intent)];
     for (name, intent) in composite {
@@ -195,16 +220,16 @@ fn register_writes(engine: &mut Engine, ctx: &HostContext) {
         registration(name).register_into_engine(
             engine,
             move |rg: &str, vmss: &str, change: Map| -> RhaiResult<Dynamic> {
-                let intent = intent(&c, &change)?;
-                c.apply(Target::Id(c.vmss_id(rg, vmss)?), intent)
+                let (intent, roles) = intent(&c, &change)?;
+                c.apply_with(Target::Id(c.vmss_id(rg, vmss)?), intent, &roles)
             },
         );
         let c = ctx.clone();
         registration(name).register_into_engine(
             engine,
             move |target: Dynamic, change: Map| -> RhaiResult<Dynamic> {
-                let intent = intent(&c, &change)?;
-                c.apply(c.target(name, &target)?, intent)
+                let (intent, roles) = intent(&c, &change)?;
+                c.apply_with(c.target(name, &target)?, intent, &roles)
             },
         );
     }

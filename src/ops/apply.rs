@@ -4,6 +4,7 @@
 use reqwest::Method;
 
 use super::gate::{OpenWrite, WriteIntent};
+use super::role_policy::EndedRoles;
 use super::verify::{Evidence, verify};
 use super::{ChangeReport, OpError, Primitives, Target, Vmss, WriteMode};
 use crate::arm::client::Precondition;
@@ -21,9 +22,10 @@ struct LostWrite<'g> {
 }
 
 impl Primitives {
-    /// Makes `intent` hold on the scale set, preserving every identity it does not name.
+    /// Makes `intent` hold on the scale set, preserving every identity it does not name. A
+    /// change that ends the system identity is refused while its principal holds roles.
     pub async fn apply(&self, target: Target, intent: Intent) -> Result<ChangeReport, OpError> {
-        self.apply_recorded(target, intent, None).await
+        self.apply_recorded(target, intent, None, EndedRoles::Refuse).await
     }
 
     /// Like [`Primitives::apply`], journaled as undoing journal entry `undoes`.
@@ -33,14 +35,15 @@ impl Primitives {
         intent: Intent,
         undoes: &str,
     ) -> Result<ChangeReport, OpError> {
-        self.apply_recorded(Target::Id(id.clone()), intent, Some(undoes)).await
+        self.apply_recorded(Target::Id(id.clone()), intent, Some(undoes), EndedRoles::Refuse).await
     }
 
-    async fn apply_recorded(
+    pub(super) async fn apply_recorded(
         &self,
         target: Target,
         intent: Intent,
         undoes: Option<&str>,
+        on_end: EndedRoles,
     ) -> Result<ChangeReport, OpError> {
         let id = target.id().clone();
         if let Some(user) = intent.user()
@@ -83,21 +86,26 @@ impl Primitives {
                 );
             }
             let body = patch.to_body();
+            let expected = intent.predict(&current.identity);
+            let ended_roles = self.roles_ending(&intent, &id, &current.identity, &expected, on_end).await?;
             if self.mode == WriteMode::DryRun {
                 let report = self.report(intent.clone(), current.clone(), true, Some(body), 0);
-                return Ok(self.prediction.record(&intent, &current, report));
+                let report = self.prediction.record(&intent, &current, report);
+                return self.after_ending(report, &current.identity, ended_roles, on_end, None).await;
             }
-            let expected = intent.predict(&current.identity);
             let mut write = self.gate.open(
                 self.mode,
                 WriteIntent {
-                    what: intent.to_string(),
-                    target: &id,
-                    api_version: self.api.as_str(),
-                    before: &current.identity,
-                    expected: &expected,
-                    body: &body,
                     undoes,
+                    ended_roles: ended_roles.clone(),
+                    ..WriteIntent::identity(
+                        intent.to_string(),
+                        &id,
+                        self.api.as_str(),
+                        &current.identity,
+                        &expected,
+                        &body,
+                    )
                 },
             )?;
             let precondition = match current.etag.as_deref() {
@@ -174,15 +182,16 @@ impl Primitives {
                 return Err(e);
             }
             let interrupted = write.interrupted();
+            let entry = write.entry().to_string();
             let note = (evidence == Evidence::ChangedSince).then_some("changed by another writer since");
             write.succeed(&after.identity, note);
             let before = current.identity;
             let mut report = self.report(intent, after, true, Some(body), sent);
-            report.before = before;
+            report.before = before.clone();
             if interrupted && let Ok(mut finished) = self.finished_despite_ctrl_c.lock() {
                 finished.push(report.clone());
             }
-            return Ok(report);
+            return self.after_ending(report, &before, ended_roles, on_end, Some(&entry)).await;
         }
     }
 
@@ -227,6 +236,8 @@ impl Primitives {
             after: vmss.identity,
             request,
             attempts,
+            roles: Vec::new(),
+            orphaned: Vec::new(),
         }
     }
 }

@@ -9,7 +9,7 @@ use super::gate::WriteIntent;
 use super::model::identity_from_json;
 use super::plan_file::PlanWrite;
 use super::verify::{Evidence, verify};
-use super::{ChangeReport, OpError, Primitives, WriteMode};
+use super::{ChangeReport, EndedRoles, OpError, Primitives, WriteMode};
 use crate::arm::client::Precondition;
 use crate::arm::{ArmError, WriteRequest};
 use crate::identity::Identity;
@@ -61,17 +61,25 @@ impl Primitives {
         }
         self.check_guarded(&intent)?;
         let expected = intent.predict(&before);
+        // A plan cannot say what becomes of roles: a principal that holds some now is not
+        // ended by it.
+        match self.roles_ending(&intent, &id, &before, &expected, EndedRoles::Refuse).await {
+            Ok(_) => {}
+            Err(e @ OpError::RolesHeld { .. }) => {
+                return Ok(PlannedOutcome::Changed { reason: e.to_string() });
+            }
+            Err(e) => return Err(e),
+        }
         let mut open = self.gate.open(
             self.mode,
-            WriteIntent {
-                what: intent.to_string(),
-                target: &id,
-                api_version: self.api.as_str(),
-                before: &before,
-                expected: &expected,
-                body: &write.body,
-                undoes: None,
-            },
+            WriteIntent::identity(
+                intent.to_string(),
+                &id,
+                self.api.as_str(),
+                &before,
+                &expected,
+                &write.body,
+            ),
         )?;
         let precondition = match if_match {
             Some(etag) if self.api.supports_etag() => Precondition::IfMatch(etag),
@@ -153,6 +161,8 @@ impl Primitives {
             after: after.identity,
             request: Some(write.body.clone()),
             attempts: 1,
+            roles: Vec::new(),
+            orphaned: Vec::new(),
         };
         Ok(PlannedOutcome::Applied { report: Box::new(report), etag })
     }

@@ -49,15 +49,7 @@ impl Primitives {
         let none = Identity::none();
         let mut write = self.gate.open(
             self.mode,
-            WriteIntent {
-                what: "create_vmss".into(),
-                target: id,
-                api_version: self.api.as_str(),
-                before: &none,
-                expected: &expected,
-                body: &body,
-                undoes: None,
-            },
+            WriteIntent::identity("create_vmss".into(), id, self.api.as_str(), &none, &expected, &body),
         )?;
         // If-None-Match: * makes ARM itself refuse to replace a set created since our read.
         let guard = if self.api.supports_etag() { Precondition::IfNoneMatch } else { Precondition::None };
@@ -146,15 +138,14 @@ impl Primitives {
         let none = Identity::none();
         let mut write = self.gate.open(
             self.mode,
-            WriteIntent {
-                what: "create_user_identity".into(),
-                target: id,
-                api_version: USER_IDENTITY_API_VERSION,
-                before: &none,
-                expected: &none,
-                body: &body,
-                undoes: None,
-            },
+            WriteIntent::identity(
+                "create_user_identity".into(),
+                id,
+                USER_IDENTITY_API_VERSION,
+                &none,
+                &none,
+                &body,
+            ),
         )?;
         let request = WriteRequest {
             method: Method::PUT,

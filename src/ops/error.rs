@@ -52,6 +52,24 @@ pub enum OpError {
     Journal(String),
     #[error(transparent)]
     Decode(#[from] DecodeError),
+    /// A role write was answered but reading it back does not show it.
+    #[error("{0}")]
+    RoleVerification(String),
+    /// Ending a system identity that holds role assignments, without saying what becomes of them.
+    #[error(
+        "{what} on {vmss} not sent: its system identity (principal {principal}) holds {} role assignment(s): {}; disabling ends the principal and leaves them orphaned; hint: pass #{{ revoke_roles: true }} to delete them after disabling, or #{{ orphan_roles: true }} to leave them",
+        held.len(),
+        held.join("; ")
+    )]
+    RolesHeld { what: String, vmss: String, principal: String, held: Vec<String> },
+    /// The role assignments of a principal about to end could not be read.
+    #[error(
+        "{what} on {vmss} not sent: the role assignments of its system identity (principal {principal}) cannot be read ({reason}), so vmssid cannot tell whether disabling orphans any; hint: get Microsoft.Authorization/roleAssignments/read on the subscription (e.g. Reader), or pass #{{ orphan_roles: true }} to disable anyway"
+    )]
+    RolesUnreadable { what: String, vmss: String, principal: String, reason: String },
+    /// A grant whose principal the directory did not know within the wait.
+    #[error("{0}")]
+    PrincipalNotFound(String),
 }
 
 impl OpError {
@@ -70,6 +88,10 @@ impl OpError {
             Self::AlreadyExists(_) => "AlreadyExists",
             Self::Invalid(_) => "InvalidArgument",
             Self::Journal(_) => "JournalUnavailable",
+            Self::RoleVerification(_) => "VerificationFailed",
+            Self::RolesHeld { .. } => "RoleAssignmentsHeld",
+            Self::RolesUnreadable { .. } => "RoleAssignmentsUnreadable",
+            Self::PrincipalNotFound(_) => "PrincipalNotFound",
         }
     }
 

@@ -9,24 +9,54 @@ use serde_json::Value;
 
 use super::{OpError, WriteMode, identity_json};
 use crate::arm::{ArmClient, ArmError, ArmResponse, WriteCapability, WriteRequest};
+use crate::authz::RoleAssignment;
 use crate::identity::{Identity, ResourceId};
 use crate::interrupt::Hold;
-use crate::ops::journal::{Journal, Outcome, Record};
+use crate::ops::journal::{Journal, Outcome, Record, RoleWrite};
 use crate::ops::run::Run;
 
 /// What a write is, for the journal and for messages.
 pub(super) struct WriteIntent<'a> {
     /// The intent in words (`add_user ID2`, `create_vmss`).
     pub what: String,
-    pub target: &'a ResourceId,
+    /// What the write is on: the resource id (for role writes, the principal's holder).
+    pub target: &'a str,
     pub api_version: &'a str,
-    /// The identity the write was planned from.
-    pub before: &'a Identity,
-    /// The identity the write is meant to produce.
-    pub expected: &'a Identity,
+    /// The identity the write was planned from (`None` for role writes).
+    pub before: Option<&'a Identity>,
+    /// The identity the write is meant to produce (`None` for role writes).
+    pub expected: Option<&'a Identity>,
     pub body: &'a Value,
     /// The journal entry this write undoes, when `vmssid undo` makes it.
     pub undoes: Option<&'a str>,
+    /// A role assignment write.
+    pub role: Option<RoleWrite>,
+    /// The role assignments of the system principal this write ends.
+    pub ended_roles: Vec<RoleAssignment>,
+}
+
+impl<'a> WriteIntent<'a> {
+    /// An identity write (or a create) on `target`.
+    pub fn identity(
+        what: String,
+        target: &'a ResourceId,
+        api_version: &'a str,
+        before: &'a Identity,
+        expected: &'a Identity,
+        body: &'a Value,
+    ) -> Self {
+        Self {
+            what,
+            target: target.as_str(),
+            api_version,
+            before: Some(before),
+            expected: Some(expected),
+            body,
+            undoes: None,
+            role: None,
+            ended_roles: Vec::new(),
+        }
+    }
 }
 
 /// The gate: shared by every copy of the primitives that writes through one client.
@@ -80,7 +110,11 @@ impl Gate {
             WriteMode::Allow => {}
             WriteMode::ReadOnly => {
                 return Err(OpError::ReadOnly {
-                    what: format!("{} on {}", intent.what, intent.target.name()),
+                    what: format!(
+                        "{} on {}",
+                        intent.what,
+                        intent.target.rsplit('/').next().unwrap_or(intent.target)
+                    ),
                 });
             }
             WriteMode::DryRun => {
@@ -100,11 +134,13 @@ impl Gate {
                 endpoint: self.client.endpoint().to_string(),
                 api_version: intent.api_version.to_string(),
                 correlation_id: correlation.clone(),
-                before: identity_json(intent.before),
-                expected: identity_json(intent.expected),
+                before: intent.before.map(identity_json).unwrap_or_default(),
+                expected: intent.expected.map(identity_json).unwrap_or_default(),
                 request: intent.body.clone(),
                 undoes: intent.undoes.map(str::to_string),
                 run: run.as_ref().map(|r| r.tag().clone()),
+                role: intent.role,
+                ended_roles: intent.ended_roles,
             };
             journal.append(&record).map_err(|e| {
                 OpError::Journal(format!("{e} (every write is journaled first; pass --journal FILE)"))
@@ -127,6 +163,11 @@ pub(super) struct OpenWrite<'g> {
 }
 
 impl OpenWrite<'_> {
+    /// The journal entry id of this write.
+    pub fn entry(&self) -> &str {
+        &self.entry
+    }
+
     /// Whether Ctrl-C came while this write was in flight (it is finished and reported anyway).
     pub fn interrupted(&self) -> bool {
         self.hold.deferred()

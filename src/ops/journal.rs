@@ -12,6 +12,7 @@ use serde_json::Value;
 use thiserror::Error;
 
 pub use super::run::RunTag;
+use crate::authz::RoleAssignment;
 
 /// What happened to a write, as far as vmssid knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +63,13 @@ pub enum Record {
         /// The run the write belongs to; journals written before runs were recorded have none.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         run: Option<RunTag>,
+        /// A role assignment write; `None` for identity writes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<RoleWrite>,
+        /// The role assignments the system principal this write ends held, so that undo can
+        /// grant them to the principal that re-enabling mints.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ended_roles: Vec<RoleAssignment>,
     },
     /// Written and synced once the write's fate is known.
     Outcome {
@@ -80,6 +88,26 @@ pub enum Record {
     },
 }
 
+/// Whether a role write gives or takes away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleAction {
+    Grant,
+    Revoke,
+}
+
+/// What a role assignment write did, enough to take it back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleWrite {
+    pub action: RoleAction,
+    /// The assignment created, or the one deleted.
+    pub assignment: RoleAssignment,
+    /// The entry of the write that ended this principal, for the revokes of
+    /// `disable_system(…, #{ revoke_roles: true })`: undoing that entry grants them again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follows: Option<String>,
+}
+
 /// A write as the journal knows it: its intent line and its latest outcome line, if any.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
@@ -96,6 +124,10 @@ pub struct Entry {
     pub undoes: Option<String>,
     /// `None` for entries written before runs were recorded: they belong to no run.
     pub run: Option<RunTag>,
+    /// A role assignment write (then `before`, `expected` and `after` are null).
+    pub role: Option<RoleWrite>,
+    /// The role assignments of the system principal this write ended.
+    pub ended_roles: Vec<RoleAssignment>,
     /// `None` when no outcome line was written (vmssid stopped mid-write).
     pub outcome: Option<Outcome>,
     pub after: Option<Value>,
@@ -213,6 +245,8 @@ pub fn read(path: &Path) -> Result<Vec<Entry>, JournalError> {
                 request,
                 undoes,
                 run,
+                role,
+                ended_roles,
             } => {
                 entries.push(Entry {
                     entry,
@@ -227,6 +261,8 @@ pub fn read(path: &Path) -> Result<Vec<Entry>, JournalError> {
                     request,
                     undoes,
                     run,
+                    role,
+                    ended_roles,
                     outcome: None,
                     after: None,
                     error: None,
@@ -279,6 +315,8 @@ mod tests {
             request: json!({"identity": {"type": "SystemAssigned"}}),
             undoes: None,
             run: Some(RunTag { id: "20260512T143005Z-3f9a1c".into(), source: "-e".into() }),
+            role: None,
+            ended_roles: Vec::new(),
         }
     }
 

@@ -6,6 +6,8 @@ use serde_json::{Value, json};
 use crate::identity::{Identity, Intent, ResourceId, decode_identity};
 
 use super::error::OpError;
+use super::roles::RoleReport;
+use crate::authz::RoleAssignment;
 
 /// A scale set as read from ARM: the parts vmssid works with, plus the raw body.
 #[derive(Debug, Clone)]
@@ -162,12 +164,17 @@ pub struct ChangeReport {
     pub request: Option<Value>,
     /// Writes sent, counting re-plans after a 412.
     pub attempts: u32,
+    /// Role writes that came with it: grants to a principal it enabled, revokes of the
+    /// assignments of one it ended.
+    pub roles: Vec<RoleReport>,
+    /// Assignments of a principal it ended that were left in place (`orphan_roles`).
+    pub orphaned: Vec<RoleAssignment>,
 }
 
 impl ChangeReport {
     /// The JSON view scripts see: `#{ changed, dry_run, vmss, before, after, request, intent }`.
     pub fn to_json(&self) -> Value {
-        json!({
+        let mut report = json!({
             "intent": self.intent.to_string(),
             "vmss": self.vmss.as_str(),
             "changed": self.changed,
@@ -175,7 +182,19 @@ impl ChangeReport {
             "before": identity_json(&self.before),
             "after": identity_json(&self.after),
             "request": self.request,
-        })
+        });
+        if let Some(map) = report.as_object_mut() {
+            if !self.roles.is_empty() {
+                map.insert("roles".into(), self.roles.iter().map(RoleReport::to_json).collect());
+            }
+            if !self.orphaned.is_empty() {
+                map.insert(
+                    "orphaned_roles".into(),
+                    self.orphaned.iter().map(RoleAssignment::to_json).collect(),
+                );
+            }
+        }
+        report
     }
 
     /// `name: before → after`, for summaries.

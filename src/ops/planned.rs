@@ -9,8 +9,11 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
+use super::roles::RoleReport;
 use super::{ChangeReport, Primitives, Vmss};
+use crate::authz::RoleAssignment;
 use crate::identity::{Identity, Intent, ResourceId};
+use crate::ops::journal::RoleAction;
 
 /// What only ARM can assign (a new system principal), shown in place of a value in a dry run.
 pub const NEW_VALUE: &str = "(new)";
@@ -49,6 +52,8 @@ struct PredictionState {
     created: HashMap<ResourceId, Vmss>,
     /// Per scale set: its predicted state, and the index of the write that produced it.
     sets: HashMap<ResourceId, (Vmss, usize)>,
+    /// Role assignment writes, in order; later reads of assignments see them.
+    roles: Vec<RoleReport>,
 }
 
 impl Prediction {
@@ -127,6 +132,31 @@ impl Prediction {
     pub fn writes(&self) -> Vec<PlannedWrite> {
         self.inner.lock().map(|s| s.writes.clone()).unwrap_or_default()
     }
+
+    pub fn record_role(&self, report: RoleReport) -> RoleReport {
+        if let Ok(mut state) = self.inner.lock() {
+            state.roles.push(report.clone());
+        }
+        report
+    }
+
+    pub fn roles(&self) -> Vec<RoleReport> {
+        self.inner.lock().map(|s| s.roles.clone()).unwrap_or_default()
+    }
+
+    /// `held` (the assignments of `principal` as read) as the planned role writes leave them.
+    pub fn overlay_roles(&self, principal: &str, held: &mut Vec<RoleAssignment>) {
+        let Ok(state) = self.inner.lock() else { return };
+        for planned in
+            state.roles.iter().filter(|r| r.assignment.principal_id.eq_ignore_ascii_case(principal))
+        {
+            let a = &planned.assignment;
+            match planned.action {
+                RoleAction::Grant => held.push(a.clone()),
+                RoleAction::Revoke => held.retain(|h| !h.id.eq_ignore_ascii_case(&a.id)),
+            }
+        }
+    }
 }
 
 /// `after` with [`NEW_VALUE`] as the principal of a system identity `before` did not have.
@@ -149,5 +179,10 @@ impl Primitives {
     /// The creates a dry run would send (`create_vmss NAME`, `create_user_identity NAME`).
     pub fn planned_creates(&self) -> Vec<String> {
         self.prediction.creates()
+    }
+
+    /// The role assignment writes a dry run would send, in order.
+    pub fn planned_roles(&self) -> Vec<RoleReport> {
+        self.prediction.roles()
     }
 }

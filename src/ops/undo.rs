@@ -59,7 +59,42 @@ pub fn is_unsettled(entry: &Entry) -> bool {
 /// touched it (then only a read of ARM can tell).
 pub fn state_after(entries: &[Entry], index: usize) -> Option<IdentityShape> {
     let vmss = &entries.get(index)?.vmss;
-    entries[index + 1..].iter().find(|e| e.vmss.eq_ignore_ascii_case(vmss)).and_then(|e| shape_of(&e.before))
+    entries[index + 1..]
+        .iter()
+        .find(|e| e.role.is_none() && e.vmss.eq_ignore_ascii_case(vmss))
+        .and_then(|e| shape_of(&e.before))
+}
+
+/// A system principal a journaled write ended.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EndedPrincipal {
+    pub principal_id: String,
+    /// The scale set it belonged to.
+    pub vmss: String,
+    pub entry: String,
+    pub time: String,
+}
+
+/// The system principals that writes against `endpoint` ended (outcome succeeded or unknown):
+/// their role assignments, wherever they are, are orphans.
+pub fn ended_principals(entries: &[Entry], endpoint: &str) -> Vec<EndedPrincipal> {
+    let principal = |map: &Value| {
+        map.get("system").and_then(|s| s.get("principal_id")).and_then(Value::as_str).map(str::to_string)
+    };
+    entries
+        .iter()
+        .filter(|e| e.endpoint == endpoint && e.role.is_none() && e.outcome != Some(Outcome::Failed))
+        .filter(|e| shape_of(&e.expected).is_some_and(|s| !s.system))
+        .filter_map(|e| {
+            let id = principal(&e.before).filter(|p| p != super::NEW_VALUE)?;
+            Some(EndedPrincipal {
+                principal_id: id,
+                vmss: e.vmss.clone(),
+                entry: e.entry.clone(),
+                time: e.time.clone(),
+            })
+        })
+        .collect()
 }
 
 /// How far the undo of a write has come.
@@ -94,6 +129,16 @@ impl<'a> Undos<'a> {
         let before = shape_of(&write.before);
         let mut progress = UndoProgress::default();
         for undo in self.by_write.get(write.entry.as_str()).map(Vec::as_slice).unwrap_or_default() {
+            if write.role.is_some() {
+                // A role write is undone by one role write.
+                progress.done |= undo.outcome == Some(Outcome::Succeeded);
+                progress.interrupted = is_unsettled(undo);
+                continue;
+            }
+            if undo.role.is_some() {
+                // The re-grants after restoring an ended principal; the restore tells progress.
+                continue;
+            }
             match undo.outcome {
                 Some(Outcome::Succeeded) => {
                     let reached = shape_of(&undo.expected);
@@ -271,6 +316,8 @@ mod tests {
             request: Value::Null,
             undoes: None,
             run: None,
+            role: None,
+            ended_roles: Vec::new(),
             outcome,
             after: after.map(map),
             error: None,
