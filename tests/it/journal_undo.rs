@@ -173,6 +173,8 @@ fn a_crash_mid_write_is_shown_as_unknown_and_undo_reads_to_decide() {
             request: applied.request.clone(),
             undoes: None,
             run: None,
+            role: None,
+            ended_roles: Vec::new(),
         })
         .unwrap();
     // The listing says "outcome unknown"; undo reads the scale set to decide, then restores

@@ -26,6 +26,7 @@ mod python_sdk;
 mod races;
 mod repl_pipe;
 mod repl_pty;
+mod roles;
 mod runs;
 mod sandbox_limits;
 mod script;

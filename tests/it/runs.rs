@@ -2,53 +2,14 @@
 //! runs, and `vmssid undo --run`/`--last-run` takes a whole run back, per scale set newest
 //! first, scale sets in parallel. The real binary over real HTTP against the emulator.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use vmssid::ops::WriteMode;
 use vmssid::ops::journal::read;
 use vmssid_emulator::{EmulatorConfig, Fixture, FleetSpec};
 
-use crate::harness::cli::{self, expect, text};
-use crate::harness::{Run, SUB, TOKEN, Vmssid, World};
-
-/// The binary against `world`'s emulator with its own journal.
-struct Cli<'w> {
-    world: &'w World,
-    journal: PathBuf,
-}
-
-impl<'w> Cli<'w> {
-    fn new(world: &'w World) -> Self {
-        Self { world, journal: world.dir.path().join("cli-journal.jsonl") }
-    }
-
-    /// `vmssid COMMAND --endpoint URL --journal FILE ARGS...`
-    fn vmssid(&self, command: &str, args: &[&str]) -> Run {
-        let url = self.world.emulator.as_ref().unwrap().url().to_string();
-        let journal = self.journal.to_string_lossy().into_owned();
-        let mut full = vec![command];
-        if command != "journal" {
-            full.extend(["--endpoint", &url]);
-        }
-        full.extend(["--journal", &journal]);
-        full.extend(args);
-        cli::run(
-            self.world.dir.path(),
-            &full,
-            &[("VMSSID_ACCESS_TOKEN", TOKEN), ("AZURE_SUBSCRIPTION_ID", SUB)],
-        )
-    }
-
-    /// Runs `script`, expects success, and returns the run id its closing line names.
-    fn run_script(&self, script: &str) -> String {
-        let out = self.vmssid("run", &["-e", script]);
-        expect(&out, 0, "", "undo with: vmssid undo --run ");
-        let stderr = text(&out.stderr);
-        let tail = stderr.split("undo with: vmssid undo --run ").nth(1).unwrap_or_default();
-        tail.split_whitespace().next().unwrap_or_default().to_string()
-    }
-}
+use crate::harness::cli::{expect, text};
+use crate::harness::{Cli, SUB, TOKEN, Vmssid, World};
 
 /// `fleet-rg`'s scale sets holding user identity `idA`, read from the emulator's state.
 fn holding_ida(world: &World) -> Vec<String> {

@@ -176,7 +176,31 @@ fn bad_change_maps_are_refused_before_anything_is_sent() {
     let cases = [
         (
             r#"update_identity("myResourceGroup", "myVMSS", #{ sytem: true })"#.to_string(),
-            "update_identity: unknown key 'sytem' (the map takes system, add, remove); hint: did you mean 'system'?",
+            "update_identity: unknown key 'sytem' (the map takes system, add, remove, roles, revoke_roles, orphan_roles); hint: did you mean 'system'?",
+        ),
+        (
+            r#"disable_system("myResourceGroup", "myVMSS", #{ revoke_roles: true, orphan_roles: true })"#.to_string(),
+            "disable_system: give revoke_roles or orphan_roles, not both",
+        ),
+        (
+            r#"disable_system("myResourceGroup", "myVMSS", #{ revoke_role: true })"#.to_string(),
+            "disable_system: unknown key 'revoke_role' (the map takes revoke_roles, orphan_roles); hint: did you mean 'revoke_roles'?",
+        ),
+        (
+            r#"update_identity("myResourceGroup", "myVMSS", #{ roles: [#{ role: "Reader", scope: resource_group_id("myResourceGroup") }] })"#.to_string(),
+            "update_identity: 'roles' are granted to the system identity a change turns on; hint: add system: true, or use grant_role",
+        ),
+        (
+            r#"enable_system("myResourceGroup", "myVMSS", #{ roles: [#{ role: "Reader" }] })"#.to_string(),
+            "enable_system: a 'roles' entry has no 'scope'; hint: write roles: [#{ role: \"Reader\", scope: resource_group_id(rg) }]",
+        ),
+        (
+            r#"enable_system("myResourceGroup", "myVMSS", #{ roles: [#{ role: "Reader", scope: "myResourceGroup" }] })"#.to_string(),
+            "enable_system: 'myResourceGroup' is not a scope",
+        ),
+        (
+            r#"enable_system("myResourceGroup", "myVMSS", #{ roles: [#{ role: "", scope: resource_group_id("myResourceGroup") }] })"#.to_string(),
+            "enable_system: the role is empty",
         ),
         (
             format!(r#"update_identity("myResourceGroup", "myVMSS", #{{ add: {id} }})"#),

@@ -11,4 +11,4 @@ pub mod world;
 pub use cli::{Run, Vmssid};
 pub use emulator::EmulatorProcess;
 pub use snapshot::Transcript;
-pub use world::{RG, SUB, TOKEN, World};
+pub use world::{Cli, RG, SUB, TOKEN, World};

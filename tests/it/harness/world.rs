@@ -1,6 +1,7 @@
 //! An in-process emulator on 127.0.0.1:0 and primitives pointed at it (the library-level tests).
 #![allow(dead_code)]
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +14,8 @@ use vmssid::interrupt::Interrupt;
 use vmssid::ops::journal::Journal;
 use vmssid::ops::{Primitives, ReplanPolicy, WriteMode};
 use vmssid_emulator::{Control, DEMO_SUBSCRIPTION, Emulator, EmulatorConfig};
+
+use super::cli::{self, Run, expect, text};
 
 pub const TOKEN: &str = "test-token-7f3a";
 pub const RG: &str = "myResourceGroup";
@@ -143,5 +146,43 @@ impl Drop for World {
         if let Some(e) = self.emulator.take() {
             self.rt.block_on(e.shutdown());
         }
+    }
+}
+
+/// The binary against `world`'s emulator with its own journal.
+pub struct Cli<'w> {
+    pub world: &'w World,
+    pub journal: PathBuf,
+}
+
+impl<'w> Cli<'w> {
+    pub fn new(world: &'w World) -> Self {
+        Self { world, journal: world.dir.path().join("cli-journal.jsonl") }
+    }
+
+    /// `vmssid COMMAND --endpoint URL --journal FILE ARGS...`
+    pub fn vmssid(&self, command: &str, args: &[&str]) -> Run {
+        let url = self.world.emulator.as_ref().unwrap().url().to_string();
+        let journal = self.journal.to_string_lossy().into_owned();
+        let mut full = vec![command];
+        if command != "journal" {
+            full.extend(["--endpoint", &url]);
+        }
+        full.extend(["--journal", &journal]);
+        full.extend(args);
+        cli::run(
+            self.world.dir.path(),
+            &full,
+            &[("VMSSID_ACCESS_TOKEN", TOKEN), ("AZURE_SUBSCRIPTION_ID", SUB)],
+        )
+    }
+
+    /// Runs `script`, expects success, and returns the run id its closing line names.
+    pub fn run_script(&self, script: &str) -> String {
+        let out = self.vmssid("run", &["-e", script]);
+        expect(&out, 0, "", "undo with: vmssid undo --run ");
+        let stderr = text(&out.stderr);
+        let tail = stderr.split("undo with: vmssid undo --run ").nth(1).unwrap_or_default();
+        tail.split_whitespace().next().unwrap_or_default().to_string()
     }
 }
