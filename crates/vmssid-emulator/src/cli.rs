@@ -84,10 +84,14 @@ FAULTS (--fault KIND[=ARG][:TRIGGER][:METHOD][:PATH]):
            drop-after           process the request, then close without answering
            slow[=MS]            answer after an extra delay (default 1000 ms)
            lro-failed           accept the write; its operation ends Failed and is rolled back
+           error=STATUS/CODE    a CloudError with that status and code, worded as ARM words it
+                                (AuthorizationFailed names action and scope, PrincipalNotFound
+                                the principal of the body), e.g. error=403/AuthorizationFailed
   TRIGGER  next=N (the next N matching requests; default next=1) or a fraction like 0.1
   METHOD   only requests with this method, e.g. PATCH
   PATH     only requests whose path contains this, case-insensitively
   Examples: 429:0.1   500:next=3   drop:0.05   slow=2000:next=1   lro-failed:next=1:PATCH
+            error=400/PrincipalNotFound:next=2:PUT:roleAssignments
 
 CONTROL (same Authorization as ARM calls):
   GET/PUT /_emulator/state   GET/DELETE /_emulator/counters   GET/POST/DELETE /_emulator/faults

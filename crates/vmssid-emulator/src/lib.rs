@@ -29,10 +29,12 @@
 mod apiver;
 mod app;
 mod builder;
+mod caller;
 #[cfg(feature = "cli")]
 pub mod cli;
 mod control;
 mod errors;
+mod fault_error;
 mod faults;
 mod fixture;
 mod fleet;
@@ -42,6 +44,7 @@ mod ids;
 mod interfere;
 mod lro;
 mod precondition;
+mod rbac_errors;
 mod rollback;
 mod router;
 mod server;

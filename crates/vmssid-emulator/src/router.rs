@@ -167,14 +167,17 @@ mod tests {
     #[test]
     fn unknown_things_are_arm_errors() {
         assert_eq!(r("/nope").err().map(|e| e.status), Some(404));
-        assert_eq!(r("/subscriptions/xyz").err().map(|e| e.code), Some("InvalidSubscriptionId"));
+        assert_eq!(
+            r("/subscriptions/xyz").err().map(|e| e.code.into_owned()).as_deref(),
+            Some("InvalidSubscriptionId")
+        );
         let e = r(&format!(
             "/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm"
         ))
         .err();
-        assert_eq!(e.as_ref().map(|e| e.code), Some("InvalidResourceType"));
+        assert_eq!(e.as_ref().map(|e| e.code.as_ref()), Some("InvalidResourceType"));
         let e = r(&format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Foo.Bar/things/x")).err();
-        assert_eq!(e.as_ref().map(|e| e.code), Some("InvalidResourceNamespace"));
+        assert_eq!(e.as_ref().map(|e| e.code.as_ref()), Some("InvalidResourceNamespace"));
         assert_eq!(segments("/a//b"), None);
         assert_eq!(segments("/a/%zz"), None);
         assert_eq!(segments("/a/%2F..").map(|v| v[1].clone()), Some("/..".to_string()));
