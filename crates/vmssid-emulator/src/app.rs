@@ -63,6 +63,8 @@ pub struct Inner {
     pub interference: Vec<Interference>,
     pub operation_polls: u32,
     pub operation_duration: Duration,
+    /// The directory's replication delay (`EmulatorConfig::principal_delay`).
+    pub principal_delay: Duration,
 }
 
 pub struct Shared {
