@@ -421,3 +421,56 @@ async fn a_lost_failing_write_reads_back_rolled_back_after_operation_ms() {
     assert_eq!(v["properties"]["provisioningState"], "Failed", "expected a terminal state: {v}");
     assert_eq!(v["identity"]["type"], "UserAssigned", "expected the change rolled back: {v}");
 }
+
+/// `--principal-delay-ms` holds a new identity's principal back from role assignments without
+/// principalType, until the control endpoint shortens the delay; `--fault error=…` answers the
+/// planned request with the planned code.
+#[tokio::test]
+async fn principal_delay_and_error_faults_from_the_command_line() {
+    let p = EmulatorProcess::start(&[
+        "--principal-delay-ms",
+        "3600000",
+        "--fault",
+        "error=403/AuthorizationFailed:next=1:GET:roleAssignments",
+    ]);
+    let http = client();
+    let rg = format!("/subscriptions/{SUB}/resourceGroups/myResourceGroup");
+    let send = |method: reqwest::Method, path: String, body: Value| {
+        let url = format!("{}{path}", p.url());
+        http.request(method, url).bearer_auth("t").json(&body).send()
+    };
+    let uai = send(
+        reqwest::Method::PUT,
+        format!("{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ID3?api-version=2023-01-31"),
+        json!({"location": "eastus"}),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let principal = uai.json::<Value>().await.unwrap_or(Value::Null)["properties"]["principalId"].clone();
+    let assignment = format!(
+        "{rg}/providers/Microsoft.Authorization/roleAssignments/7c7c7c7c-0000-4000-8000-000000000001?api-version=2022-04-01"
+    );
+    let body = json!({"properties": {
+        "roleDefinitionId": format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"),
+        "principalId": principal,
+    }});
+    let early =
+        send(reqwest::Method::PUT, assignment.clone(), body.clone()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(early.status().as_u16(), 400);
+    let early = early.json::<Value>().await.unwrap_or(Value::Null);
+    assert_eq!(early["error"]["code"], "PrincipalNotFound", "{early}");
+    let delay = send(reqwest::Method::PUT, "/_emulator/principal-delay".into(), json!({"ms": 0})).await;
+    assert_eq!(delay.map(|r| r.status().as_u16()).ok(), Some(204));
+    let later = send(reqwest::Method::PUT, assignment, body).await.map(|r| r.status().as_u16());
+    assert_eq!(later.ok(), Some(201));
+    let list =
+        format!("{}{rg}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01", p.url());
+    let denied = get_json(&http, &list, "t").await;
+    assert_eq!(denied["error"]["code"], "AuthorizationFailed", "{denied}");
+    let listed = get_json(&http, &list, "t").await;
+    assert_eq!(
+        listed["value"].as_array().map(|a| a.len()),
+        Some(3),
+        "the demo's two and the new one: {listed}"
+    );
+}

@@ -43,6 +43,45 @@ pub const UAI_VERSIONS: &[&str] = &[
     "2025-05-31-preview",
 ];
 
+/// Microsoft.Authorization/roleAssignments versions: those azure-mgmt-authorization 4.0.0 has
+/// models for (its default and az's is 2022-04-01), oldest first.
+pub const ROLE_ASSIGNMENT_VERSIONS: &[&str] = &[
+    "2015-07-01",
+    "2018-01-01-preview",
+    "2018-09-01-preview",
+    "2020-04-01-preview",
+    "2020-10-01-preview",
+    "2022-04-01",
+];
+
+/// Microsoft.Authorization/roleDefinitions versions (azure-mgmt-authorization 4.0.0 defaults to
+/// 2022-04-01; az, through 5.0.0b2, sends 2022-05-01-preview).
+pub const ROLE_DEFINITION_VERSIONS: &[&str] =
+    &["2015-07-01", "2018-01-01-preview", "2022-04-01", "2022-05-01-preview"];
+
+/// A Microsoft.Authorization api-version and what it implies for role assignments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthzVersion {
+    pub version: &'static str,
+}
+
+impl AuthzVersion {
+    pub fn parse(v: &str, supported: &'static [&'static str]) -> Option<AuthzVersion> {
+        supported.iter().find(|s| s.eq_ignore_ascii_case(v)).map(|s| AuthzVersion { version: s })
+    }
+
+    /// `principalType` exists (and lets ARM skip the directory lookup) from 2018-09-01-preview.
+    pub fn has_principal_type(self) -> bool {
+        self.version >= "2018-09-01-preview"
+    }
+
+    /// `condition`, `conditionVersion`, `delegatedManagedIdentityResourceId` and `description`
+    /// appeared in 2020-04-01-preview.
+    pub fn has_conditions(self) -> bool {
+        self.version >= "2020-04-01-preview"
+    }
+}
+
 /// Locations named in NoRegisteredProviderFound messages.
 pub const LOCATIONS: &[&str] = &[
     "eastus",
@@ -119,5 +158,14 @@ mod tests {
         assert_eq!(f("2017-03-30"), None);
         assert!(VmssVersion::parse("2023-09-01").is_some_and(|v| v.has_etag()));
         assert!(VmssVersion::parse("2023-07-01").is_some_and(|v| !v.has_etag()));
+    }
+
+    #[test]
+    fn authorization_versions() {
+        let ra = |v| AuthzVersion::parse(v, ROLE_ASSIGNMENT_VERSIONS);
+        assert!(ra("2018-01-01-preview").is_some_and(|v| !v.has_principal_type()));
+        assert!(ra("2018-09-01-preview").is_some_and(|v| v.has_principal_type() && !v.has_conditions()));
+        assert!(ra("2022-04-01").is_some_and(|v| v.has_principal_type() && v.has_conditions()));
+        assert_eq!(ra("2022-05-01-preview"), None, "a role-definition version only");
     }
 }

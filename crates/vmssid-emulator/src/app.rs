@@ -13,7 +13,8 @@ use serde_json::Value;
 
 use crate::control;
 use crate::errors::{self, ArmError};
-use crate::faults::FaultSet;
+use crate::fault_error::{self, FaultedRequest};
+use crate::faults::{Decision, FaultSet};
 use crate::handlers;
 use crate::interfere::Interference;
 use crate::lro;
@@ -62,6 +63,8 @@ pub struct Inner {
     pub interference: Vec<Interference>,
     pub operation_polls: u32,
     pub operation_duration: Duration,
+    /// The directory's replication delay (`EmulatorConfig::principal_delay`).
+    pub principal_delay: Duration,
 }
 
 pub struct Shared {
@@ -224,7 +227,7 @@ pub fn handle(shared: &Shared, req: Incoming) -> Outcome {
             let out = Outcome { reply: Reply::empty(0), delay: d.delay, drop: true };
             return finish(inner, out, &request_id, &correlation, true);
         }
-        let reply = match d.error {
+        let reply = match injected_error(inner, &d, &req, &method, &match_path) {
             Some(e) => Reply::from_error(&e),
             None => {
                 let secret = header_str(&req.headers, "x-identity-header");
@@ -269,7 +272,7 @@ pub fn handle(shared: &Shared, req: Incoming) -> Outcome {
         let out = Outcome { reply: Reply::empty(0), delay: d.delay, drop: true };
         return finish(inner, out, &request_id, &correlation, true);
     }
-    if let Some(e) = d.error {
+    if let Some(e) = injected_error(inner, &d, &req, &method, &match_path) {
         let out = Outcome { reply: Reply::from_error(&e), delay: d.delay, drop: false };
         return finish(inner, out, &request_id, &correlation, true);
     }
@@ -277,6 +280,23 @@ pub fn handle(shared: &Shared, req: Incoming) -> Outcome {
     let reply = arm_request(settings, inner, &req, &method, &query, &match_path);
     let out = Outcome { reply, delay: d.delay, drop: d.drop_after };
     finish(inner, out, &request_id, &correlation, true)
+}
+
+/// The error a fault decided to answer with, if any (an `error` fault's message is worded for
+/// this request).
+fn injected_error(inner: &Inner, d: &Decision, req: &Incoming, method: &str, path: &str) -> Option<ArmError> {
+    if let Some(e) = &d.error {
+        return Some(e.clone());
+    }
+    let (status, code) = d.custom.as_ref()?;
+    let faulted = FaultedRequest {
+        method,
+        path,
+        headers: &req.headers,
+        body: &req.body,
+        tenant: &inner.store.tenant_id,
+    };
+    Some(fault_error::build(*status, code, &faulted))
 }
 
 /// Everything after faults: route, throttle, api-version, body, handler.

@@ -62,6 +62,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// The directory's replication delay: how long after its creation a principal is not found
+    /// by a role-assignment PUT without `principalType` (default 5 s).
+    pub fn principal_delay(mut self, delay: Duration) -> EmulatorBuilder {
+        self.config.principal_delay = delay;
+        self
+    }
+
     /// Added to every response (default none).
     pub fn latency(mut self, latency: Duration) -> EmulatorBuilder {
         self.config.latency = latency;
@@ -135,6 +142,7 @@ mod tests {
             .operation_polls(2)
             .operation_duration(Duration::from_millis(5))
             .latency(Duration::from_millis(7))
+            .principal_delay(Duration::from_millis(11))
             .seed(9)
             .page_size(3)
             .tls(true)
@@ -147,6 +155,7 @@ mod tests {
         assert_eq!(built.operation_polls, 2);
         assert_eq!(built.operation_duration, Duration::from_millis(5));
         assert_eq!(built.latency, Duration::from_millis(7));
+        assert_eq!(built.principal_delay, Duration::from_millis(11));
         assert_eq!((built.seed, built.page_size, built.tls), (9, 3, true));
         assert_eq!(built.identity_header, "secret");
         assert_eq!(built.listen, defaults.listen, "the builder listens on 127.0.0.1:0");

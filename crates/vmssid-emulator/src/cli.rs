@@ -61,6 +61,12 @@ pub struct EmulatorArgs {
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub operation_ms: u64,
 
+    /// Milliseconds during which a new principal (a scale set's system identity, a user-assigned
+    /// identity) is not found by a role-assignment PUT without principalType, as in Azure, where
+    /// the directory replicates new principals with a delay.
+    #[arg(long, value_name = "N", default_value_t = 5000)]
+    pub principal_delay_ms: u64,
+
     /// Inject a fault (repeatable); see FAULTS below.
     #[arg(long = "fault", value_name = "SPEC", value_parser = parse_fault)]
     pub faults: Vec<FaultRule>,
@@ -84,15 +90,19 @@ FAULTS (--fault KIND[=ARG][:TRIGGER][:METHOD][:PATH]):
            drop-after           process the request, then close without answering
            slow[=MS]            answer after an extra delay (default 1000 ms)
            lro-failed           accept the write; its operation ends Failed and is rolled back
+           error=STATUS/CODE    a CloudError with that status and code, worded as ARM words it
+                                (AuthorizationFailed names action and scope, PrincipalNotFound
+                                the principal of the body), e.g. error=403/AuthorizationFailed
   TRIGGER  next=N (the next N matching requests; default next=1) or a fraction like 0.1
   METHOD   only requests with this method, e.g. PATCH
   PATH     only requests whose path contains this, case-insensitively
   Examples: 429:0.1   500:next=3   drop:0.05   slow=2000:next=1   lro-failed:next=1:PATCH
+            error=400/PrincipalNotFound:next=2:PUT:roleAssignments
 
 CONTROL (same Authorization as ARM calls):
   GET/PUT /_emulator/state   GET/DELETE /_emulator/counters   GET/POST/DELETE /_emulator/faults
   POST /_emulator/interfere  PUT /_emulator/operation-polls  PUT /_emulator/operation-duration
-  (docs/emulator.md)
+  PUT /_emulator/principal-delay  (docs/emulator.md)
 MANAGED IDENTITY: IDENTITY_ENDPOINT=<URL>/msi/token, IDENTITY_HEADER=<--identity-header>";
 
 fn parse_fault(s: &str) -> Result<FaultRule, String> {
@@ -123,6 +133,7 @@ async fn serve(args: EmulatorArgs) -> anyhow::Result<()> {
         latency: Duration::from_millis(args.latency_ms),
         operation_polls: args.operation_polls,
         operation_duration: Duration::from_millis(args.operation_ms),
+        principal_delay: Duration::from_millis(args.principal_delay_ms),
         faults: args.faults,
         seed: args.seed,
         ..EmulatorConfig::default()

@@ -10,10 +10,12 @@ use serde_json::{Value, json};
 
 use crate::EmulatorError;
 use crate::app::{Inner, Reply, RequestCounters, Shared};
+use crate::assignments::RoleAssignmentState;
 use crate::faults::FaultRule;
 use crate::ids;
 use crate::interfere::{InterferePoint, Interference};
 use crate::lro;
+use crate::principals;
 use crate::store::{self, StateFile, Store};
 
 /// A change the second writer makes to a scale set.
@@ -162,6 +164,23 @@ impl Control {
     pub fn set_operation_duration(&self, d: Duration) {
         self.shared.lock().operation_duration = d;
     }
+
+    /// The directory's replication delay from now on (principals created before keep their
+    /// creation time, so a shorter delay can make them found at once).
+    pub fn set_principal_delay(&self, d: Duration) {
+        self.shared.lock().principal_delay = d;
+    }
+
+    /// Every role assignment, in the state-file form, by name.
+    pub fn role_assignments(&self) -> Vec<RoleAssignmentState> {
+        self.shared.lock().store.role_assignments.values().map(RoleAssignmentState::save).collect()
+    }
+
+    /// Whether the directory knows this principal now (an enabled system identity's or an
+    /// existing user-assigned identity's), replicated or not.
+    pub fn principal_exists(&self, principal_id: &str) -> bool {
+        principals::exists(&self.shared.lock().store, principal_id)
+    }
 }
 
 #[derive(Deserialize)]
@@ -261,12 +280,23 @@ pub fn handle_http(inner: &mut Inner, method: &str, segs: &[String], body: &Byte
             }
             Err(e) => bad_request(format!("expected {{\"ms\": N}}: {e}")),
         },
-        (_, ["state" | "counters" | "faults" | "interfere" | "operation-polls" | "operation-duration"]) => {
-            Reply::json(
-                405,
-                json!({"error": {"code": "MethodNotAllowed", "message": format!("The requested resource does not support http method '{method}'.")}}),
-            )
-        }
+        ("PUT", ["principal-delay"]) => match serde_json::from_slice::<DurationBody>(body) {
+            Ok(b) => {
+                inner.principal_delay = Duration::from_millis(b.ms);
+                Reply::empty(204)
+            }
+            Err(e) => bad_request(format!("expected {{\"ms\": N}}: {e}")),
+        },
+        (
+            _,
+            [
+                "state" | "counters" | "faults" | "interfere" | "operation-polls" | "operation-duration"
+                | "principal-delay",
+            ],
+        ) => Reply::json(
+            405,
+            json!({"error": {"code": "MethodNotAllowed", "message": format!("The requested resource does not support http method '{method}'.")}}),
+        ),
         _ => Reply::json(
             404,
             json!({"error": {"code": "NotFound", "message": "Unknown control endpoint; see docs/emulator.md."}}),

@@ -3,21 +3,30 @@
 //! Messages that ARM is known to send are copied verbatim (see docs/arm.md §6, §10);
 //! clients match on them, so they must not drift.
 
+use std::borrow::Cow;
+
 use serde_json::{Value, json};
 
 /// One ARM error response: status, CloudError body and any extra headers (Retry-After, ...).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArmError {
     pub status: u16,
-    pub code: &'static str,
+    /// Mostly a fixed code; an `error` fault names its own.
+    pub code: Cow<'static, str>,
     pub message: String,
-    pub target: Option<String>,
+    /// Boxed so that the whole error stays small enough to return by value.
+    pub target: Option<Box<str>>,
     pub details: Vec<Value>,
     pub headers: Vec<(String, String)>,
 }
 
 impl ArmError {
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> ArmError {
+        ArmError::with_code(status, Cow::Borrowed(code), message)
+    }
+
+    /// An error whose code is only known at run time (the `error` fault's).
+    pub fn with_code(status: u16, code: Cow<'static, str>, message: impl Into<String>) -> ArmError {
         ArmError {
             status,
             code,
@@ -29,7 +38,7 @@ impl ArmError {
     }
 
     pub fn with_target(mut self, target: &str) -> ArmError {
-        self.target = Some(target.to_string());
+        self.target = Some(target.into());
         self
     }
 
@@ -44,7 +53,7 @@ impl ArmError {
         inner.insert("code".into(), Value::String(self.code.to_string()));
         inner.insert("message".into(), Value::String(self.message.clone()));
         if let Some(t) = &self.target {
-            inner.insert("target".into(), Value::String(t.clone()));
+            inner.insert("target".into(), Value::String(t.to_string()));
         }
         if !self.details.is_empty() {
             inner.insert("details".into(), Value::Array(self.details.clone()));

@@ -25,6 +25,9 @@ pub enum FaultKind {
     Slow { delay_ms: u64 },
     /// The write is accepted, but its operation ends `Failed` and the change is rolled back.
     LroFailed,
+    /// A CloudError with this status and code, worded as ARM words that code for the request
+    /// (`AuthorizationFailed` names the action and scope, `PrincipalNotFound` the principal).
+    Error { status: u16, code: String },
 }
 
 /// Which requests a rule looks at; `None` matches anything.
@@ -86,7 +89,7 @@ impl FaultRule {
 
     /// Parses the CLI syntax `KIND[=ARG][:TRIGGER][:METHOD][:PATH]` (docs in `cli.rs`), e.g.
     /// `429:0.1`, `500:next=3`, `drop:0.05`, `slow=2000:next=1`, `lro-failed:next=1:PATCH`,
-    /// `503=5:next=2:GET:/virtualMachineScaleSets/`.
+    /// `503=5:next=2:GET:/virtualMachineScaleSets/`, `error=403/AuthorizationFailed:next=1:PUT`.
     pub fn parse(spec: &str) -> Result<FaultRule, String> {
         let mut parts = spec.split(':');
         let head = parts.next().unwrap_or_default();
@@ -110,9 +113,10 @@ impl FaultRule {
             "drop-after" => FaultKind::DropAfter,
             "slow" => FaultKind::Slow { delay_ms: num(1000)? },
             "lro-failed" => FaultKind::LroFailed,
+            "error" => parse_error_arg(spec, arg)?,
             other => {
                 return Err(format!(
-                    "fault '{spec}': unknown kind '{other}' (expected 429, 500, 503, drop, drop-after, slow, lro-failed)"
+                    "fault '{spec}': unknown kind '{other}' (expected 429, 500, 503, drop, drop-after, slow, lro-failed, error)"
                 ));
             }
         };
@@ -144,12 +148,31 @@ impl FaultRule {
     }
 }
 
+/// `STATUS/CODE` of `error=STATUS/CODE`: a 4xx/5xx status and an ARM-style code.
+fn parse_error_arg(spec: &str, arg: Option<&str>) -> Result<FaultKind, String> {
+    let usage = || format!("fault '{spec}': expected error=STATUS/CODE, e.g. error=403/AuthorizationFailed");
+    let (status, code) = arg.and_then(|a| a.split_once('/')).ok_or_else(usage)?;
+    let status: u16 = status.parse().map_err(|_| usage())?;
+    if !(400..=599).contains(&status) {
+        return Err(format!("fault '{spec}': status {status} is not an error status (400-599)"));
+    }
+    let code_ok = !code.is_empty()
+        && code.len() <= 100
+        && code.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if !code_ok {
+        return Err(format!("fault '{spec}': '{code}' is not an error code (letters, digits, _ . -)"));
+    }
+    Ok(FaultKind::Error { status, code: code.to_string() })
+}
+
 /// What the fault set decided for one request before it is processed.
 #[derive(Debug, Default)]
 pub struct Decision {
     pub delay: Duration,
     /// Answer with this instead of processing (429/500/503).
     pub error: Option<crate::errors::ArmError>,
+    /// Answer with an `error` fault's status and code (its message needs the request).
+    pub custom: Option<(u16, String)>,
     pub drop_before: bool,
     pub drop_after: bool,
 }
@@ -203,7 +226,7 @@ impl FaultSet {
                 continue;
             }
             let kind = rule.kind.clone();
-            let terminal_taken = d.error.is_some() || d.drop_before || d.drop_after;
+            let terminal_taken = d.error.is_some() || d.custom.is_some() || d.drop_before || d.drop_after;
             if terminal_taken && !matches!(kind, FaultKind::Slow { .. }) {
                 continue;
             }
@@ -225,6 +248,7 @@ impl FaultSet {
                 FaultKind::Drop => d.drop_before = true,
                 FaultKind::DropAfter => d.drop_after = true,
                 FaultKind::LroFailed => {}
+                FaultKind::Error { status, code } => d.custom = Some((status, code)),
             }
         }
         self.rules.retain(|r| r.trigger != Trigger::Next(0));
@@ -272,6 +296,18 @@ mod tests {
                 .method("GET")
                 .path_contains("/virtualMachineScaleSets/x"))
         );
+        assert_eq!(
+            FaultRule::parse("error=400/PrincipalNotFound:next=2:PUT:roleAssignments"),
+            Ok(FaultRule::new(
+                FaultKind::Error { status: 400, code: "PrincipalNotFound".into() },
+                Trigger::Next(2)
+            )
+            .method("PUT")
+            .path_contains("roleAssignments"))
+        );
+        for bad in ["error", "error=403", "error=200/Ok", "error=403/", "error=x/Code", "error=403/a b"] {
+            assert!(FaultRule::parse(bad).is_err(), "{bad} was accepted");
+        }
         assert!(FaultRule::parse("bogus").is_err());
         assert!(FaultRule::parse("429:2.0").is_err());
         assert!(FaultRule::parse("slow=abc").is_err());

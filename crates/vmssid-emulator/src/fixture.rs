@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::assignments::RoleAssignmentState;
 use crate::store::{
     DEMO_SUBSCRIPTION, DEMO_TENANT, IdentityState, ResourceGroupState, StateFile, SubscriptionState,
     UaiState, UserAssignedState, VmssState,
@@ -31,6 +32,7 @@ impl Fixture {
                     subscription_id: DEMO_SUBSCRIPTION.to_string(),
                     display_name: Some("Demo subscription".to_string()),
                     resource_groups: Vec::new(),
+                    role_assignments: Vec::new(),
                 }],
             },
             Fixture::State(f) => f.clone(),
@@ -40,6 +42,43 @@ impl Fixture {
 
 pub const DEMO_RG: &str = "myResourceGroup";
 pub const DEMO_VMSS: &str = "myVMSS";
+
+/// The demo world's role assignments: ID1 reads the resource group, ID2 may use ID1 (Managed
+/// Identity Operator on it). The scale set's system identity is off, so it holds none.
+const DEMO_ASSIGNMENTS: &[(&str, &str)] =
+    &[("a1a1a1a1-0000-4000-8000-0000000000a1", "ID1"), ("a2a2a2a2-0000-4000-8000-0000000000a2", "ID2")];
+
+fn demo_assignments() -> Vec<RoleAssignmentState> {
+    let rg = format!("/subscriptions/{DEMO_SUBSCRIPTION}/resourceGroups/{DEMO_RG}");
+    let role = |guid: &str| {
+        format!("/subscriptions/{DEMO_SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/{guid}")
+    };
+    let entry = |name: &str, scope: String, role_guid: &str, principal: &str| RoleAssignmentState {
+        name: name.to_string(),
+        scope,
+        role_definition_id: role(role_guid),
+        principal_id: principal.to_string(),
+        principal_type: Some("ServicePrincipal".to_string()),
+        created_on: Some("2018-06-25T09:00:00.0000000Z".to_string()),
+        created_by: Some(crate::caller::DEFAULT_CALLER_OBJECT_ID.to_string()),
+    };
+    vec![
+        // Reader on the resource group.
+        entry(
+            DEMO_ASSIGNMENTS[0].0,
+            rg.clone(),
+            "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+            "1d1d1d1d-0000-4000-8000-0000000000a1",
+        ),
+        // Managed Identity Operator on ID1.
+        entry(
+            DEMO_ASSIGNMENTS[1].0,
+            format!("{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ID1"),
+            "f1a07417-d97a-45cb-824c-7a7467783830",
+            "2d2d2d2d-0000-4000-8000-0000000000a2",
+        ),
+    ]
+}
 
 /// The article's identity id spelling (lower-case `resourcegroups`).
 pub fn demo_uai_id(name: &str) -> String {
@@ -151,6 +190,7 @@ pub fn demo() -> StateFile {
                     time_created: Some("2018-06-25T09:00:00.0000000+00:00".to_string()),
                 }],
             }],
+            role_assignments: demo_assignments(),
         }],
     }
 }

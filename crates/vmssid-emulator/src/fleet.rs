@@ -44,6 +44,7 @@ impl FleetSpec {
                 subscription_id: sub.clone(),
                 display_name: Some(format!("Fleet subscription {s}")),
                 resource_groups: vec![self.group(s)],
+                role_assignments: Vec::new(),
             })
             .collect();
         StateFile { version: 1, tenant_id: DEMO_TENANT.to_string(), subscriptions }

@@ -109,7 +109,11 @@ pub fn apply_mutation(store: &mut Store, key: &store::ResKey, mutation: &Mutatio
             }
         }
         Mutation::EnableSystemIdentity => {
-            ident.system.get_or_insert_with(new_guid);
+            if ident.system.is_none() {
+                let p = new_guid();
+                crate::principals::note_created(store, &p);
+                ident.system = Some(p);
+            }
         }
         Mutation::DisableSystemIdentity => ident.system = None,
         Mutation::SetTag { key: k, value } => {

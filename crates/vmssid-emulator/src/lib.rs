@@ -28,11 +28,14 @@
 
 mod apiver;
 mod app;
+mod assignments;
 mod builder;
+mod caller;
 #[cfg(feature = "cli")]
 pub mod cli;
 mod control;
 mod errors;
+mod fault_error;
 mod faults;
 mod fixture;
 mod fleet;
@@ -42,8 +45,13 @@ mod ids;
 mod interfere;
 mod lro;
 mod precondition;
+mod principals;
+mod rbac_errors;
+mod rbac_filter;
+mod roles;
 mod rollback;
 mod router;
+mod scope;
 mod server;
 mod store;
 mod throttle;
@@ -54,6 +62,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 pub use app::RequestCounters;
+pub use assignments::RoleAssignmentState;
 pub use builder::EmulatorBuilder;
 pub use control::{Control, Mutation, VmssTarget};
 pub use faults::{FaultKind, FaultRule, Matcher, Trigger};
@@ -72,6 +81,10 @@ pub use token::MI_PATH;
 pub const VMSS_API_VERSIONS: &[&str] = apiver::VMSS_VERSIONS;
 /// The user-assigned identity api-versions served.
 pub const UAI_API_VERSIONS: &[&str] = apiver::UAI_VERSIONS;
+/// The Microsoft.Authorization/roleAssignments api-versions served.
+pub const ROLE_ASSIGNMENT_API_VERSIONS: &[&str] = apiver::ROLE_ASSIGNMENT_VERSIONS;
+/// The Microsoft.Authorization/roleDefinitions api-versions served.
+pub const ROLE_DEFINITION_API_VERSIONS: &[&str] = apiver::ROLE_DEFINITION_VERSIONS;
 
 /// How to run an emulator.
 #[derive(Debug, Clone)]
@@ -88,6 +101,9 @@ pub struct EmulatorConfig {
     pub fixture: Fixture,
     /// Added to every response.
     pub latency: Duration,
+    /// A principal created less than this ago is not found yet by a role-assignment PUT without
+    /// `principalType` (the directory's replication delay). Default 5 s.
+    pub principal_delay: Duration,
     /// `InProgress` answers of a status URL before its terminal one (0: done at once).
     pub operation_polls: u32,
     /// An operation ends at the latest this long after it started, polled or not (as in Azure);
@@ -119,6 +135,7 @@ impl Default for EmulatorConfig {
             token: None,
             fixture: Fixture::Demo,
             latency: Duration::ZERO,
+            principal_delay: Duration::from_secs(5),
             operation_polls: 0,
             operation_duration: Duration::from_secs(1),
             faults: Vec::new(),

@@ -2,6 +2,7 @@
 //! decoded segments rather than with a router crate.
 
 use crate::errors::{self, ArmError};
+use crate::scope::Scope;
 use crate::util::{is_guid, percent_decode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +18,13 @@ impl ResType {
             ResType::Uai => "Microsoft.ManagedIdentity/userAssignedIdentities",
         }
     }
+}
+
+/// The `Microsoft.Authorization` types the emulator serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthzType {
+    RoleAssignments,
+    RoleDefinitions,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +47,8 @@ pub enum Route {
     Resource { sub: String, rg: String, ty: ResType, name: String },
     /// `/subscriptions/{sub}/providers/Microsoft.Compute/locations/{loc}/operations/{id}`
     Operation { sub: String, location: String, id: String },
+    /// `{scope}/providers/Microsoft.Authorization/{roleAssignments|roleDefinitions}[/{name}]`
+    Authorization { scope: Scope, ty: AuthzType, name: Option<String> },
 }
 
 impl Route {
@@ -52,6 +62,7 @@ impl Route {
             | Route::ListByGroup { sub, .. }
             | Route::Resource { sub, .. }
             | Route::Operation { sub, .. } => Some(sub),
+            Route::Authorization { scope, .. } => Some(&scope.sub),
         }
     }
 }
@@ -70,7 +81,7 @@ fn eq(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
-fn provider_type(ns: &str, ty: &str) -> Option<ResType> {
+pub(crate) fn provider_type(ns: &str, ty: &str) -> Option<ResType> {
     if eq(ns, "Microsoft.Compute") && eq(ty, "virtualMachineScaleSets") {
         Some(ResType::Vmss)
     } else if eq(ns, "Microsoft.ManagedIdentity") && eq(ty, "userAssignedIdentities") {
@@ -81,11 +92,11 @@ fn provider_type(ns: &str, ty: &str) -> Option<ResType> {
 }
 
 fn known_namespace(ns: &str) -> bool {
-    eq(ns, "Microsoft.Compute") || eq(ns, "Microsoft.ManagedIdentity")
+    eq(ns, "Microsoft.Compute") || eq(ns, "Microsoft.ManagedIdentity") || eq(ns, "Microsoft.Authorization")
 }
 
 /// Error for `providers/{ns}/{rest...}` that names nothing served here.
-fn unknown_provider_path(ns: &str, rest: &[String], api_version: &str) -> ArmError {
+pub(crate) fn unknown_provider_path(ns: &str, rest: &[String], api_version: &str) -> ArmError {
     if !known_namespace(ns) {
         return errors::invalid_namespace(ns);
     }
@@ -107,6 +118,12 @@ pub fn route(segs: &[String], raw_path: &str, api_version: &str) -> Result<Route
     let sub = s[1];
     if !is_guid(sub) {
         return Err(errors::invalid_subscription_id(sub));
+    }
+    // An extension resource of Microsoft.Authorization at any scope: split at its `providers`.
+    if let Some(i) = s.iter().rposition(|x| eq(x, "providers"))
+        && s.get(i + 1).is_some_and(|ns| eq(ns, "Microsoft.Authorization"))
+    {
+        return authorization_route(segs, i, raw_path, api_version);
     }
     let sub = sub.to_string();
     match &s[2..] {
@@ -138,6 +155,28 @@ pub fn route(segs: &[String], raw_path: &str, api_version: &str) -> Result<Route
     }
 }
 
+/// `{scope}/providers/Microsoft.Authorization/{type}[/{name}]`, `providers` at `segs[i]`.
+fn authorization_route(
+    segs: &[String],
+    i: usize,
+    raw_path: &str,
+    api_version: &str,
+) -> Result<Route, ArmError> {
+    let scope = Scope::from_segments(&segs[..i], raw_path, api_version)?;
+    let rest = &segs[i + 2..];
+    let ty = match rest.first() {
+        Some(t) if eq(t, "roleAssignments") => AuthzType::RoleAssignments,
+        Some(t) if eq(t, "roleDefinitions") => AuthzType::RoleDefinitions,
+        Some(_) => return Err(unknown_provider_path(&segs[i + 1], rest, api_version)),
+        None => return Err(errors::unknown_path(raw_path)),
+    };
+    match rest {
+        [_] => Ok(Route::Authorization { scope, ty, name: None }),
+        [_, name] => Ok(Route::Authorization { scope, ty, name: Some(name.clone()) }),
+        _ => Err(unknown_provider_path(&segs[i + 1], rest, api_version)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,19 +201,36 @@ mod tests {
             Ok(Route::Operation { sub: SUB.into(), location: "eastus".into(), id: "abc".into() })
         );
         assert_eq!(r("/subscriptions/"), Ok(Route::Subscriptions));
+        let ra = r(&format!(
+            "/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/v/PROVIDERS/microsoft.authorization/roleassignments/x"
+        ));
+        let scope =
+            Scope { sub: SUB.into(), rg: Some("rg".into()), resource: Some((ResType::Vmss, "v".into())) };
+        assert_eq!(
+            ra,
+            Ok(Route::Authorization { scope, ty: AuthzType::RoleAssignments, name: Some("x".into()) })
+        );
+        let rd = r(&format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions"));
+        let scope = Scope { sub: SUB.into(), rg: None, resource: None };
+        assert_eq!(rd, Ok(Route::Authorization { scope, ty: AuthzType::RoleDefinitions, name: None }));
+        let locks = r(&format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/locks"));
+        assert_eq!(locks.err().map(|e| e.code.into_owned()).as_deref(), Some("InvalidResourceType"));
     }
 
     #[test]
     fn unknown_things_are_arm_errors() {
         assert_eq!(r("/nope").err().map(|e| e.status), Some(404));
-        assert_eq!(r("/subscriptions/xyz").err().map(|e| e.code), Some("InvalidSubscriptionId"));
+        assert_eq!(
+            r("/subscriptions/xyz").err().map(|e| e.code.into_owned()).as_deref(),
+            Some("InvalidSubscriptionId")
+        );
         let e = r(&format!(
             "/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm"
         ))
         .err();
-        assert_eq!(e.as_ref().map(|e| e.code), Some("InvalidResourceType"));
+        assert_eq!(e.as_ref().map(|e| e.code.as_ref()), Some("InvalidResourceType"));
         let e = r(&format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Foo.Bar/things/x")).err();
-        assert_eq!(e.as_ref().map(|e| e.code), Some("InvalidResourceNamespace"));
+        assert_eq!(e.as_ref().map(|e| e.code.as_ref()), Some("InvalidResourceNamespace"));
         assert_eq!(segments("/a//b"), None);
         assert_eq!(segments("/a/%zz"), None);
         assert_eq!(segments("/a/%2F..").map(|v| v[1].clone()), Some("/..".to_string()));

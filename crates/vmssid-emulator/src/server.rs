@@ -86,6 +86,7 @@ impl Emulator {
                 interference: Vec::new(),
                 operation_polls: config.operation_polls,
                 operation_duration: config.operation_duration,
+                principal_delay: config.principal_delay,
             }),
             settings: Settings {
                 token: config.token.clone(),

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::EmulatorError;
+use crate::assignments::{RoleAssignment, RoleAssignmentState};
 use crate::ids;
 use crate::lro::Operation;
 use crate::util::{is_guid, new_guid, now_rfc3339};
@@ -125,6 +126,10 @@ pub struct Store {
     pub operations: HashMap<String, Operation>,
     /// No running operation ends before this (`None`: none is running); may be early.
     pub next_deadline: Option<std::time::Instant>,
+    /// Role assignments by lower-cased name (unique in the tenant).
+    pub role_assignments: BTreeMap<String, RoleAssignment>,
+    /// When principals minted by this run were created (`crate::principals`).
+    pub principal_created: HashMap<String, std::time::Instant>,
 }
 
 pub const DEMO_SUBSCRIPTION: &str = "00000000-0000-0000-0000-000000000000";
@@ -228,6 +233,14 @@ impl Store {
                 }
             }
         }
+        for s in &f.subscriptions {
+            for a in &s.role_assignments {
+                let ra = a.load(&s.subscription_id)?;
+                if store.role_assignments.insert(ra.name.to_lowercase(), ra).is_some() {
+                    return Err(format!("role assignment '{}' appears twice", a.name));
+                }
+            }
+        }
         // Scale sets last: their identities refer to identities anywhere in the file.
         for s in &f.subscriptions {
             let sid = &s.subscription_id;
@@ -308,6 +321,12 @@ impl Store {
                 subscription_id: s.id.clone(),
                 display_name: Some(s.display_name.clone()),
                 resource_groups: groups,
+                role_assignments: self
+                    .role_assignments
+                    .values()
+                    .filter(|a| a.subscription() == *skey)
+                    .map(RoleAssignmentState::save)
+                    .collect(),
             });
         }
         StateFile { version: 1, tenant_id: self.tenant_id.clone(), subscriptions: subs }
@@ -399,6 +418,9 @@ pub struct SubscriptionState {
     pub display_name: Option<String>,
     #[serde(default)]
     pub resource_groups: Vec<ResourceGroupState>,
+    /// Role assignments whose scope is this subscription or inside it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub role_assignments: Vec<RoleAssignmentState>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -88,6 +88,21 @@ pub fn rfc3339_ago(ago: std::time::Duration) -> String {
     t.and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
 }
 
+/// Now as Authorization answers it: UTC, seven fractional digits (`2025-04-03T09:30:10.7797806Z`).
+pub fn now_seven_digits() -> String {
+    let t = OffsetDateTime::now_utc();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.nanosecond() / 100
+    )
+}
+
 pub fn unix_now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
 }
@@ -125,6 +140,12 @@ mod tests {
         assert_eq!(percent_decode("%zz", false), None);
         assert_eq!(percent_decode("%", false), None);
         assert_eq!(percent_decode("%ff", false), None);
+    }
+
+    #[test]
+    fn seven_digit_timestamps() {
+        let t = now_seven_digits();
+        assert_eq!((t.len(), t.as_bytes()[19], t.ends_with('Z')), (28, b'.', true), "{t}");
     }
 
     #[test]

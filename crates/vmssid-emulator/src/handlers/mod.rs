@@ -6,6 +6,8 @@
 
 mod body;
 mod groups;
+mod role_assignments;
+mod role_definitions;
 mod uai;
 mod vmss;
 mod vmss_write;
@@ -13,11 +15,11 @@ mod vmss_write;
 use hyper::HeaderMap;
 use serde_json::{Map, Value, json};
 
-use crate::apiver::{self, VmssVersion};
+use crate::apiver::{self, AuthzVersion, VmssVersion};
 use crate::app::{Inner, Reply, Settings};
 use crate::errors::{self, ArmError};
 use crate::lro;
-use crate::router::{ResType, Route};
+use crate::router::{AuthzType, ResType, Route};
 use crate::store::{self, DEMO_SUBSCRIPTION, Store};
 use crate::util::{is_well_formed_api_version, percent_encode, query_get};
 use groups::{delete_group, get_group, patch_group, put_group, rg_body};
@@ -106,6 +108,12 @@ pub fn dispatch(inner: &mut Inner, ctx: &Ctx, route: &Route) -> HResult {
         },
         Route::Resource { sub, rg, ty: ResType::Uai, name } => uai::handle(inner, ctx, sub, rg, name),
         Route::Resource { sub, rg, ty: ResType::Vmss, name } => vmss::handle(inner, ctx, sub, rg, name),
+        Route::Authorization { scope, ty: AuthzType::RoleAssignments, name } => {
+            role_assignments::handle(inner, ctx, scope, name.as_deref())
+        }
+        Route::Authorization { scope, ty: AuthzType::RoleDefinitions, name } => {
+            role_definitions::handle(ctx, scope, name.as_deref())
+        }
         Route::Operation { sub, location, id } => match m {
             "GET" => {
                 vmss_version(ctx, location)?;
@@ -164,6 +172,18 @@ fn uai_version(ctx: &Ctx, location: &str) -> Result<&'static str, ArmError> {
     })
 }
 
+/// Microsoft.Authorization is a global provider: its NoRegisteredProviderFound names location
+/// 'global' (UNCONFIRMED).
+fn authz_version(ctx: &Ctx, ty: AuthzType) -> Result<AuthzVersion, ArmError> {
+    let (versions, type_name) = match ty {
+        AuthzType::RoleAssignments => (apiver::ROLE_ASSIGNMENT_VERSIONS, "roleAssignments"),
+        AuthzType::RoleDefinitions => (apiver::ROLE_DEFINITION_VERSIONS, "roleDefinitions"),
+    };
+    AuthzVersion::parse(&ctx.api_version, versions).ok_or_else(|| {
+        errors::no_registered_provider("global", &ctx.api_version, type_name, versions, &["global"])
+    })
+}
+
 /// The location named in a NoRegisteredProviderFound message: the body's, the resource
 /// group's, or a default.
 fn location_hint(store: &Store, ctx: &Ctx, sub: &str, rg: Option<&str>) -> String {
@@ -183,19 +203,24 @@ fn location_hint(store: &Store, ctx: &Ctx, sub: &str, rg: Option<&str>) -> Strin
 
 /// `{value, nextLink?}` with `$skiptoken` paging.
 fn page(ctx: &Ctx, items: Vec<Value>) -> Value {
+    page_with(ctx, items, "$skiptoken", None)
+}
+
+/// `{value, nextLink?}`: at most `page_size` items from the offset in query parameter `token`
+/// (read case-insensitively); the nextLink repeats `$filter` when there is one.
+fn page_with(ctx: &Ctx, items: Vec<Value>, token: &str, filter: Option<&str>) -> Value {
     let size = ctx.settings.page_size.max(1);
-    let skip = query_get(ctx.query, "$skiptoken")
-        .and_then(|s| s.parse::<usize>().ok())
-        .unwrap_or(0)
-        .min(items.len());
+    let skip =
+        query_get(ctx.query, token).and_then(|s| s.parse::<usize>().ok()).unwrap_or(0).min(items.len());
     let end = (skip + size).min(items.len());
     let mut o = Map::new();
     o.insert("value".into(), Value::Array(items[skip..end].to_vec()));
     if end < items.len() {
+        let filter = filter.map(|f| format!("$filter={}&", percent_encode(f))).unwrap_or_default();
         o.insert(
             "nextLink".into(),
             json!(format!(
-                "{}{}?api-version={}&$skiptoken={end}",
+                "{}{}?{filter}api-version={}&{token}={end}",
                 ctx.base,
                 ctx.raw_path,
                 percent_encode(&ctx.api_version)

@@ -8,6 +8,7 @@ use crate::apiver;
 use crate::app::{Inner, Reply};
 use crate::errors::{self, ArmError};
 use crate::ids;
+use crate::principals;
 use crate::router::ResType;
 use crate::store::{self, Uai};
 use crate::util::new_guid;
@@ -98,6 +99,7 @@ pub(super) fn handle(inner: &mut Inner, ctx: &Ctx, sub: &str, rg: &str, name: &s
             };
             let body = render_uai(&u, version, &tenant);
             let loc_header = ids::uai_id(&u.subscription, &u.resource_group, &u.name);
+            principals::note_created(store, &u.principal_id);
             store.uais.insert(key, u);
             Ok(Reply::json(201, body).header("Location", loc_header))
         }

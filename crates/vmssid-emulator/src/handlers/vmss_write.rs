@@ -14,6 +14,7 @@ use crate::ids;
 use crate::interfere;
 use crate::lro::{self, OpState, Operation};
 use crate::precondition;
+use crate::principals;
 use crate::router::ResType;
 use crate::store::{self, ResourceGroup, Store, Vmss};
 use crate::util::{new_guid, now_rfc3339, percent_encode};
@@ -198,6 +199,12 @@ fn commit(
     let op_id = new_guid();
     let created = existing.is_none();
     let store = &mut inner.store;
+    // A system identity switched on by this write is a new principal in the directory.
+    if let Some(p) = &next.identity.system
+        && existing.as_ref().and_then(|v| v.identity.system.as_ref()) != Some(p)
+    {
+        principals::note_created(store, p);
+    }
     store.vmss.insert(key.clone(), next.clone());
     prune_operations(store);
     lro::start(

@@ -47,6 +47,32 @@ async fn fault_500_503_and_matchers() {
 }
 
 #[tokio::test]
+async fn error_fault_answers_the_code_worded_for_the_request() {
+    let env = demo().await;
+    let rule = json!({"kind": "error", "status": 403, "code": "AuthorizationFailed",
+        "matcher": {"method": "PATCH"}, "trigger": {"next": 1}});
+    env.send(Method::POST, "/_emulator/faults", Some(rule), &[]).await.expect(201);
+    let before = env.snapshot();
+    let r = env.patch(&vmss_path("myVMSS"), NEW, json!({"identity": {"type": "None"}})).await;
+    let message = format!(
+        "The client '{oid}' with object id '{oid}' does not have authorization to perform action 'Microsoft.Compute/virtualMachineScaleSets/write' over scope '{}' or the scope is invalid. If access was recently granted, please refresh your credentials.",
+        vmss_path("myVMSS"),
+        oid = "0b0b0b0b-0000-4000-8000-0000000000c0"
+    );
+    r.expect_error(403, "AuthorizationFailed", Some(&message));
+    assert_eq!(env.snapshot(), before, "a faulted write changes nothing");
+    // Any other code: a generic message that names it; 429/503 carry Retry-After.
+    let c = env.emu.control();
+    c.add_fault(FaultRule::parse("error=429/TooManyRequests:next=1:GET").unwrap_or_else(|e| panic!("{e}")));
+    let r = env.get(&vmss_path("myVMSS"), NEW).await;
+    r.expect_error(429, "TooManyRequests", None);
+    assert!(r.text.contains("'TooManyRequests'"), "{}", r.text);
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert_eq!(c.counters().by_status.get(&403), Some(&1), "{:?}", c.counters());
+    env.get(&vmss_path("myVMSS"), NEW).await.expect(200);
+}
+
+#[tokio::test]
 async fn fault_drop_closes_without_answer_and_changes_nothing() {
     let env = demo().await;
     env.emu.control().add_fault(FaultRule::new(FaultKind::Drop, Trigger::Next(1)).method("PATCH"));

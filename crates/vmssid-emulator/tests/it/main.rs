@@ -11,6 +11,8 @@ mod http_control;
 mod http_errors;
 mod http_faults;
 mod http_resources;
+mod http_roles;
+mod http_roles_lists;
 mod http_scenarios;
 mod interfere;
 mod limits;
