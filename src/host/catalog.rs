@@ -75,6 +75,7 @@ pub const PRIMITIVES: &[FunctionDoc] = &[
         signatures: &[
             "enable_system(rg, name) -> report",
             "enable_system(target) -> report",
+            "enable_system(rg, name, #{ roles: [#{ role, scope }] }) -> report",
             "enable_system(target, #{ roles: [#{ role, scope }] }) -> report",
         ],
         summary: "Turns the system-assigned identity on, keeping every user-assigned identity. With `roles`, then grants each role to the new principal (verified; listed under `roles` in the report).",
@@ -88,7 +89,7 @@ pub const PRIMITIVES: &[FunctionDoc] = &[
         signatures: &[
             "disable_system(rg, name) -> report",
             "disable_system(target) -> report",
-            "disable_system(target, #{ revoke_roles: true }) -> report",
+            "disable_system(rg, name, #{ revoke_roles: true }) -> report",
             "disable_system(target, #{ orphan_roles: true }) -> report",
         ],
         summary: "Turns the system-assigned identity off, keeping every user-assigned identity. Disabling ends the principal, so it first lists the principal's role assignments: if there are any (or they cannot be read) it refuses and sends nothing, naming each; `revoke_roles: true` deletes them after disabling, `orphan_roles: true` leaves them. The journal keeps them, and `vmssid undo` grants them to the new principal.",

@@ -81,6 +81,14 @@ fn enabled_with_reader(w: &World) -> String {
     principal
 }
 
+/// The error map a call throws (`#{ code, message, status }`), or `"no error"`.
+fn caught(w: &World, session: &mut vmssid::host::Session, call: &str) -> Value {
+    json(w.eval(
+        session,
+        &format!(r#"let caught = "no error"; try {{ {call}; }} catch (e) {{ caught = e; }} caught"#),
+    ))
+}
+
 fn writes(w: &World) -> u64 {
     ["PUT", "PATCH", "DELETE"].iter().map(|m| w.count(m)).sum()
 }
@@ -109,10 +117,7 @@ fn disabling_a_principal_that_holds_roles_is_refused_naming_them_and_nothing_is_
     let principal = enabled_with_reader(&w);
     let (sent, entries) = (writes(&w), w.journal().len());
     let mut session = w.session();
-    let caught = json(w.eval(
-        &mut session,
-        r#"try { disable_system("myResourceGroup", "myVMSS"); "sent" } catch (e) { e }"#,
-    ));
+    let caught = caught(&w, &mut session, r#"disable_system("myResourceGroup", "myVMSS")"#);
     assert_eq!(caught["code"], "RoleAssignmentsHeld", "{caught}");
     let message = caught["message"].as_str().unwrap();
     for needle in [
@@ -124,11 +129,9 @@ fn disabling_a_principal_that_holds_roles_is_refused_naming_them_and_nothing_is_
         assert!(message.contains(&needle), "expected {needle:?} in: {message}");
     }
     // The composite change that turns the system identity off is held to the same rule.
-    let caught = json(w.eval(
-        &mut session,
-        r#"try { update_identity("myResourceGroup", "myVMSS", #{ system: false }); "sent" } catch (e) { e.code }"#,
-    ));
-    assert_eq!(caught, "RoleAssignmentsHeld");
+    let composite =
+        self::caught(&w, &mut session, r#"update_identity("myResourceGroup", "myVMSS", #{ system: false })"#);
+    assert_eq!(composite["code"], "RoleAssignmentsHeld", "{composite}");
     assert_eq!((writes(&w), w.journal().len()), (sent, entries), "nothing sent, nothing journaled");
     assert_eq!(self::principal(&w, "myVMSS"), Some(principal.clone()));
     // The dry run shows the same refusal with the same assignments.
@@ -209,35 +212,51 @@ fn grant_and_revoke_take_scale_sets_user_identities_and_principal_ids() {
     let before = held(&w, &p2);
     let granted = json(w.eval(
         &mut session,
-        r#"grant_role(get_user_identity("myResourceGroup", "ID2"), "Managed Identity Operator", resource_group_id("myResourceGroup"))"#,
+        r#"grant_role(get_user_identity("myResourceGroup", "ID2"), "Key Vault Secrets User", resource_group_id("myResourceGroup"))"#,
     ));
     assert_eq!(granted["changed"], true, "{granted}");
-    assert_eq!(granted["role"], "Managed Identity Operator");
+    assert_eq!(granted["role"], "Key Vault Secrets User");
     let listed = json(w.eval(&mut session, &format!(r#"role_assignments("{p2}").len()"#)));
     assert_eq!(listed, before.len() + 1, "listed by principal id");
     let by_id = json(w.eval(
         &mut session,
-        r#"role_assignments(user_identity("myResourceGroup", "ID2")).filter(|a| a.role == "Managed Identity Operator").len()"#,
+        r#"role_assignments(user_identity("myResourceGroup", "ID2")).filter(|a| a.role == "Key Vault Secrets User").len()"#,
     ));
     assert_eq!(by_id, 1, "listed by identity id");
     let revoked = json(w.eval(
         &mut session,
-        &format!(r#"revoke_role("{p2}", "f1a07417-d97a-45cb-824c-7a7467783830", resource_group_id("myResourceGroup"))"#),
+        &format!(r#"revoke_role("{p2}", "4633458b-17de-408a-b874-0445c86b69e6", resource_group_id("myResourceGroup"))"#),
     ));
     assert_eq!(revoked["changed"], true, "{revoked}");
     assert_eq!(held(&w, &p2), before, "back to what it held");
     let again = json(w.eval(
         &mut session,
-        r#"revoke_role(user_identity("myResourceGroup", "ID2"), "Managed Identity Operator", resource_group_id("myResourceGroup"))"#,
+        r#"revoke_role(user_identity("myResourceGroup", "ID2"), "Key Vault Secrets User", resource_group_id("myResourceGroup"))"#,
     ));
     assert_eq!(
         (again["changed"].clone(), again["note"].clone()),
         (Value::Bool(false), Value::from("not held"))
     );
-    let caught = json(w.eval(&mut session, r#"try { grant_role("myVMSS", "Reader", resource_group_id("myResourceGroup")) } catch (e) { e.message }"#));
-    assert!(caught.as_str().unwrap().contains("grant_role:"), "a bare name is not a principal: {caught}");
-    let caught = json(w.eval(&mut session, r#"try { grant_role(get_vmss("myResourceGroup", "myVMSS"), "Reader", resource_group_id("myResourceGroup")) } catch (e) { e.message }"#));
-    assert!(caught.as_str().unwrap().contains("has no system-assigned identity"), "{caught}");
+    let bare =
+        caught(&w, &mut session, r#"grant_role("myVMSS", "Reader", resource_group_id("myResourceGroup"))"#);
+    assert!(
+        bare["message"].as_str().unwrap().contains("resource id must start with '/subscriptions/'"),
+        "a bare name is not a principal: {bare}"
+    );
+    let off = caught(
+        &w,
+        &mut session,
+        r#"grant_role(get_vmss("myResourceGroup", "myVMSS"), "Reader", resource_group_id("myResourceGroup"))"#,
+    );
+    assert!(off["message"].as_str().unwrap().contains("has no system-assigned identity"), "{off}");
+    let read_only = w.primitives.with_mode(WriteMode::ReadOnly);
+    let principal = vmssid::ops::roles::Principal {
+        id: p2.clone(),
+        holder: vmssid::ops::roles::Holder::Principal(p2.clone()),
+    };
+    let scope = vmssid::authz::Scope::parse(&rg_scope()).unwrap();
+    let refused = w.rt.block_on(read_only.grant(&principal, BLOB_READER, &scope, None));
+    assert!(matches!(refused, Err(OpError::ReadOnly { .. })), "read-only refuses grants: {refused:?}");
 }
 
 #[test]
@@ -279,7 +298,7 @@ fn the_orphan_audit_lists_what_vmssid_ended_and_removes_only_that_after_a_dry_ru
         &dry,
         0,
         &format!("ended: Reader on {}: principal {old} ended", rg_scope()),
-        "would revoke Reader",
+        &format!("revoke Reader on {} from principal {old}: would change  DELETE", rg_scope()),
     );
     expect(&dry, 0, "would remove 1", "");
     assert_eq!(held(&w, &old), reader_at_rg(), "the dry run removed nothing");
@@ -326,10 +345,7 @@ fn unreadable_assignments_refuse_a_disable_unless_orphan_roles_is_given() {
     let sent = writes(&w);
     w.control().add_fault(error_fault(403, "AuthorizationFailed", "GET", 1));
     let mut session = w.session();
-    let caught = json(w.eval(
-        &mut session,
-        r#"try { disable_system("myResourceGroup", "myVMSS"); "sent" } catch (e) { e }"#,
-    ));
+    let caught = caught(&w, &mut session, r#"disable_system("myResourceGroup", "myVMSS")"#);
     assert_eq!(caught["code"], "RoleAssignmentsUnreadable", "{caught}");
     let message = caught["message"].as_str().unwrap();
     assert!(message.contains("hint:") && message.contains("orphan_roles: true"), "{message}");
@@ -346,7 +362,7 @@ fn a_forbidden_grant_names_the_roles_that_may_grant() {
     let w = World::new("2026-04-01");
     w.control().add_fault(error_fault(403, "AuthorizationFailed", "PUT", 1));
     let mut session = w.session();
-    let caught = json(w.eval(&mut session, &format!("try {{ {ENABLE_WITH_READER} }} catch (e) {{ e }}")));
+    let caught = caught(&w, &mut session, ENABLE_WITH_READER);
     assert_eq!(caught["code"], "AuthorizationFailed", "{caught}");
     let message = caught["message"].as_str().unwrap();
     assert!(
