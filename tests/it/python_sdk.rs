@@ -1,5 +1,6 @@
-//! The real-client check: the official Azure SDK for Python runs the article's workflow against
-//! `vmssid emulator --tls` (tests/python/article_workflow.py). The venv comes from
+//! The real-client check: the official Azure SDK for Python runs the article's workflow
+//! (tests/python/article_workflow.py) and role assignments (tests/python/authorization.py)
+//! against `vmssid emulator --tls`. The venv comes from
 //! tests/python/setup.sh (default `target/pyvenv`, or `VMSSID_PYVENV`).
 
 use std::io::Read;
@@ -58,8 +59,10 @@ fn venv_dir(root: &Path) -> PathBuf {
     std::env::var_os("VMSSID_PYVENV").map(PathBuf::from).unwrap_or_else(|| root.join("target").join("pyvenv"))
 }
 
-#[test]
-fn azure_sdk_for_python_runs_the_article_workflow_over_https() {
+/// Runs `tests/python/{script}` with the pinned Azure SDK against `vmssid emulator --tls` started
+/// with `args` (plus TLS, token and identity-header flags); its combined output, once it has
+/// passed every check.
+fn run_script_against_the_emulator(script: &str, args: &[&str]) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let venv = venv_dir(root);
     let mut setup = Command::new("bash");
@@ -72,7 +75,8 @@ fn azure_sdk_for_python_runs_the_article_workflow_over_https() {
     let token = uuid::Uuid::new_v4().to_string();
     let secret = uuid::Uuid::new_v4().to_string();
     let emulator = EmulatorProcess::start_with(
-        Vmssid::new(["emulator", "--listen", "127.0.0.1:0", "--tls", "--empty", "--operation-polls", "1"])
+        Vmssid::new(["emulator", "--listen", "127.0.0.1:0", "--tls"])
+            .args(args)
             .arg("--cert-out")
             .arg(&cert)
             .args(["--token", &token, "--identity-header", &secret]),
@@ -80,7 +84,7 @@ fn azure_sdk_for_python_runs_the_article_workflow_over_https() {
     let url = emulator.url().to_string();
 
     let mut py = Command::new(venv.join("bin").join("python"));
-    py.arg(root.join("tests/python/article_workflow.py"))
+    py.arg(root.join("tests/python").join(script))
         .env("EMULATOR_URL", &url)
         .env("EMULATOR_CA", &cert)
         .env("EMULATOR_TOKEN", &token)
@@ -96,6 +100,22 @@ fn azure_sdk_for_python_runs_the_article_workflow_over_https() {
         .env("no_proxy", "127.0.0.1,localhost");
     let (ok, out) = run_with_timeout(py, SCRIPT_TIMEOUT);
     drop(emulator);
-    assert!(ok, "article_workflow.py failed:\n{out}");
-    assert!(out.contains("all checks passed"), "the script ended early:\n{out}");
+    assert!(ok, "{script} failed:\n{out}");
+    assert!(out.contains("all checks passed"), "{script} ended early:\n{out}");
+    out
+}
+
+#[test]
+fn azure_sdk_for_python_runs_the_article_workflow_over_https() {
+    run_script_against_the_emulator("article_workflow.py", &["--empty", "--operation-polls", "1"]);
+}
+
+/// azure-mgmt-authorization against the demo world; the replication delay outlasts the script,
+/// so a new identity's principal is "not found" without principalType throughout.
+#[test]
+fn azure_sdk_for_python_assigns_roles_over_https() {
+    run_script_against_the_emulator(
+        "authorization.py",
+        &["--operation-polls", "1", "--principal-delay-ms", "3600000"],
+    );
 }

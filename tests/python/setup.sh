@@ -9,6 +9,13 @@ req="$here/requirements.txt"
 stamp="$venv/.vmssid-requirements"
 python="${PYTHON:-python3}"
 
+# One setup at a time (tests that need the venv may start together).
+mkdir -p "$(dirname "$venv")"
+if command -v flock >/dev/null; then
+    exec 9>"$venv.lock"
+    flock 9
+fi
+
 # Reuse the venv when it was built from exactly this requirements file.
 if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && cmp -s "$req" "$stamp"; then
     exit 0
@@ -16,6 +23,6 @@ fi
 command -v "$python" >/dev/null || { echo "setup.sh: $python not found" >&2; exit 1; }
 "$python" -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
-"$venv/bin/python" -c "import azure.mgmt.compute, azure.mgmt.msi, azure.mgmt.resource.resources, azure.identity"
+"$venv/bin/python" -c "import azure.mgmt.authorization, azure.mgmt.compute, azure.mgmt.msi, azure.mgmt.resource.resources, azure.identity"
 cp "$req" "$stamp"
 echo "setup.sh: venv ready at $venv"
