@@ -4,7 +4,7 @@
 
 use rhai::{Array, Dynamic, Map};
 
-use super::convert::{RhaiResult, bad_argument};
+use super::convert::{RhaiResult, bad_argument, friendly_type};
 use super::primitives::HostContext;
 use super::roles::role_options;
 use crate::identity::{Change, Intent, ResourceId, Users};
@@ -23,7 +23,7 @@ pub fn update_intent(ctx: &HostContext, map: &Map) -> RhaiResult<(Intent, RoleOp
     let remove = map.get("remove").map(|v| user_list(ctx, F, "remove", v)).transpose()?.unwrap_or_default();
     let change = Change { system, users: Users::Adjust { add, remove } };
     change.validate().map_err(|e| bad_argument(F, &e.to_string()))?;
-    let roles = role_options(ctx, F, map, system == Some(true), system == Some(false))?;
+    let roles = role_options(F, map, system == Some(true), system == Some(false))?;
     Ok((Intent::Update(change), roles))
 }
 
@@ -49,7 +49,7 @@ pub fn set_intent(ctx: &HostContext, map: &Map) -> RhaiResult<(Intent, RoleOptio
     )?;
     let intent = Intent::Set { system, users };
     intent.change().validate().map_err(|e| bad_argument(F, &e.to_string()))?;
-    let roles = role_options(ctx, F, map, system, !system)?;
+    let roles = role_options(F, map, system, !system)?;
     Ok((intent, roles))
 }
 
@@ -66,7 +66,7 @@ pub(super) fn check_keys(function: &str, map: &Map, allowed: &[&str]) -> RhaiRes
 
 fn system_flag(function: &str, value: &Dynamic) -> RhaiResult<bool> {
     value.as_bool().map_err(|type_name| {
-        bad_argument(function, &format!("'system' must be true or false, got {}", friendly(type_name)))
+        bad_argument(function, &format!("'system' must be true or false, got {}", friendly_type(type_name)))
     })
 }
 
@@ -76,22 +76,9 @@ fn user_list(ctx: &HostContext, function: &str, key: &str, value: &Dynamic) -> R
             function,
             &format!(
                 "'{key}' must be an array of user identities, got {}; hint: write {key}: [user_identity(rg, name)]",
-                friendly(value.type_name())
+                friendly_type(value.type_name())
             ),
         ));
     };
     items.iter().map(|item| ctx.user(function, item)).collect()
-}
-
-/// Rhai's type names as a script author knows them.
-pub(super) fn friendly(type_name: &str) -> &str {
-    match type_name {
-        "string" | "ImmutableString" | "&str" => "a string",
-        "i64" | "int" => "a number",
-        "f64" | "float" => "a number",
-        "map" | "rhai::Map" => "a map",
-        "array" | "rhai::Array" => "an array",
-        "()" => "()",
-        other => other,
-    }
 }

@@ -47,3 +47,31 @@ pub fn bad_argument(function: &str, message: &str) -> Box<EvalAltResult> {
 pub fn map_str(map: &Map, key: &str) -> Option<ImmutableString> {
     map.get(key).and_then(|v| v.clone().into_immutable_string().ok())
 }
+
+/// The id a script gives: a string, or the `id` of a map (as the reading primitives return).
+/// `what` names what was expected, for the errors: `a scale set id`.
+pub fn id_text(function: &str, value: &Dynamic, what: &str) -> RhaiResult<ImmutableString> {
+    if let Some(text) = value.clone().try_cast::<ImmutableString>() {
+        return Ok(text);
+    }
+    match value.clone().try_cast::<Map>() {
+        Some(map) => map_str(&map, "id")
+            .ok_or_else(|| bad_argument(function, &format!("the map has no 'id'; expected {what}"))),
+        None => {
+            Err(bad_argument(function, &format!("expected {what}, got {}", friendly_type(value.type_name()))))
+        }
+    }
+}
+
+/// Rhai's type names as a script author knows them.
+pub fn friendly_type(type_name: &str) -> &str {
+    match type_name {
+        "string" | "ImmutableString" | "&str" => "a string",
+        "i64" | "int" => "a number",
+        "f64" | "float" => "a number",
+        "map" | "rhai::Map" => "a map",
+        "array" | "rhai::Array" => "an array",
+        "()" => "()",
+        other => other,
+    }
+}

@@ -5,8 +5,8 @@
 use rhai::{Array, Dynamic, Engine, ImmutableString, Map};
 
 use super::catalog::registration;
-use super::changes::{check_keys, friendly};
-use super::convert::{RhaiResult, bad_argument, map_str, op_error, to_dynamic};
+use super::changes::check_keys;
+use super::convert::{RhaiResult, bad_argument, friendly_type, id_text, map_str, op_error, to_dynamic};
 use super::primitives::HostContext;
 use crate::authz::{RoleRef, Scope};
 use crate::identity::resource_id::is_guid;
@@ -16,18 +16,12 @@ use crate::ops::{EndedRoles, RoleGrant, RoleOptions};
 
 /// Reads the role keys of `map` (others are the caller's); `enables`/`disables`: whether the
 /// change turns the system identity on or off, which decides which keys make sense.
-pub fn role_options(
-    ctx: &HostContext,
-    function: &str,
-    map: &Map,
-    enables: bool,
-    disables: bool,
-) -> RhaiResult<RoleOptions> {
+pub fn role_options(function: &str, map: &Map, enables: bool, disables: bool) -> RhaiResult<RoleOptions> {
     let flag = |key: &str| -> RhaiResult<bool> {
         match map.get(key) {
             None => Ok(false),
             Some(v) => v.as_bool().map_err(|t| {
-                bad_argument(function, &format!("'{key}' must be true or false, got {}", friendly(t)))
+                bad_argument(function, &format!("'{key}' must be true or false, got {}", friendly_type(t)))
             }),
         }
     };
@@ -50,7 +44,7 @@ pub fn role_options(
                 "'roles' are granted to the system identity a change turns on; hint: add system: true, or use grant_role",
             ));
         }
-        Some(value) => role_list(ctx, function, value)?,
+        Some(value) => role_list(function, value)?,
     };
     let on_end = match (revoke, orphan) {
         (true, _) => EndedRoles::Revoke,
@@ -61,14 +55,14 @@ pub fn role_options(
 }
 
 /// `[#{ role, scope }]`.
-fn role_list(ctx: &HostContext, function: &str, value: &Dynamic) -> RhaiResult<Vec<RoleGrant>> {
+fn role_list(function: &str, value: &Dynamic) -> RhaiResult<Vec<RoleGrant>> {
     let hint = "hint: write roles: [#{ role: \"Reader\", scope: resource_group_id(rg) }]";
     let Some(items) = value.clone().try_cast::<Array>() else {
         return Err(bad_argument(
             function,
             &format!(
                 "'roles' must be an array of #{{ role, scope }} maps, got {}; {hint}",
-                friendly(value.type_name())
+                friendly_type(value.type_name())
             ),
         ));
     };
@@ -80,7 +74,7 @@ fn role_list(ctx: &HostContext, function: &str, value: &Dynamic) -> RhaiResult<V
                     function,
                     &format!(
                         "each of 'roles' must be a #{{ role, scope }} map, got {}; {hint}",
-                        friendly(item.type_name())
+                        friendly_type(item.type_name())
                     ),
                 ));
             };
@@ -91,7 +85,7 @@ fn role_list(ctx: &HostContext, function: &str, value: &Dynamic) -> RhaiResult<V
             let scope = entry
                 .get("scope")
                 .ok_or_else(|| bad_argument(function, &format!("a 'roles' entry has no 'scope'; {hint}")))?;
-            Ok(RoleGrant { role: role_ref(function, role)?, scope: scope_of(ctx, function, scope)? })
+            Ok(RoleGrant { role: role_ref(function, role)?, scope: scope_of(function, scope)? })
         })
         .collect()
 }
@@ -102,7 +96,7 @@ fn role_ref(function: &str, value: &Dynamic) -> RhaiResult<RoleRef> {
             function,
             &format!(
                 "the role must be a string (a built-in name like \"Reader\" or a role definition id), got {}",
-                friendly(value.type_name())
+                friendly_type(value.type_name())
             ),
         ));
     };
@@ -110,20 +104,8 @@ fn role_ref(function: &str, value: &Dynamic) -> RhaiResult<RoleRef> {
 }
 
 /// A scope: a string, or any map with an `id` (a scale set, an identity, a resource group).
-fn scope_of(_ctx: &HostContext, function: &str, value: &Dynamic) -> RhaiResult<Scope> {
-    let text = if let Some(s) = value.clone().try_cast::<ImmutableString>() {
-        s
-    } else if let Some(map) = value.clone().try_cast::<Map>() {
-        map_str(&map, "id").ok_or_else(|| bad_argument(function, "the scope map has no 'id'"))?
-    } else {
-        return Err(bad_argument(
-            function,
-            &format!(
-                "the scope must be an id string (see resource_group_id(rg)), got {}",
-                friendly(value.type_name())
-            ),
-        ));
-    };
+fn scope_of(function: &str, value: &Dynamic) -> RhaiResult<Scope> {
+    let text = id_text(function, value, "a scope id (see resource_group_id(rg)) or a map with an 'id'")?;
     Scope::parse(&text).map_err(|e| bad_argument(function, &e))
 }
 
@@ -134,27 +116,14 @@ impl HostContext {
         let enables = function == "enable_system";
         let keys: &[&str] = if enables { &["roles"] } else { &["revoke_roles", "orphan_roles"] };
         check_keys(function, options, keys)?;
-        role_options(self, function, options, enables, !enables)
+        role_options(function, options, enables, !enables)
     }
 
     /// Whose principal `value` means: a scale set (its system identity), a user identity, or a
     /// principal id.
     fn holder(&self, function: &str, value: &Dynamic) -> RhaiResult<Holder> {
-        let raw = if let Some(s) = value.clone().try_cast::<ImmutableString>() {
-            s
-        } else if let Some(map) = value.clone().try_cast::<Map>() {
-            map_str(&map, "id").ok_or_else(|| {
-                bad_argument(function, "the map has no 'id'; pass a map from get_vmss or get_user_identity")
-            })?
-        } else {
-            return Err(bad_argument(
-                function,
-                &format!(
-                    "expected a scale set, a user identity (map or id) or a principal id, got {}",
-                    friendly(value.type_name())
-                ),
-            ));
-        };
+        let what = "a scale set or user identity (map or id) or a principal id";
+        let raw = id_text(function, value, what)?;
         if is_guid(raw.trim()) {
             return Ok(Holder::Principal(raw.trim().to_ascii_lowercase()));
         }
@@ -208,7 +177,7 @@ pub fn register(engine: &mut Engine, ctx: &HostContext) {
     registration("role_assignments_at").register_into_engine(
         engine,
         move |scope: Dynamic| -> RhaiResult<Array> {
-            let scope = scope_of(&c, "role_assignments_at", &scope)?;
+            let scope = scope_of("role_assignments_at", &scope)?;
             let all = c.block(c.primitives.assignments_at(&scope))?;
             Ok(all.iter().map(|a| to_dynamic(&a.to_json())).collect())
         },
@@ -218,7 +187,7 @@ pub fn register(engine: &mut Engine, ctx: &HostContext) {
         engine,
         move |who: Dynamic, role: Dynamic, scope: Dynamic| -> RhaiResult<Dynamic> {
             const F: &str = "grant_role";
-            let (role, scope) = (role_ref(F, &role)?, scope_of(&c, F, &scope)?);
+            let (role, scope) = (role_ref(F, &role)?, scope_of(F, &scope)?);
             let principal = c.principal(F, &who)?;
             let guid = c.block(c.primitives.resolve_role(&role, &scope))?;
             let report = c.block(c.primitives.grant(&principal, &guid, &scope, None))?;
@@ -230,7 +199,7 @@ pub fn register(engine: &mut Engine, ctx: &HostContext) {
         engine,
         move |who: Dynamic, role: Dynamic, scope: Dynamic| -> RhaiResult<Dynamic> {
             const F: &str = "revoke_role";
-            let (role, scope) = (role_ref(F, &role)?, scope_of(&c, F, &scope)?);
+            let (role, scope) = (role_ref(F, &role)?, scope_of(F, &scope)?);
             let principal = c.principal(F, &who)?;
             let guid = c.block(c.primitives.resolve_role(&role, &scope))?;
             Ok(to_dynamic(&c.block(c.primitives.revoke_role(&principal, &guid, &scope))?.to_json()))

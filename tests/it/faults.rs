@@ -10,7 +10,7 @@ use vmssid::ops::journal::Outcome;
 use vmssid::ops::{Target, WriteMode};
 use vmssid_emulator::{EmulatorConfig, FaultKind, FaultRule, Trigger};
 
-fn faults() -> Vec<(&'static str, FaultKind)> {
+pub fn faults() -> Vec<(&'static str, FaultKind)> {
     vec![
         ("429", FaultKind::Throttle { retry_after_secs: 0 }),
         ("500", FaultKind::ServerError),
