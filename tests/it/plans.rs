@@ -308,3 +308,14 @@ fn a_plan_refuses_scripts_that_create_resources() {
     let sent = vmssid::ops::journal::read(&arm.journal()).unwrap_or_default().len();
     assert_eq!(planned, sent, "the dry run listed {planned} requests, the real run journaled {sent}\n{err}");
 }
+
+#[test]
+fn a_plan_refuses_scripts_that_change_role_assignments() {
+    let arm = Arm::mixed();
+    let plan = arm.path("plan.json");
+    let script = r#"enable_system("myResourceGroup", "myVMSS", #{ roles: [#{ role: "Reader", scope: resource_group_id("myResourceGroup") }] })"#;
+    let out = arm.vmssid(&["run", "--plan-out", &plan.display().to_string(), "-e", script]);
+    expect(&out, 1, "", "no plan written: the script changes role assignments (1)");
+    assert!(!plan.exists(), "a plan was written");
+    assert!(arm.sent().is_empty(), "planning sent writes");
+}
