@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::undo_sets::{SetReport, Step, Undoer};
 use crate::authz::{RoleAssignment, Scope};
-use crate::identity::{ResourceId, VMSS_TYPE};
+use crate::identity::ResourceId;
 use crate::ops::journal::{Entry, RoleAction, RoleWrite};
 use crate::ops::roles::{Holder, Principal};
 use crate::ops::{NEW_VALUE, OpError};
@@ -106,9 +106,9 @@ impl Undoer<'_> {
     ) -> Result<(), OpError> {
         let Some(old) = entry.ended_roles.first().map(|a| a.principal_id.clone()) else { return Ok(()) };
         let new = if self.dry_run {
-            Principal { id: NEW_VALUE.into(), holder: Holder::Vmss(id.clone()) }
+            Principal { id: NEW_VALUE.into(), holder: Holder::System(id.clone()) }
         } else {
-            self.primitives.principal_of(Holder::Vmss(id.clone())).await?
+            self.primitives.principal_of(Holder::System(id.clone())).await?
         };
         let mut granted = 0;
         for assignment in &entry.ended_roles {
@@ -134,7 +134,7 @@ impl Undoer<'_> {
 /// Whose principal a journaled role write was for (the journal files it under the holder).
 fn holder_of(key: &str, assignment: &RoleAssignment) -> Holder {
     match ResourceId::parse(key) {
-        Ok(id) if id.is_type(VMSS_TYPE) => Holder::Vmss(id),
+        Ok(id) if id.compute_kind().is_some() => Holder::System(id),
         Ok(id) if id.is_user_identity() => Holder::UserIdentity(id),
         _ => Holder::Principal(assignment.principal_id.clone()),
     }

@@ -32,13 +32,15 @@ pub struct FunctionDoc {
 pub enum ArgKind {
     ResourceGroup,
     Vmss,
+    /// A virtual machine's name.
+    Vm,
     /// A user-assigned identity's name.
     Identity,
     /// A user-assigned identity's full id.
     IdentityId,
 }
 
-const TARGET: &str = "`target` is a map from get_vmss/list_vmss, a full scale set id, or give `rg, name`";
+const TARGET: &str = "`target` is a map from get_vmss/list_vmss or get_vm/list_vms, a full scale set or virtual machine id, or give `rg, name` (always a scale set)";
 
 /// Every primitive, in the order the reference lists them.
 pub const PRIMITIVES: &[FunctionDoc] = &[
@@ -68,6 +70,33 @@ pub const PRIMITIVES: &[FunctionDoc] = &[
         effect: Effect::Reads,
         io: "GET the scale set collection of that subscription (following nextLink)",
         example: r#"list_vmss_in("11111111-1111-1111-1111-111111111111", "fleet-rg").len()"#,
+    },
+    FunctionDoc {
+        name: "get_vm",
+        arguments: &[ArgKind::ResourceGroup, ArgKind::Vm],
+        signatures: &["get_vm(rg, name) -> map", "get_vm(id) -> map"],
+        summary: "Reads a virtual machine: the same map as get_vmss, with kind \"vm\". Every write primitive takes it (or a VM id) as its target; `rg, name` forms always mean a scale set.",
+        effect: Effect::Reads,
+        io: "GET the virtual machine",
+        example: r#"let vm = get_vm("myResourceGroup", "myVM"); add_user(vm, user_identity("myResourceGroup", "ID2"))"#,
+    },
+    FunctionDoc {
+        name: "list_vms",
+        arguments: &[ArgKind::ResourceGroup],
+        signatures: &["list_vms() -> array", "list_vms(rg) -> array"],
+        summary: "Lists the virtual machines of the subscription, or of one resource group, as get_vm maps.",
+        effect: Effect::Reads,
+        io: "GET the virtual machine collection (following nextLink)",
+        example: r#"for vm in list_vms("myResourceGroup") { print(vm.name); }"#,
+    },
+    FunctionDoc {
+        name: "list_vms_in",
+        arguments: &[],
+        signatures: &["list_vms_in(subscription) -> array", "list_vms_in(subscription, rg) -> array"],
+        summary: "Lists the virtual machines of another subscription (or one resource group in it).",
+        effect: Effect::Reads,
+        io: "GET the virtual machine collection of that subscription (following nextLink)",
+        example: r#"list_vms_in("11111111-1111-1111-1111-111111111111").len()"#,
     },
     FunctionDoc {
         name: "enable_system",

@@ -17,6 +17,7 @@ pub mod primitives;
 mod roles;
 pub mod sandbox;
 pub mod subscriptions;
+mod vms;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

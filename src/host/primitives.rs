@@ -33,6 +33,32 @@ impl HostContext {
         self.runtime.block_on(fut).map_err(op_error)
     }
 
+    /// Like [`HostContext::block`] for a primitive called with `rg, name`, which always names a
+    /// scale set: when there is none but a virtual machine of that name exists, the error says
+    /// how to name the VM instead (a VM name never silently resolves to a scale set).
+    fn block_named<T>(
+        &self,
+        rg: &str,
+        name: &str,
+        fut: impl Future<Output = Result<T, OpError>>,
+    ) -> RhaiResult<T> {
+        if self.interrupt.is_triggered() {
+            return Err(EvalAltResult::ErrorTerminated("interrupted".into(), Position::NONE).into());
+        }
+        self.runtime.block_on(fut).map_err(|e| {
+            let not_found = matches!(&e, OpError::Arm(arm) if arm.is_not_found());
+            let is_vm = not_found
+                && self.primitives.vm_id(rg, name).is_ok_and(|vm| self.runtime.block_on(self.primitives.get_vmss(&vm)).is_ok());
+            if !is_vm {
+                return op_error(e);
+            }
+            let hint = format!(
+                "{e}; hint: {name} is a virtual machine, and (rg, name) always names a scale set: pass get_vm(\"{rg}\", \"{name}\")"
+            );
+            super::convert::runtime(e.code(), &hint, e.status())
+        })
+    }
+
     /// Waits `seconds`, unless Ctrl-C or SIGTERM comes first: then the script stops.
     fn sleep(&self, seconds: f64) -> RhaiResult<()> {
         if seconds.is_nan() || seconds > MAX_SLEEP_SECONDS {
@@ -62,16 +88,20 @@ impl HostContext {
         self.primitives.vmss_id(rg, name).map_err(op_error)
     }
 
-    /// A write target: a `get_vmss` map (with its etag), or a full scale set id.
+    /// A write target: a `get_vmss`/`get_vm` map (with its etag), or a full scale set or
+    /// virtual machine id.
     fn target(&self, function: &str, value: &Dynamic) -> RhaiResult<Target> {
         if let Some(s) = value.clone().try_cast::<ImmutableString>() {
-            return Ok(Target::Id(self.primitives.parse_vmss_id(&s).map_err(op_error)?));
+            return Ok(Target::Id(self.primitives.parse_target_id(&s).map_err(op_error)?));
         }
         if let Some(map) = value.clone().try_cast::<Map>() {
             let Some(raw) = map_str(&map, "id") else {
-                return Err(bad_argument(function, "the map has no 'id'; pass the map get_vmss returns"));
+                return Err(bad_argument(
+                    function,
+                    "the map has no 'id'; pass the map get_vmss or get_vm returns",
+                ));
             };
-            let id = self.primitives.parse_vmss_id(&raw).map_err(op_error)?;
+            let id = self.primitives.parse_target_id(&raw).map_err(op_error)?;
             return Ok(match map_str(&map, "etag") {
                 Some(etag) => Target::Snapshot { id, etag: etag.to_string() },
                 None => Target::Id(id),
@@ -80,8 +110,8 @@ impl HostContext {
         Err(bad_argument(
             function,
             &format!(
-                "expected a scale set id or the map get_vmss returns, got {}; or call {function}(rg, name, ...)",
-                value.type_name()
+                "expected a scale set or virtual machine (its id, or the map get_vmss or get_vm returns), got {}; or call {function}(rg, name, ...) for a scale set",
+                super::convert::friendly_type(value.type_name())
             ),
         ))
     }
@@ -112,6 +142,13 @@ impl HostContext {
         let report = self.block(self.primitives.apply_with_roles(target, intent, roles))?;
         Ok(to_dynamic(&report.to_json()))
     }
+
+    /// A write on the scale set `rg, name`.
+    fn apply_named(&self, rg: &str, name: &str, intent: Intent, roles: &RoleOptions) -> RhaiResult<Dynamic> {
+        let target = Target::Id(self.vmss_id(rg, name)?);
+        let report = self.block_named(rg, name, self.primitives.apply_with_roles(target, intent, roles))?;
+        Ok(to_dynamic(&report.to_json()))
+    }
 }
 
 /// The longest one `sleep` may wait: a script that waits longer is more likely a mistake (a
@@ -121,6 +158,7 @@ pub const MAX_SLEEP_SECONDS: f64 = 3600.0;
 /// Registers every primitive on `engine`.
 pub fn register(engine: &mut Engine, ctx: &HostContext) {
     super::roles::register(engine, ctx);
+    super::vms::register(engine, ctx);
     register_reads(engine, ctx);
     register_writes(engine, ctx);
     register_user_identities(engine, ctx);
@@ -133,7 +171,7 @@ fn register_reads(engine: &mut Engine, ctx: &HostContext) {
         engine,
         move |rg: &str, name: &str| -> RhaiResult<Dynamic> {
             let id = c.vmss_id(rg, name)?;
-            let vmss = c.block(c.primitives.get_vmss(&id))?;
+            let vmss = c.block_named(rg, name, c.primitives.get_vmss(&id))?;
             Ok(to_dynamic(&vmss.to_json()))
         },
     );
@@ -165,7 +203,7 @@ fn register_writes(engine: &mut Engine, ctx: &HostContext) {
     for (name, intent) in simple {
         let c = ctx.clone();
         registration(name).register_into_engine(engine, move |rg: &str, vmss: &str| -> RhaiResult<Dynamic> {
-            c.apply(Target::Id(c.vmss_id(rg, vmss)?), intent())
+            c.apply_named(rg, vmss, intent(), &RoleOptions::default())
         });
         let c = ctx.clone();
         registration(name).register_into_engine(engine, move |target: Dynamic| -> RhaiResult<Dynamic> {
@@ -180,7 +218,7 @@ fn register_writes(engine: &mut Engine, ctx: &HostContext) {
             engine,
             move |rg: &str, vmss: &str, options: Map| -> RhaiResult<Dynamic> {
                 let roles = c.system_role_options(name, &options)?;
-                c.apply_with(Target::Id(c.vmss_id(rg, vmss)?), intent(), &roles)
+                c.apply_named(rg, vmss, intent(), &roles)
             },
         );
         let c = ctx.clone();
@@ -200,8 +238,7 @@ fn register_writes(engine: &mut Engine, ctx: &HostContext) {
         registration(name).register_into_engine(
             engine,
             move |rg: &str, vmss: &str, user: Dynamic| -> RhaiResult<Dynamic> {
-                let target = Target::Id(c.vmss_id(rg, vmss)?);
-                c.apply(target, intent(c.user(name, &user)?))
+                c.apply_named(rg, vmss, intent(c.user(name, &user)?), &RoleOptions::default())
             },
         );
         let c = ctx.clone();
@@ -221,7 +258,7 @@ fn register_writes(engine: &mut Engine, ctx: &HostContext) {
             engine,
             move |rg: &str, vmss: &str, change: Map| -> RhaiResult<Dynamic> {
                 let (intent, roles) = intent(&c, &change)?;
-                c.apply_with(Target::Id(c.vmss_id(rg, vmss)?), intent, &roles)
+                c.apply_named(rg, vmss, intent, &roles)
             },
         );
         let c = ctx.clone();

@@ -9,8 +9,8 @@ use super::changes::check_keys;
 use super::convert::{RhaiResult, bad_argument, friendly_type, id_text, map_str, op_error, to_dynamic};
 use super::primitives::HostContext;
 use crate::authz::{RoleRef, Scope};
+use crate::identity::ResourceId;
 use crate::identity::resource_id::is_guid;
-use crate::identity::{ResourceId, VMSS_TYPE};
 use crate::ops::roles::{Holder, Principal};
 use crate::ops::{EndedRoles, RoleGrant, RoleOptions};
 
@@ -128,15 +128,15 @@ impl HostContext {
             return Ok(Holder::Principal(raw.trim().to_ascii_lowercase()));
         }
         let id = ResourceId::parse(&raw).map_err(|e| op_error(e.into()))?;
-        if id.is_type(VMSS_TYPE) {
-            Ok(Holder::Vmss(id))
+        if id.compute_kind().is_some() {
+            Ok(Holder::System(id))
         } else if id.is_user_identity() {
             Ok(Holder::UserIdentity(id))
         } else {
             Err(bad_argument(
                 function,
                 &format!(
-                    "{} is a {}; roles belong to a scale set's system identity, a user identity or a principal id",
+                    "{} is a {}; roles belong to the system identity of a scale set or virtual machine, a user identity, or a principal id",
                     id.name(),
                     id.full_type()
                 ),
@@ -155,7 +155,7 @@ pub fn register(engine: &mut Engine, ctx: &HostContext) {
     registration("role_assignments").register_into_engine(engine, move |who: Dynamic| -> RhaiResult<Array> {
         let principal = c.principal("role_assignments", &who)?;
         let subscription = match &principal.holder {
-            Holder::Vmss(id) | Holder::UserIdentity(id) => id.subscription().to_string(),
+            Holder::System(id) | Holder::UserIdentity(id) => id.subscription().to_string(),
             Holder::Principal(_) => {
                 c.primitives.client().subscription().map_err(|e| op_error(e.into()))?.to_string()
             }
@@ -168,7 +168,7 @@ pub fn register(engine: &mut Engine, ctx: &HostContext) {
         engine,
         move |rg: &str, name: &str| -> RhaiResult<Array> {
             let id = c.primitives.vmss_id(rg, name).map_err(op_error)?;
-            let principal = c.block(c.primitives.principal_of(Holder::Vmss(id.clone())))?;
+            let principal = c.block(c.primitives.principal_of(Holder::System(id.clone())))?;
             let held = c.block(c.primitives.assignments_of(&principal.id, id.subscription()))?;
             Ok(held.iter().map(|a| to_dynamic(&a.to_json())).collect())
         },

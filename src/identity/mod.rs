@@ -12,7 +12,7 @@ pub mod wire;
 pub use change::{Change, Delta, Users};
 pub use model::{BadIdentityType, Identity, IdentityShape, IdentityType, SystemIdentity, UserIdentity};
 pub use planner::{Intent, Plan, PlanError, plan, plan_change};
-pub use resource_id::{ResourceId, ResourceIdError, USER_IDENTITY_TYPE, VMSS_TYPE};
+pub use resource_id::{ComputeKind, ResourceId, ResourceIdError, USER_IDENTITY_TYPE, VM_TYPE, VMSS_TYPE};
 pub use wire::{
     ApiVersion, DecodeError, IdentityPatch, UnsupportedApiVersion, UserChange, VMSS_API_VERSIONS, WireFamily,
     decode_identity,

@@ -14,6 +14,33 @@ use thiserror::Error;
 pub const USER_IDENTITY_TYPE: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";
 /// Resource type of a virtual machine scale set.
 pub const VMSS_TYPE: &str = "Microsoft.Compute/virtualMachineScaleSets";
+/// Resource type of a virtual machine.
+pub const VM_TYPE: &str = "Microsoft.Compute/virtualMachines";
+
+/// The two kinds of compute resource that carry an identity block vmssid manages. They share
+/// the identity model, wire families, etags and operations; only paths (and names) differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ComputeKind {
+    ScaleSet,
+    VirtualMachine,
+}
+
+impl ComputeKind {
+    pub fn full_type(self) -> &'static str {
+        match self {
+            Self::ScaleSet => VMSS_TYPE,
+            Self::VirtualMachine => VM_TYPE,
+        }
+    }
+
+    /// `scale set` or `virtual machine`, for messages.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::ScaleSet => "scale set",
+            Self::VirtualMachine => "virtual machine",
+        }
+    }
+}
 
 /// Longest id accepted; real ids are well under 1 kB, anything longer is input gone wrong.
 const MAX_ID_LEN: usize = 2048;
@@ -135,6 +162,32 @@ impl ResourceId {
     /// The id of a VM scale set.
     pub fn vmss(subscription: &str, resource_group: &str, name: &str) -> Result<Self, ResourceIdError> {
         Self::build(subscription, resource_group, VMSS_TYPE, name)
+    }
+
+    /// The id of a virtual machine.
+    pub fn vm(subscription: &str, resource_group: &str, name: &str) -> Result<Self, ResourceIdError> {
+        Self::build(subscription, resource_group, VM_TYPE, name)
+    }
+
+    /// The id of a scale set or a virtual machine.
+    pub fn compute(
+        kind: ComputeKind,
+        subscription: &str,
+        resource_group: &str,
+        name: &str,
+    ) -> Result<Self, ResourceIdError> {
+        Self::build(subscription, resource_group, kind.full_type(), name)
+    }
+
+    /// Whether it names a scale set or a virtual machine, if either.
+    pub fn compute_kind(&self) -> Option<ComputeKind> {
+        if self.is_type(VMSS_TYPE) {
+            Some(ComputeKind::ScaleSet)
+        } else if self.is_type(VM_TYPE) {
+            Some(ComputeKind::VirtualMachine)
+        } else {
+            None
+        }
     }
 
     /// The id of a user-assigned managed identity.

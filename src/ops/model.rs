@@ -9,7 +9,8 @@ use super::error::OpError;
 use super::roles::RoleReport;
 use crate::authz::RoleAssignment;
 
-/// A scale set as read from ARM: the parts vmssid works with, plus the raw body.
+/// A scale set or virtual machine as read from ARM: the parts vmssid works with (the identity
+/// block is the same on both).
 #[derive(Debug, Clone)]
 pub struct Vmss {
     pub id: ResourceId,
@@ -54,8 +55,13 @@ impl Vmss {
 
     /// The JSON view scripts see (`get_vmss`'s map).
     pub fn to_json(&self) -> Value {
+        let kind = match self.id.compute_kind() {
+            Some(crate::identity::ComputeKind::VirtualMachine) => "vm",
+            _ => "vmss",
+        };
         json!({
             "id": self.id.as_str(),
+            "kind": kind,
             "name": self.id.name(),
             "resource_group": self.id.resource_group(),
             "location": self.location,

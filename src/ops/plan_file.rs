@@ -184,10 +184,13 @@ impl PlanWrite {
         }
     }
 
+    /// The scale set or virtual machine the write changes.
     pub fn vmss_id(&self) -> Result<ResourceId, String> {
-        ResourceId::parse(&self.vmss)
-            .and_then(|id| id.expect_type(crate::identity::VMSS_TYPE))
-            .map_err(|e| format!("vmss: {e}"))
+        let id = ResourceId::parse(&self.vmss).map_err(|e| format!("vmss: {e}"))?;
+        match id.compute_kind() {
+            Some(_) => Ok(id),
+            None => Err(format!("vmss: {} is neither a scale set nor a virtual machine", id.full_type())),
+        }
     }
 
     pub fn intent(&self) -> Result<Intent, String> {

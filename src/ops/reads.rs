@@ -7,7 +7,10 @@ use super::{OpError, Primitives, UserIdentityInfo, Vmss};
 use crate::arm::ArmError;
 use crate::identity::resource_id::validate_segment;
 use crate::identity::wire::USER_IDENTITY_API_VERSION;
-use crate::identity::{ResourceId, USER_IDENTITY_TYPE, VMSS_TYPE};
+use crate::identity::{ResourceId, ResourceIdError, USER_IDENTITY_TYPE, VM_TYPE, VMSS_TYPE};
+
+/// What a write primitive's target may be, for the error when it is neither.
+const COMPUTE_TYPES: &str = "scale set (Microsoft.Compute/virtualMachineScaleSets) or virtual machine (Microsoft.Compute/virtualMachines)";
 
 /// Reads kept for planning without a second GET, bounded so a huge fleet cannot grow it forever.
 const SNAPSHOT_LIMIT: usize = 100_000;
@@ -112,6 +115,25 @@ impl Primitives {
     /// Parses a full scale set id and checks its type.
     pub fn parse_vmss_id(&self, raw: &str) -> Result<ResourceId, OpError> {
         Ok(ResourceId::parse(raw)?.expect_type(VMSS_TYPE)?)
+    }
+
+    /// The id of virtual machine `name` in resource group `rg` of the current subscription.
+    pub fn vm_id(&self, rg: &str, name: &str) -> Result<ResourceId, OpError> {
+        Ok(ResourceId::vm(self.client.subscription()?, rg, name)?)
+    }
+
+    /// Parses a full virtual machine id and checks its type.
+    pub fn parse_vm_id(&self, raw: &str) -> Result<ResourceId, OpError> {
+        Ok(ResourceId::parse(raw)?.expect_type(VM_TYPE)?)
+    }
+
+    /// Parses the id of what a write primitive changes: a scale set or a virtual machine.
+    pub fn parse_target_id(&self, raw: &str) -> Result<ResourceId, OpError> {
+        let id = ResourceId::parse(raw)?;
+        match id.compute_kind() {
+            Some(_) => Ok(id),
+            None => Err(ResourceIdError::WrongType { expected: COMPUTE_TYPES, found: id.full_type() }.into()),
+        }
     }
 
     /// The id of user-assigned identity `name` in `rg` of the current subscription (no I/O).

@@ -58,7 +58,7 @@ impl Primitives {
                 vmss.name()
             )));
         };
-        let principal = Principal { id: principal, holder: Holder::Vmss(vmss) };
+        let principal = Principal { id: principal, holder: Holder::System(vmss) };
         for (guid, scope) in grants {
             let granted = self.grant(&principal, &guid, scope, None).await?;
             report.roles.push(granted);
@@ -125,7 +125,7 @@ impl Primitives {
             return Ok(report);
         }
         let id = before.system.as_ref().and_then(|s| s.principal_id.clone()).unwrap_or_default();
-        let principal = Principal { id, holder: Holder::Vmss(report.vmss.clone()) };
+        let principal = Principal { id, holder: Holder::System(report.vmss.clone()) };
         for assignment in ended {
             let revoked = self.revoke(&principal, assignment, entry, None).await?;
             report.roles.push(revoked);

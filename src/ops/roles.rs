@@ -12,8 +12,8 @@ use crate::ops::journal::RoleAction;
 /// Whose principal a role is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Holder {
-    /// A scale set's system-assigned identity.
-    Vmss(ResourceId),
+    /// The system-assigned identity of a scale set or virtual machine.
+    System(ResourceId),
     /// A user-assigned identity.
     UserIdentity(ResourceId),
     /// A principal id given as such.
@@ -24,7 +24,7 @@ impl Holder {
     /// What the journal files the write under: the holder's id, or the principal.
     pub fn key(&self) -> &str {
         match self {
-            Self::Vmss(id) | Self::UserIdentity(id) => id.as_str(),
+            Self::System(id) | Self::UserIdentity(id) => id.as_str(),
             Self::Principal(p) => p,
         }
     }
@@ -32,7 +32,7 @@ impl Holder {
     /// For people: `myVMSS (system identity)`, `ID1`, or the principal id.
     pub fn describe(&self) -> String {
         match self {
-            Self::Vmss(id) => format!("{} (system identity)", id.name()),
+            Self::System(id) => format!("{} (system identity)", id.name()),
             Self::UserIdentity(id) => id.name().to_string(),
             Self::Principal(p) => format!("principal {p}"),
         }
@@ -100,7 +100,7 @@ impl Primitives {
     pub async fn principal_of(&self, holder: Holder) -> Result<Principal, OpError> {
         let id = match &holder {
             Holder::Principal(p) => p.clone(),
-            Holder::Vmss(vmss) => {
+            Holder::System(vmss) => {
                 let set = self.get_vmss(vmss).await?;
                 match set.identity.system.and_then(|s| s.principal_id) {
                     Some(p) => p,

@@ -73,6 +73,7 @@ pub struct Names {
 struct Inventory {
     /// (resource group, name, id)
     vmss: Vec<(String, String, String)>,
+    vms: Vec<(String, String, String)>,
     identities: Vec<(String, String, String)>,
 }
 
@@ -80,7 +81,7 @@ impl Inventory {
     fn resource_groups(&self) -> Vec<String> {
         let mut seen = BTreeSet::new();
         let mut out = Vec::new();
-        for (rg, _, _) in self.vmss.iter().chain(&self.identities) {
+        for (rg, _, _) in self.vmss.iter().chain(&self.vms).chain(&self.identities) {
             if seen.insert(rg.to_ascii_lowercase()) {
                 out.push(rg.clone());
             }
@@ -143,18 +144,27 @@ impl Shared {
         // A Ctrl-C of the last statement must not cancel these reads.
         primitives.client().interrupt().reset();
         let fetched = self.runtime.block_on(async {
-            let both =
-                async { tokio::join!(primitives.list_vmss(None), primitives.list_user_identities(None)) };
-            tokio::time::timeout(ARM_TIMEOUT, both).await
+            let all = async {
+                tokio::join!(
+                    primitives.list_vmss(None),
+                    primitives.list_vms(None),
+                    primitives.list_user_identities(None)
+                )
+            };
+            tokio::time::timeout(ARM_TIMEOUT, all).await
         });
-        let (Ok(vmss), Ok(identities)) = fetched.ok()? else { return None };
-        let inventory = Inventory {
-            vmss: vmss
-                .iter()
+        let (Ok(vmss), vms, Ok(identities)) = fetched.ok()? else { return None };
+        let names = |list: &[crate::ops::Vmss]| -> Vec<(String, String, String)> {
+            list.iter()
                 .map(|v| {
                     (v.id.resource_group().to_string(), v.id.name().to_string(), v.id.as_str().to_string())
                 })
-                .collect(),
+                .collect()
+        };
+        let inventory = Inventory {
+            vmss: names(&vmss),
+            // An endpoint without virtual machines still completes scale sets.
+            vms: vms.map(|vms| names(&vms)).unwrap_or_default(),
             identities: identities
                 .iter()
                 .map(|i| (i.resource_group.clone(), i.name.clone(), i.id.clone()))
@@ -209,10 +219,12 @@ impl ReplHelper {
         let names: Vec<String> = match kind {
             // A scale set id may stand where the resource group would (`get_vmss(id)`).
             ArgKind::ResourceGroup if arg.typed.starts_with('/') => {
-                inventory.vmss.iter().map(|(_, _, id)| id.clone()).collect()
+                let ids = if arg.function.ends_with("_vm") { &inventory.vms } else { &inventory.vmss };
+                ids.iter().map(|(_, _, id)| id.clone()).collect()
             }
             ArgKind::ResourceGroup => inventory.resource_groups(),
             ArgKind::Vmss => Inventory::in_group(&inventory.vmss, rg).map(|(_, n, _)| n.clone()).collect(),
+            ArgKind::Vm => Inventory::in_group(&inventory.vms, rg).map(|(_, n, _)| n.clone()).collect(),
             ArgKind::Identity => {
                 Inventory::in_group(&inventory.identities, rg).map(|(_, n, _)| n.clone()).collect()
             }
@@ -395,6 +407,7 @@ mod tests {
     fn string_arguments_name_arm_resources() {
         assert_eq!(kind(r#"get_vmss("my"#), Some(ArgKind::ResourceGroup));
         assert_eq!(kind(r#"get_vmss("myResourceGroup", "my"#), Some(ArgKind::Vmss));
+        assert_eq!(kind(r#"get_vm("myResourceGroup", "my"#), Some(ArgKind::Vm));
         assert_eq!(kind(r#"add_user("rg", "v", "/sub"#), Some(ArgKind::IdentityId));
         assert_eq!(kind(r#"add_user("rg", "v", user_identity("rg", "I"#), Some(ArgKind::Identity));
         assert_eq!(kind(r#"id::ensure("rg", "my"#), Some(ArgKind::Vmss));

@@ -44,7 +44,7 @@ fn hostile_resource_ids_and_names() {
         (r#"remove_user("myResourceGroup", "nope", user_identity("myResourceGroup", "ID1"))"#.into(), "ResourceNotFound"),
         (r#"get_user_identity("myResourceGroup", "nope")"#.into(), "ResourceNotFound"),
         (r#"enable_system(#{ name: "no id" })"#.into(), "has no 'id'"),
-        (r#"enable_system([1, 2])"#.into(), "expected a scale set id"),
+        (r#"enable_system([1, 2])"#.into(), "expected a scale set or virtual machine"),
         (r#"create_vmss("myResourceGroup", "myVMSS", #{ location: "eastus" })"#.into(), "already exists"),
         (r#"create_vmss("myResourceGroup", "x", #{})"#.into(), "no 'location'"),
         (r#"create_vmss("myResourceGroup", "x", #{ location: "eastus", identity: #{ type: "Both" } })"#.into(), "identity type"),

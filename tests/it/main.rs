@@ -33,4 +33,5 @@ mod script;
 mod secrets;
 mod throttling;
 mod trust;
+mod vms;
 mod write_path;
