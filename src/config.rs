@@ -35,9 +35,9 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
-    /// The TOML parser's error, on one line.
+    /// The TOML parser's error, with its caret display under the offending line.
     pub fn syntax(file: &Path, error: &toml::de::Error) -> Self {
-        let reason = error.to_string().replace('\n', " ").trim().to_string();
+        let reason = error.to_string().trim_end().to_string();
         Self::Syntax { file: file.to_path_buf(), reason }
     }
 

@@ -128,7 +128,12 @@ pub fn connect_reusing(
     }
     let subscription_source = subscription.as_ref().ok().map(|(_, source)| *source);
     let subscription = subscription.map(|(id, _)| id);
-    tracing::info!(endpoint = %endpoint, subscription = ?subscription, source = ?subscription_source, api = %api, "connecting");
+    let shown_subscription = match &subscription {
+        Ok(id) => id.clone(),
+        Err(e) => format!("none ({e})"),
+    };
+    let shown_source = subscription_source.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
+    tracing::info!(%endpoint, subscription = %shown_subscription, source = %shown_source, %api, "connecting");
     let mut config = ClientConfig::with_subscription(endpoint, subscription);
     config.retry = RetryPolicy {
         max_attempts: args.max_attempts.max(1),

@@ -414,7 +414,7 @@ impl ArmClient {
             }
             let delay = policy.delay(attempt, failure, rand::rng().random::<f64>());
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
-            tracing::info!(%method, path = url.path(), attempt, ?delay, error = %error, "retrying");
+            tracing::info!(%method, path = url.path(), attempt, delay = %format_args!("{:.1}s", delay.as_secs_f64()), error = %error, "retrying");
             self.pause(delay).await?;
         }
     }
@@ -463,6 +463,17 @@ impl ArmClient {
                 if message.contains("certificate") {
                     let message = format!(
                         "{message} (trust a private CA or the emulator's --cert-out with --ca-cert FILE)"
+                    );
+                    return Err(AttemptError::Final(ArmError::Transport { endpoint, message }));
+                }
+                // Nothing listens on a loopback port until someone starts it: retrying only
+                // makes the user wait. Remote endpoints keep their retry budget.
+                if e.is_connect()
+                    && connection_refused(&e)
+                    && super::settings::is_loopback_host(&self.config.endpoint)
+                {
+                    let message = format!(
+                        "{message}; nothing listens there; hint: start it (e.g. `vmssid emulator`, which prints its URL) or pass the right --endpoint, or use --emulator for the embedded one"
                     );
                     return Err(AttemptError::Final(ArmError::Transport { endpoint, message }));
                 }
@@ -579,6 +590,20 @@ fn operation_failed(status: &str, poll: &ArmResponse) -> ArmError {
 }
 
 /// reqwest's error text plus its sources, on one line, with any URL query removed.
+/// Whether the connection was refused (no listener), as opposed to timing out or resetting.
+fn connection_refused(e: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if s.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
 fn describe_reqwest(e: &reqwest::Error) -> String {
     let mut parts = vec![e.to_string()];
     let mut source = std::error::Error::source(e);

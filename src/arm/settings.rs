@@ -54,7 +54,7 @@ pub fn is_known_endpoint(endpoint: &Url) -> bool {
     endpoint.scheme() == "https" && AZURE_CLOUD_HOSTS.iter().any(|known| host.eq_ignore_ascii_case(known))
 }
 
-fn is_loopback_host(url: &Url) -> bool {
+pub(crate) fn is_loopback_host(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
@@ -70,6 +70,17 @@ pub enum SubscriptionSource {
     Environment,
     AzureCliProfile,
     EmulatorDefault,
+}
+
+impl std::fmt::Display for SubscriptionSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Flag => "--subscription",
+            Self::Environment => "AZURE_SUBSCRIPTION_ID",
+            Self::AzureCliProfile => "the Azure CLI profile",
+            Self::EmulatorDefault => "the emulator's demo subscription",
+        })
+    }
 }
 
 /// Why no subscription could be chosen; kept until a call needs one, so scripts that never

@@ -74,7 +74,11 @@ fn run_script(
         (_, Some(text)) => (Ok(text.clone()), "<-e>".to_string()),
         (Some(file), None) => {
             if !file.is_file() {
-                anyhow::bail!("script {} does not exist", file.display());
+                return Err(crate::frontend::exit::UsageError(format!(
+                    "script {} does not exist",
+                    file.display()
+                ))
+                .into());
             }
             (crate::host::read_script(file), file.display().to_string())
         }

@@ -22,11 +22,32 @@ pub struct UsageError(pub String);
 pub fn code_for(error: &anyhow::Error) -> u8 {
     let cancelled = matches!(error.downcast_ref::<ArmError>(), Some(ArmError::Cancelled))
         || matches!(error.downcast_ref::<OpError>(), Some(OpError::Arm(ArmError::Cancelled)));
-    if error.downcast_ref::<UsageError>().is_some() {
+    if is_usage(error) {
         USAGE
     } else if cancelled {
         INTERRUPTED
     } else {
         FAILED
     }
+}
+
+/// Errors the user fixes by calling vmssid differently: a usage error, a configuration file
+/// that does not parse or holds a bad value, a subscription or api-version that is not
+/// usable, a state file that cannot be read.
+fn is_usage(error: &anyhow::Error) -> bool {
+    use crate::arm::settings::SubscriptionError;
+    use crate::identity::UnsupportedApiVersion;
+    error.downcast_ref::<UsageError>().is_some()
+        || error.downcast_ref::<crate::config::ConfigError>().is_some()
+        || error.downcast_ref::<SubscriptionError>().is_some()
+        || matches!(error.downcast_ref::<ArmError>(), Some(ArmError::Subscription(_)))
+        || error.downcast_ref::<UnsupportedApiVersion>().is_some()
+        || matches!(error.downcast_ref::<OpError>(), Some(OpError::ApiVersion(_)))
+        || matches!(
+            error.downcast_ref::<vmssid_emulator::EmulatorError>(),
+            Some(
+                vmssid_emulator::EmulatorError::State { .. }
+                    | vmssid_emulator::EmulatorError::InvalidState(_)
+            )
+        )
 }

@@ -126,7 +126,7 @@ impl Primitives {
                     let delay = PRINCIPAL_RETRY_BASE
                         .saturating_mul(1 << (principal_retries - 1).min(8))
                         .min(PRINCIPAL_RETRY_MAX);
-                    tracing::info!(principal = %principal.id, ?delay, "principal not found yet; retrying the grant");
+                    tracing::info!(principal = %principal.id, delay = %format_args!("{:.1}s", delay.as_secs_f64()), "principal not found yet; retrying the grant");
                     self.client.sleep(delay).await?;
                     continue;
                 }

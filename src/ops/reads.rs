@@ -55,7 +55,7 @@ impl Primitives {
                 }
                 .into());
             }
-            tracing::info!(vmss = %id, state = ?vmss.provisioning_state, "an operation is running; waiting for it to end");
+            tracing::info!(vmss = %id, state = vmss.provisioning_state.as_deref().unwrap_or("running"), "an operation is running; waiting for it to end");
             self.client.sleep(self.client.config().poll_interval).await?;
         }
     }

@@ -14,6 +14,7 @@ mod check_and_signals;
 mod cli_run;
 mod docs;
 mod emulator_cli;
+mod everyday;
 mod faults;
 mod interrupted_writes;
 mod journal_undo;

@@ -108,6 +108,12 @@ impl Vmssid {
         self
     }
 
+    /// Unsets one variable the clean environment sets (`NO_COLOR`, say).
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.cmd.env_remove(key);
+        self
+    }
+
     pub fn envs(self, vars: &[(&str, &str)]) -> Self {
         vars.iter().fold(self, |run, (k, v)| run.env(k, v))
     }

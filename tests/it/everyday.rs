@@ -1,0 +1,58 @@
+//! The everyday details an operator meets in the first hour (issue 16): fast failures, exit
+//! codes, messages. Each test fails without its fix.
+
+use crate::harness::{SUB, Vmssid};
+
+#[test]
+fn a_refused_loopback_connection_fails_at_once_with_a_hint_instead_of_retrying() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let out = Vmssid::new(["run", "--endpoint", &endpoint, "--subscription", SUB, "-e", "list_vmss()"])
+        .env("VMSSID_ACCESS_TOKEN", "t")
+        .run();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("nothing listens there; hint: start it"), "{stderr}");
+    assert!(!stderr.contains("gave up after"), "retried although nothing listens: {stderr}");
+}
+
+#[test]
+fn logs_to_a_pipe_carry_no_colours_and_no_rust_debug_wrappers() {
+    // The harness runs the binary with stderr piped and without NO_COLOR set here.
+    let out = Vmssid::new(["-v", "run", "--emulator", "-e", r#"enable_system("myResourceGroup", "myVMSS")"#])
+        .env_remove("NO_COLOR")
+        .run();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("connecting"), "an info log line is expected: {stderr}");
+    assert!(!stderr.contains('\u{1b}'), "ANSI escapes in a piped log: {stderr:?}");
+    for wrapper in ["Some(", "Ok(", "Err(", "None"] {
+        assert!(!stderr.contains(wrapper), "a Rust debug form ({wrapper}) in the log: {stderr}");
+    }
+}
+
+#[test]
+fn usage_and_configuration_errors_exit_2_and_toml_errors_keep_their_caret() {
+    let cases: [&[&str]; 4] = [
+        &["run", "/no/such/script.rhai"],
+        &["run", "--api-version", "2099-01-01", "-e", "1"],
+        &["run", "--subscription", "not-a-guid", "-e", "1"],
+        &["run", "--emulator", "--state", "/no/such/state.json", "-e", "1"],
+    ];
+    for args in cases {
+        let out = Vmssid::new(args).run();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("vmssid.toml"), "[limits\nconcurrency = 4\n").unwrap();
+    let out = Vmssid::new(["run", "-e", "1"]).dir(dir.path()).run();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("1 | [limits\n") && stderr.contains("|        ^\n"),
+        "the caret display, line by line: {stderr}"
+    );
+}
