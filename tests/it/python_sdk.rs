@@ -1,6 +1,6 @@
 //! The real-client check: the official Azure SDK for Python runs the article's workflow
-//! (tests/python/article_workflow.py) and role assignments (tests/python/authorization.py)
-//! against `vmssid emulator --tls`. The venv comes from
+//! (tests/python/article_workflow.py), role assignments (tests/python/authorization.py) and
+//! virtual machine identities (tests/python/virtual_machines.py) against `vmssid emulator --tls`. The venv comes from
 //! tests/python/setup.sh (default `target/pyvenv`, or `VMSSID_PYVENV`).
 
 use std::io::Read;
@@ -118,4 +118,11 @@ fn azure_sdk_for_python_assigns_roles_over_https() {
         "authorization.py",
         &["--operation-polls", "1", "--principal-delay-ms", "3600000"],
     );
+}
+
+/// azure-mgmt-compute's `virtual_machines` against the demo world's `myVM`, in both identity
+/// families.
+#[test]
+fn azure_sdk_for_python_manages_vm_identities_over_https() {
+    run_script_against_the_emulator("virtual_machines.py", &["--operation-polls", "1"]);
 }

@@ -23,7 +23,7 @@ from azure.mgmt.compute.models import VirtualMachineScaleSetIdentity, VirtualMac
 from azure.mgmt.msi import ManagedServiceIdentityClient
 from azure.mgmt.msi.models import Identity
 
-from article_workflow import CA, POLL, RG, SUB, TOKEN, URL, VMSS, StaticTokenCredential, expect, step
+from article_workflow import POLL, RG, SUB, TOKEN, VMSS, StaticTokenCredential, expect, sdk_options, step
 
 SUB_SCOPE = f"/subscriptions/{SUB}"
 RG_SCOPE = f"{SUB_SCOPE}/resourceGroups/{RG}"
@@ -33,12 +33,7 @@ DEMO_ID1_READER = "a1a1a1a1-0000-4000-8000-0000000000a1"
 
 
 def clients():
-    kw = dict(
-        base_url=URL,
-        credential_scopes=["https://management.azure.com/.default"],
-        connection_verify=CA,
-        polling_interval=POLL,
-    )
+    kw = sdk_options()
     cred = StaticTokenCredential(TOKEN)
     return (
         AuthorizationManagementClient(cred, SUB, **kw),

@@ -1,7 +1,11 @@
 //! Which api-versions each resource type accepts, and what a version implies (docs/arm.md §1, §10).
 
-/// Microsoft.Compute/virtualMachineScaleSets versions the emulator serves, oldest first.
-pub const VMSS_VERSIONS: &[&str] = &[
+/// The Microsoft.Compute versions the emulator serves for scale sets and virtual machines alike,
+/// oldest first. Compute publishes both types in the same versions of one API (the REST specs'
+/// `ComputeRP` folders, and azure-mgmt-compute, whose operations for both default to
+/// 2026-04-01); `az vm` sends 2024-11-01 and 2025-04-01 (azure-cli `test_vm_explicit_msi`
+/// recording). 2017-03-30, which knows only a system identity, is not served.
+pub const COMPUTE_VERSIONS: &[&str] = &[
     "2017-12-01",
     "2018-04-01",
     "2018-06-01",
@@ -99,7 +103,7 @@ pub const LOCATIONS: &[&str] = &[
     "australiaeast",
 ];
 
-/// How the user-assigned identities travel on the wire for a VMSS api-version.
+/// How the user-assigned identities travel on the wire for a Compute api-version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {
     /// 2017-12-01, 2018-04-01: `identityIds: [id, ...]`.
@@ -108,16 +112,16 @@ pub enum Family {
     UserAssignedMap,
 }
 
-/// A VMSS api-version the emulator accepts.
+/// A Compute api-version the emulator accepts (scale sets and virtual machines).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct VmssVersion {
+pub struct ComputeVersion {
     pub version: &'static str,
 }
 
-impl VmssVersion {
+impl ComputeVersion {
     /// Exact (case-insensitive) match against the supported list.
-    pub fn parse(v: &str) -> Option<VmssVersion> {
-        VMSS_VERSIONS.iter().find(|s| s.eq_ignore_ascii_case(v)).map(|s| VmssVersion { version: s })
+    pub fn parse(v: &str) -> Option<ComputeVersion> {
+        COMPUTE_VERSIONS.iter().find(|s| s.eq_ignore_ascii_case(v)).map(|s| ComputeVersion { version: s })
     }
 
     pub fn family(self) -> Family {
@@ -150,14 +154,14 @@ mod tests {
 
     #[test]
     fn families() {
-        let f = |v| VmssVersion::parse(v).map(|x| x.family());
+        let f = |v| ComputeVersion::parse(v).map(|x| x.family());
         assert_eq!(f("2017-12-01"), Some(Family::IdentityIds));
         assert_eq!(f("2018-04-01"), Some(Family::IdentityIds));
         assert_eq!(f("2018-06-01"), Some(Family::UserAssignedMap));
         assert_eq!(f("2026-04-01"), Some(Family::UserAssignedMap));
         assert_eq!(f("2017-03-30"), None);
-        assert!(VmssVersion::parse("2023-09-01").is_some_and(|v| v.has_etag()));
-        assert!(VmssVersion::parse("2023-07-01").is_some_and(|v| !v.has_etag()));
+        assert!(ComputeVersion::parse("2023-09-01").is_some_and(|v| v.has_etag()));
+        assert!(ComputeVersion::parse("2023-07-01").is_some_and(|v| !v.has_etag()));
     }
 
     #[test]

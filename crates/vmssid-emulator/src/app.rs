@@ -11,6 +11,7 @@ use hyper::body::Bytes;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::compute_throttle::ComputeThrottle;
 use crate::control;
 use crate::errors::{self, ArmError};
 use crate::fault_error::{self, FaultedRequest};
@@ -58,6 +59,7 @@ pub struct Inner {
     pub store: Store,
     pub faults: FaultSet,
     pub throttle: Throttle,
+    pub compute_throttle: ComputeThrottle,
     pub issued: Issued,
     pub counters: RequestCounters,
     pub interference: Vec<Interference>,

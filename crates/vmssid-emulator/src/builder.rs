@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use crate::{Emulator, EmulatorConfig, EmulatorError, FaultRule, Fixture, ThrottleConfig};
+use crate::{
+    ComputeThrottleConfig, Emulator, EmulatorConfig, EmulatorError, FaultRule, Fixture, ThrottleConfig,
+};
 
 /// Settings of an emulator to start, from [`Emulator::builder`]; every setting starts at
 /// [`EmulatorConfig::default`] (plain HTTP on `127.0.0.1` with a free port, the demo world,
@@ -90,6 +92,13 @@ impl EmulatorBuilder {
     /// Throttling buckets (default: ARM's refill rates with 1000 times ARM's bucket sizes).
     pub fn throttle(mut self, throttle: ThrottleConfig) -> EmulatorBuilder {
         self.config.throttle = throttle;
+        self
+    }
+
+    /// Compute's virtual-machine buckets (default: Azure's refill rates with 1000 times Azure's
+    /// bucket sizes; `ComputeThrottleConfig::azure()` for Azure's own).
+    pub fn compute_throttle(mut self, throttle: ComputeThrottleConfig) -> EmulatorBuilder {
+        self.config.compute_throttle = throttle;
         self
     }
 

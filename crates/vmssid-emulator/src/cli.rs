@@ -61,9 +61,9 @@ pub struct EmulatorArgs {
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub operation_ms: u64,
 
-    /// Milliseconds during which a new principal (a scale set's system identity, a user-assigned
-    /// identity) is not found by a role-assignment PUT without principalType, as in Azure, where
-    /// the directory replicates new principals with a delay.
+    /// Milliseconds during which a new principal (a scale set's or virtual machine's system
+    /// identity, a user-assigned identity) is not found by a role-assignment PUT without
+    /// principalType, as in Azure, where the directory replicates new principals with a delay.
     #[arg(long, value_name = "N", default_value_t = 5000)]
     pub principal_delay_ms: u64,
 
@@ -97,7 +97,7 @@ FAULTS (--fault KIND[=ARG][:TRIGGER][:METHOD][:PATH]):
   METHOD   only requests with this method, e.g. PATCH
   PATH     only requests whose path contains this, case-insensitively
   Examples: 429:0.1   500:next=3   drop:0.05   slow=2000:next=1   lro-failed:next=1:PATCH
-            error=400/PrincipalNotFound:next=2:PUT:roleAssignments
+            error=400/PrincipalNotFound:next=2:PUT:roleAssignments   500:next=1:GET:/virtualMachines/
 
 CONTROL (same Authorization as ARM calls):
   GET/PUT /_emulator/state   GET/DELETE /_emulator/counters   GET/POST/DELETE /_emulator/faults

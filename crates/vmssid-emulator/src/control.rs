@@ -11,14 +11,15 @@ use serde_json::{Value, json};
 use crate::EmulatorError;
 use crate::app::{Inner, Reply, RequestCounters, Shared};
 use crate::assignments::RoleAssignmentState;
+use crate::compute::ComputeKind;
 use crate::faults::FaultRule;
 use crate::ids;
-use crate::interfere::{InterferePoint, Interference};
+use crate::interfere::{self, InterferePoint, Interference};
 use crate::lro;
 use crate::principals;
-use crate::store::{self, StateFile, Store};
+use crate::store::{self, IdentityState, StateFile, Store};
 
-/// A change the second writer makes to a scale set.
+/// A change the second writer makes to a scale set or virtual machine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Mutation {
@@ -35,7 +36,10 @@ pub enum Mutation {
     },
 }
 
-/// Which scale set: an ARM id, or resource group + name (any subscription).
+/// Which scale set or virtual machine: an ARM id of either (`…/virtualMachineScaleSets/{name}`,
+/// `…/virtualMachines/{name}`), a scale set by resource group + name, or a virtual machine by
+/// resource group + `virtualMachine` (any subscription). A bare name means a scale set, never
+/// a virtual machine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum VmssTarget {
@@ -44,6 +48,11 @@ pub enum VmssTarget {
     Name {
         resource_group: String,
         name: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    Vm {
+        resource_group: String,
+        virtual_machine: String,
     },
 }
 
@@ -66,17 +75,34 @@ impl From<(&str, &str)> for VmssTarget {
 }
 
 impl VmssTarget {
-    pub(super) fn matches(&self, key: &store::ResKey) -> bool {
+    /// A virtual machine by resource group and name.
+    pub fn vm(resource_group: &str, name: &str) -> VmssTarget {
+        VmssTarget::Vm { resource_group: resource_group.to_string(), virtual_machine: name.to_string() }
+    }
+
+    pub(super) fn matches(&self, kind: ComputeKind, key: &store::ResKey) -> bool {
+        let same = |rg: &str, name: &str| rg.to_lowercase() == key.1 && name.to_lowercase() == key.2;
         match self {
-            VmssTarget::Id(id) => ids::parse_vmss_id(id).is_some_and(|r| {
-                r.subscription.to_lowercase() == key.0
-                    && r.resource_group.to_lowercase() == key.1
-                    && r.name.to_lowercase() == key.2
+            VmssTarget::Id(id) => ids::parse_compute_id(id).is_some_and(|r| {
+                r.kind == kind && r.subscription.to_lowercase() == key.0 && same(&r.resource_group, &r.name)
             }),
             VmssTarget::Name { resource_group, name } => {
-                resource_group.to_lowercase() == key.1 && name.to_lowercase() == key.2
+                kind == ComputeKind::Vmss && same(resource_group, name)
+            }
+            VmssTarget::Vm { resource_group, virtual_machine } => {
+                kind == ComputeKind::Vm && same(resource_group, virtual_machine)
             }
         }
+    }
+
+    /// The resources of `store` this names (one at most, or one per subscription for the
+    /// name forms).
+    pub(super) fn find(&self, store: &Store) -> Vec<(ComputeKind, store::ResKey)> {
+        [ComputeKind::Vmss, ComputeKind::Vm]
+            .into_iter()
+            .flat_map(|kind| store.compute(kind).keys().map(move |k| (kind, k.clone())))
+            .filter(|(kind, k)| self.matches(*kind, k))
+            .collect()
     }
 }
 
@@ -102,19 +128,41 @@ impl Control {
         self.shared.lock().faults.rules().to_vec()
     }
 
-    /// After the next GET of that scale set has been answered, the emulator itself applies
+    /// After the next GET of that scale set (or virtual machine) has been answered, the emulator itself applies
     /// `mutation`, bumping the etag like any write: `interfere(.., InterferePoint::AfterRead(1))`.
     pub fn interfere_after_read(&self, target: impl Into<VmssTarget>, mutation: Mutation) {
         self.interfere(target, mutation, InterferePoint::AfterRead(1));
     }
 
-    /// At `point` of the next read-modify-write of that scale set, the emulator itself applies
-    /// `mutation` as a second writer: a write of its own that bumps the etag. Several pending
-    /// changes on one scale set each count their own reads. A `WhileRunning` change leaves the
+    /// At `point` of the next read-modify-write of that scale set or virtual machine, the
+    /// emulator itself applies `mutation` as a second writer: a write of its own that bumps the
+    /// etag. Several pending changes on one resource each count their own reads. A `WhileRunning` change leaves the
     /// running operation running; if that operation then fails, its rollback undoes only its
     /// own change and keeps this one.
     pub fn interfere(&self, target: impl Into<VmssTarget>, mutation: Mutation, point: InterferePoint) {
         self.shared.lock().interference.push(Interference::new(target.into(), mutation, point));
+    }
+
+    /// Applies `mutation` to the scale set or virtual machine now, as another client's write
+    /// would (a new etag; an identity it adds comes with its values). Returns how many resources
+    /// it changed (0 when the target names none).
+    pub fn apply(&self, target: impl Into<VmssTarget>, mutation: Mutation) -> usize {
+        let mut inner = self.shared.lock();
+        lro::expire(&mut inner.store, Instant::now());
+        let found = target.into().find(&inner.store);
+        for (kind, key) in &found {
+            interfere::apply_mutation(&mut inner.store, *kind, key, &mutation);
+        }
+        found.len()
+    }
+
+    /// The identity of a scale set or virtual machine in the state-file form (`None` when the
+    /// target names none; the first subscription's when a name form matches several).
+    pub fn identity(&self, target: impl Into<VmssTarget>) -> Option<IdentityState> {
+        let mut inner = self.shared.lock();
+        lro::expire(&mut inner.store, Instant::now());
+        let (kind, key) = target.into().find(&inner.store).into_iter().next()?;
+        inner.store.compute(kind).get(&key).map(|c| crate::state::save_compute(c).identity)
     }
 
     /// Second-writer changes not yet applied.

@@ -236,10 +236,8 @@ impl FaultSet {
             match kind {
                 FaultKind::Slow { delay_ms } => d.delay += Duration::from_millis(delay_ms),
                 FaultKind::Throttle { retry_after_secs } => {
-                    d.error = Some(crate::errors::compute_throttled(
-                        retry_after_secs,
-                        "Microsoft.Compute/HighCostGetVMScaleSet3Min",
-                    ))
+                    let policy = crate::compute_throttle::fault_policy(method, path);
+                    d.error = Some(crate::errors::compute_throttled(retry_after_secs, policy))
                 }
                 FaultKind::ServerError => d.error = Some(crate::errors::internal_error()),
                 FaultKind::Unavailable { retry_after_secs } => {

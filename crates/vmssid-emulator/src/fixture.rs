@@ -5,14 +5,15 @@ use serde_json::{Map, Value, json};
 use crate::assignments::RoleAssignmentState;
 use crate::store::{
     DEMO_SUBSCRIPTION, DEMO_TENANT, IdentityState, ResourceGroupState, StateFile, SubscriptionState,
-    UaiState, UserAssignedState, VmssState,
+    UaiState, UserAssignedState, VmState, VmssState,
 };
 
 /// What the emulator starts with.
 #[derive(Debug, Clone, Default)]
 pub enum Fixture {
     /// The article's world: subscription `00000000-0000-0000-0000-000000000000`, resource group
-    /// `myResourceGroup`, identities `ID1` and `ID2`, scale set `myVMSS` holding `ID1` only.
+    /// `myResourceGroup`, identities `ID1` and `ID2`, scale set `myVMSS` and virtual machine
+    /// `myVM`, each holding `ID1` only.
     #[default]
     Demo,
     /// Nothing but the demo subscription (which ARM would list anyway).
@@ -42,9 +43,11 @@ impl Fixture {
 
 pub const DEMO_RG: &str = "myResourceGroup";
 pub const DEMO_VMSS: &str = "myVMSS";
+pub const DEMO_VM: &str = "myVM";
 
 /// The demo world's role assignments: ID1 reads the resource group, ID2 may use ID1 (Managed
-/// Identity Operator on it). The scale set's system identity is off, so it holds none.
+/// Identity Operator on it). The system identities of the scale set and the virtual machine are
+/// off, so they hold none.
 const DEMO_ASSIGNMENTS: &[(&str, &str)] =
     &[("a1a1a1a1-0000-4000-8000-0000000000a1", "ID1"), ("a2a2a2a2-0000-4000-8000-0000000000a2", "ID2")];
 
@@ -91,6 +94,77 @@ fn obj(v: Value) -> Map<String, Value> {
     match v {
         Value::Object(m) => m,
         _ => Map::new(),
+    }
+}
+
+/// ID1 as the demo's scale set and virtual machine hold it.
+fn holds_id1() -> IdentityState {
+    IdentityState {
+        system_principal_id: None,
+        user_assigned: vec![UserAssignedState {
+            id: demo_uai_id("ID1"),
+            principal_id: Some("1d1d1d1d-0000-4000-8000-0000000000a1".to_string()),
+            client_id: Some("c1c1c1c1-0000-4000-8000-0000000000a1".to_string()),
+        }],
+    }
+}
+
+/// The demo's virtual machine: a Windows Server VM as Azure answers for one made by
+/// `az vm create` (no secrets: ARM never echoes `adminPassword`).
+fn demo_vm() -> VmState {
+    let rg = format!("/subscriptions/{DEMO_SUBSCRIPTION}/resourceGroups/{DEMO_RG}");
+    let disk = "myVM_OsDisk_1_5b3c2a1f0e9d4c8b7a6f5e4d3c2b1a09";
+    let properties = obj(json!({
+        "hardwareProfile": {"vmSize": "Standard_D2s_v3"},
+        "storageProfile": {
+            "imageReference": {
+                "publisher": "MicrosoftWindowsServer",
+                "offer": "WindowsServer",
+                "sku": "2016-Datacenter",
+                "version": "latest",
+                "exactVersion": "14393.7428.241004"
+            },
+            "osDisk": {
+                "osType": "Windows",
+                "name": disk,
+                "createOption": "FromImage",
+                "caching": "ReadWrite",
+                "managedDisk": {
+                    "storageAccountType": "Standard_LRS",
+                    "id": format!("{rg}/providers/Microsoft.Compute/disks/{disk}")
+                },
+                "deleteOption": "Detach",
+                "diskSizeGB": 127
+            },
+            "dataDisks": []
+        },
+        "osProfile": {
+            "computerName": "myVM",
+            "adminUsername": "azureuser",
+            "windowsConfiguration": {
+                "provisionVMAgent": true,
+                "enableAutomaticUpdates": true,
+                "patchSettings": {"patchMode": "AutomaticByOS", "assessmentMode": "ImageDefault"}
+            },
+            "secrets": [],
+            "allowExtensionOperations": true,
+            "requireGuestProvisionSignal": true
+        },
+        "networkProfile": {
+            "networkInterfaces": [{"id": format!("{rg}/providers/Microsoft.Network/networkInterfaces/myVMNic")}]
+        }
+    }));
+    VmState {
+        name: DEMO_VM.to_string(),
+        location: Some("eastus".to_string()),
+        tags: Map::new(),
+        extra: Map::new(),
+        properties,
+        identity: holds_id1(),
+        etag: 1,
+        provisioning_state: Some("Succeeded".to_string()),
+        vm_id: Some("0d0d0d0d-0000-4000-8000-00000000d00d".to_string()),
+        time_created: Some("2018-06-25T09:05:00.0000000+00:00".to_string()),
     }
 }
 
@@ -176,19 +250,13 @@ pub fn demo() -> StateFile {
                     sku: Some(json!({"name": "Standard_D1_v2", "tier": "Standard", "capacity": 3})),
                     extra: Map::new(),
                     properties: vmss_props,
-                    identity: IdentityState {
-                        system_principal_id: None,
-                        user_assigned: vec![UserAssignedState {
-                            id: demo_uai_id("ID1"),
-                            principal_id: Some("1d1d1d1d-0000-4000-8000-0000000000a1".to_string()),
-                            client_id: Some("c1c1c1c1-0000-4000-8000-0000000000a1".to_string()),
-                        }],
-                    },
+                    identity: holds_id1(),
                     etag: 1,
                     provisioning_state: Some("Succeeded".to_string()),
                     unique_id: Some("0e0e0e0e-0000-4000-8000-00000000f00d".to_string()),
                     time_created: Some("2018-06-25T09:00:00.0000000+00:00".to_string()),
                 }],
+                virtual_machines: vec![demo_vm()],
             }],
             role_assignments: demo_assignments(),
         }],

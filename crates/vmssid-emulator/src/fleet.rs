@@ -1,9 +1,11 @@
-//! Generated fleets: many scale sets across subscriptions, for load tests and `vmssid-bench`.
+//! Generated fleets: many scale sets (and virtual machines) across subscriptions, for load tests
+//! and `vmssid-bench`.
 
 use serde_json::{Map, json};
 
 use crate::store::{
-    DEMO_TENANT, IdentityState, ResourceGroupState, StateFile, SubscriptionState, UaiState, VmssState,
+    DEMO_TENANT, IdentityState, ResourceGroupState, StateFile, SubscriptionState, UaiState, VmState,
+    VmssState,
 };
 
 /// The shape of a generated fleet.
@@ -16,6 +18,8 @@ pub struct FleetSpec {
     pub scale_sets: usize,
     /// User-assigned identities per subscription, assigned to no scale set.
     pub identities: Vec<String>,
+    /// Virtual machines per subscription, named `vm-00000`, `vm-00001`, ... (default none).
+    pub virtual_machines: usize,
 }
 
 impl FleetSpec {
@@ -26,7 +30,13 @@ impl FleetSpec {
             resource_group: "fleet-rg".to_string(),
             scale_sets,
             identities: vec!["idA".to_string(), "idB".to_string()],
+            virtual_machines: 0,
         }
+    }
+
+    /// The name of virtual machine number `i`.
+    pub fn vm_name(i: usize) -> String {
+        format!("vm-{i:05}")
     }
 
     /// The name of scale set number `i`.
@@ -80,12 +90,30 @@ impl FleetSpec {
                 time_created: Some("2025-01-01T00:00:00.0000000+00:00".to_string()),
             })
             .collect();
+        let virtual_machines = (0..self.virtual_machines)
+            .map(|i| VmState {
+                name: Self::vm_name(i),
+                location: None,
+                tags: Map::new(),
+                extra: Map::new(),
+                properties: json!({"hardwareProfile": {"vmSize": "Standard_D2s_v3"}})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+                identity: IdentityState::default(),
+                etag: 1,
+                provisioning_state: Some("Succeeded".to_string()),
+                vm_id: Some(guid(0xf1, i)),
+                time_created: Some("2025-01-01T00:00:00.0000000+00:00".to_string()),
+            })
+            .collect();
         ResourceGroupState {
             name: self.resource_group.clone(),
             location: "eastus".to_string(),
             tags: Map::new(),
             user_assigned_identities: identities,
             virtual_machine_scale_sets: scale_sets,
+            virtual_machines,
         }
     }
 }
@@ -98,14 +126,15 @@ mod tests {
     fn a_generated_fleet_is_a_valid_state() {
         let mut spec = FleetSpec::new("11111111-1111-1111-1111-111111111111", 3);
         spec.subscriptions.push("22222222-2222-2222-2222-222222222222".into());
+        spec.virtual_machines = 2;
         let text = spec.state().to_json_pretty();
         let parsed = StateFile::from_json_str(&text);
-        let sets = parsed.map(|f| {
-            f.subscriptions
-                .iter()
-                .map(|s| s.resource_groups[0].virtual_machine_scale_sets.len())
-                .sum::<usize>()
+        let counts = parsed.map(|f| {
+            let groups = f.subscriptions.iter().map(|s| &s.resource_groups[0]);
+            groups.fold((0, 0), |(s, v), g| {
+                (s + g.virtual_machine_scale_sets.len(), v + g.virtual_machines.len())
+            })
         });
-        assert_eq!(sets, Ok(6));
+        assert_eq!(counts, Ok((6, 4)));
     }
 }

@@ -1,5 +1,6 @@
-//! ARM's identity semantics for scale sets (docs/arm.md §2, §9): parse the `identity` block of a
-//! request in the family of its api-version, apply it to the canonical state, render it back.
+//! ARM's identity semantics for scale sets and virtual machines (docs/arm.md §2, §8, §9): parse
+//! the `identity` block of a request in the family of its api-version, apply it to the canonical
+//! state, render it back.
 
 use serde_json::{Map, Value, json};
 
@@ -66,14 +67,19 @@ fn invalid_type(t: &str) -> ArmError {
     )
 }
 
-/// Parses the `identity` member of a PUT/PATCH body. `Ok(None)`: absent or `null`.
-pub fn parse_request(v: Option<&Value>, family: Family) -> Result<Option<IdentityRequest>, ArmError> {
+/// Parses the `identity` member of a PUT/PATCH body into `model` (the type named by ARM's
+/// deserialization error). `Ok(None)`: absent or `null`.
+pub fn parse_request(
+    v: Option<&Value>,
+    family: Family,
+    model: &str,
+) -> Result<Option<IdentityRequest>, ArmError> {
     let obj = match v {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::Object(o)) => o,
         Some(other) => {
             return Err(errors::invalid_request_content(&format!(
-                "Error converting value {other} to type 'VirtualMachineScaleSetIdentity'. Path 'identity'"
+                "Error converting value {other} to type '{model}'. Path 'identity'"
             )));
         }
     };
@@ -163,7 +169,7 @@ fn requested_ids(spec: &UsersSpec) -> Vec<&str> {
 /// Applies an identity request to `current`.
 ///
 /// `merge`: PATCH semantics (absent map keys are kept); PUT replaces the user list.
-/// `resource_id` names the scale set in FailedIdentityOperation messages.
+/// `resource_id` names the scale set or virtual machine in FailedIdentityOperation messages.
 pub fn apply(
     store: &Store,
     current: &Identity,
@@ -287,7 +293,7 @@ pub fn complete_pending(store: &Store, identity: &mut Identity) {
     }
 }
 
-/// The `identity` member of a response; `None` when the scale set has no identity.
+/// The `identity` member of a response; `None` when the resource has no identity.
 pub fn render(identity: &Identity, family: Family, tenant: &str) -> Option<Value> {
     if identity.system.is_none() && identity.users.is_empty() {
         return None;

@@ -3,6 +3,7 @@
 //! Independent of `crate::identity` on purpose: a parsing bug shared by client and emulator
 //! would hide itself in every test.
 
+use crate::compute::ComputeKind;
 use crate::util::is_guid;
 
 /// A user-assigned identity id, with the spelling the client used.
@@ -13,9 +14,10 @@ pub struct UaiRef {
     pub name: String,
 }
 
-/// A VMSS id.
+/// A scale set or virtual machine id.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VmssRef {
+pub struct ComputeRef {
+    pub kind: ComputeKind,
     pub subscription: String,
     pub resource_group: String,
     pub name: String,
@@ -54,18 +56,15 @@ pub fn parse_uai_id(id: &str) -> Option<UaiRef> {
     })
 }
 
-pub fn parse_vmss_id(id: &str) -> Option<VmssRef> {
-    parse_typed(id, "Microsoft.Compute", "virtualMachineScaleSets").map(|(s, r, n)| VmssRef {
-        subscription: s.to_string(),
-        resource_group: r.to_string(),
-        name: n.to_string(),
+pub fn parse_compute_id(id: &str) -> Option<ComputeRef> {
+    [ComputeKind::Vmss, ComputeKind::Vm].into_iter().find_map(|kind| {
+        parse_typed(id, "Microsoft.Compute", kind.type_name()).map(|(s, r, n)| ComputeRef {
+            kind,
+            subscription: s.to_string(),
+            resource_group: r.to_string(),
+            name: n.to_string(),
+        })
     })
-}
-
-pub fn vmss_id(sub: &str, rg: &str, name: &str) -> String {
-    format!(
-        "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachineScaleSets/{name}"
-    )
 }
 
 /// The MSI RP answers with a lower-case `resourcegroups` segment (docs/arm.md §7).
@@ -87,6 +86,16 @@ pub fn valid_vmss_name(n: &str) -> bool {
         && b.len() <= 64
         && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
         && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
+        && !matches!(b[b.len() - 1], b'.' | b'-')
+}
+
+/// Virtual machine names: 1-64 of letters, digits, `.` and `-`; not ending with `.` or `-`
+/// (Azure's naming rules for `Microsoft.Compute/virtualMachines`, which allow no `_`).
+pub fn valid_vm_name(n: &str) -> bool {
+    let b = n.as_bytes();
+    !b.is_empty()
+        && b.len() <= 64
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-'))
         && !matches!(b[b.len() - 1], b'.' | b'-')
 }
 
@@ -126,6 +135,16 @@ mod tests {
     }
 
     #[test]
+    fn compute_ids_name_their_kind() {
+        let vm =
+            format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/VIRTUALMACHINES/v");
+        assert_eq!(parse_compute_id(&vm).map(|r| (r.kind, r.name)), Some((ComputeKind::Vm, "v".to_string())));
+        let vmss = vm.replace("VIRTUALMACHINES", "virtualMachineScaleSets");
+        assert_eq!(parse_compute_id(&vmss).map(|r| r.kind), Some(ComputeKind::Vmss));
+        assert_eq!(parse_compute_id(&vm.replace("Compute", "Network")), None);
+    }
+
+    #[test]
     fn malformed_ids_are_rejected() {
         for id in [
             "",
@@ -154,6 +173,8 @@ mod tests {
         assert!(valid_vmss_name("myVMSS"));
         assert!(!valid_vmss_name(".."));
         assert!(!valid_vmss_name("a/b"));
+        assert!(valid_vm_name("myVM") && valid_vm_name("web-01.a"));
+        assert!(!valid_vm_name("my_vm") && !valid_vm_name("vm-") && !valid_vm_name(""));
         assert!(valid_uai_name("ID1"));
         assert!(!valid_uai_name("I"));
         assert!(valid_rg_name("myResourceGroup"));

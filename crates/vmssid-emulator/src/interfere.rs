@@ -1,10 +1,11 @@
-//! The second writer: changes the emulator makes to a scale set itself, at a chosen point of a
-//! client's read-modify-write, as another ARM client would.
+//! The second writer: changes the emulator makes to a scale set or virtual machine itself, at a
+//! chosen point of a client's read-modify-write, as another ARM client would.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::app::Inner;
+use crate::compute::ComputeKind;
 use crate::control::{Mutation, VmssTarget};
 use crate::identity;
 use crate::store::{self, Identity, Store};
@@ -14,9 +15,9 @@ use crate::util::new_guid;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum InterferePoint {
-    /// After the n-th next GET of that scale set was answered (n ≥ 1; 0 counts as 1).
+    /// After the n-th next GET of that resource was answered (n ≥ 1; 0 counts as 1).
     AfterRead(u32),
-    /// Right after the next PUT/PATCH on that scale set was answered, while its operation is
+    /// Right after the next PUT/PATCH on that resource was answered, while its operation is
     /// still running (also when the operation would complete at once).
     WhileRunning,
 }
@@ -49,10 +50,10 @@ impl Interference {
 
 /// Called after a GET of `key` was answered: every pending `AfterRead` change aimed at it
 /// counts the read, and the ones whose count is reached are applied, oldest first.
-pub fn after_read(inner: &mut Inner, key: &store::ResKey) {
+pub fn after_read(inner: &mut Inner, kind: ComputeKind, key: &store::ResKey) {
     let mut due = Vec::new();
     inner.interference.retain_mut(|x| {
-        if x.point == InterferePoint::WhileRunning || !x.target.matches(key) {
+        if x.point == InterferePoint::WhileRunning || !x.target.matches(kind, key) {
             return true;
         }
         x.reads_left = x.reads_left.saturating_sub(1);
@@ -63,32 +64,32 @@ pub fn after_read(inner: &mut Inner, key: &store::ResKey) {
         false
     });
     for m in due {
-        apply_mutation(&mut inner.store, key, &m);
+        apply_mutation(&mut inner.store, kind, key, &m);
     }
 }
 
 /// Called after a PUT/PATCH of `key` was answered, before its operation may complete: applies
 /// the pending `WhileRunning` changes aimed at it, oldest first.
-pub fn after_write(inner: &mut Inner, key: &store::ResKey) {
+pub fn after_write(inner: &mut Inner, kind: ComputeKind, key: &store::ResKey) {
     let mut due = Vec::new();
     inner.interference.retain(|x| {
-        let strikes = x.point == InterferePoint::WhileRunning && x.target.matches(key);
+        let strikes = x.point == InterferePoint::WhileRunning && x.target.matches(kind, key);
         if strikes {
             due.push(x.mutation.clone());
         }
         !strikes
     });
     for m in due {
-        apply_mutation(&mut inner.store, key, &m);
+        apply_mutation(&mut inner.store, kind, key, &m);
     }
 }
 
 /// Applies a second writer's change as ARM would apply any write: a new etag, and an identity it
-/// adds comes with its values. An operation running on the scale set keeps running: its own new
+/// adds comes with its values. An operation running on the resource keeps running: its own new
 /// identities stay `{}` and its `provisioningState` stays until it ends (a rollback then undoes
 /// only what that operation changed, see `rollback`).
-pub fn apply_mutation(store: &mut Store, key: &store::ResKey, mutation: &Mutation) {
-    let Some(mut v) = store.vmss.get(key).cloned() else {
+pub fn apply_mutation(store: &mut Store, kind: ComputeKind, key: &store::ResKey, mutation: &Mutation) {
+    let Some(mut v) = store.compute(kind).get(key).cloned() else {
         return;
     };
     let mut ident: Identity = v.identity.clone();
@@ -122,8 +123,8 @@ pub fn apply_mutation(store: &mut Store, key: &store::ResKey, mutation: &Mutatio
     }
     v.identity = ident;
     v.etag += 1;
-    if !crate::lro::running_on(store, key) {
+    if !crate::lro::running_on(store, kind, key) {
         v.provisioning_state = "Succeeded".into();
     }
-    store.vmss.insert(key.clone(), v);
+    store.compute_mut(kind).insert(key.clone(), v);
 }

@@ -33,6 +33,8 @@ mod builder;
 mod caller;
 #[cfg(feature = "cli")]
 pub mod cli;
+mod compute;
+mod compute_throttle;
 mod control;
 mod errors;
 mod fault_error;
@@ -53,6 +55,7 @@ mod rollback;
 mod router;
 mod scope;
 mod server;
+mod state;
 mod store;
 mod throttle;
 mod token;
@@ -64,21 +67,24 @@ use std::time::Duration;
 pub use app::RequestCounters;
 pub use assignments::RoleAssignmentState;
 pub use builder::EmulatorBuilder;
+pub use compute_throttle::{ComputeThrottleConfig, PolicyShape};
 pub use control::{Control, Mutation, VmssTarget};
 pub use faults::{FaultKind, FaultRule, Matcher, Trigger};
-pub use fixture::{DEMO_RG, DEMO_VMSS, Fixture, demo_uai_id};
+pub use fixture::{DEMO_RG, DEMO_VM, DEMO_VMSS, Fixture, demo_uai_id};
 pub use fleet::FleetSpec;
 pub use interfere::InterferePoint;
 pub use server::Emulator;
 pub use store::{
     DEMO_SUBSCRIPTION, DEMO_TENANT, IdentityState, ResourceGroupState, StateFile, SubscriptionState,
-    UaiState, UserAssignedState, VmssState,
+    UaiState, UserAssignedState, VmState, VmssState,
 };
 pub use throttle::{BucketConfig, ThrottleConfig};
 pub use token::MI_PATH;
 
 /// The VMSS api-versions served, oldest first.
-pub const VMSS_API_VERSIONS: &[&str] = apiver::VMSS_VERSIONS;
+pub const VMSS_API_VERSIONS: &[&str] = apiver::COMPUTE_VERSIONS;
+/// The virtual machine api-versions served, oldest first: the same as the scale sets'.
+pub const VM_API_VERSIONS: &[&str] = apiver::COMPUTE_VERSIONS;
 /// The user-assigned identity api-versions served.
 pub const UAI_API_VERSIONS: &[&str] = apiver::UAI_VERSIONS;
 /// The Microsoft.Authorization/roleAssignments api-versions served.
@@ -113,6 +119,8 @@ pub struct EmulatorConfig {
     /// Seed of the RNG behind fractional faults.
     pub seed: u64,
     pub throttle: ThrottleConfig,
+    /// Compute's own buckets for virtual machines (`x-ms-ratelimit-remaining-resource`).
+    pub compute_throttle: ComputeThrottleConfig,
     /// Larger bodies get 413.
     pub max_body_bytes: usize,
     /// Items per page of list answers (`nextLink` beyond).
@@ -141,6 +149,7 @@ impl Default for EmulatorConfig {
             faults: Vec::new(),
             seed: 0,
             throttle: ThrottleConfig::default(),
+            compute_throttle: ComputeThrottleConfig::default(),
             max_body_bytes: 4 * 1024 * 1024,
             page_size: 100,
             identity_header: util::new_guid(),

@@ -12,10 +12,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
+use crate::compute::{Compute, ComputeKind};
 use crate::errors::ArmError;
 use crate::identity;
 use crate::rollback;
-use crate::store::{ResKey, Store, Vmss};
+use crate::store::{ResKey, Store};
 use crate::util::{now_rfc3339, rfc3339_ago};
 
 #[derive(Debug, Clone)]
@@ -27,10 +28,12 @@ pub enum OpState {
         deadline: Instant,
         /// Set when a fault decided this operation fails.
         fail_with: Option<ArmError>,
-        /// The scale set before the write (`None`: the write created it).
-        previous: Option<Box<Vmss>>,
-        /// The scale set as the write left it, so a rollback undoes only what the write changed.
-        written: Box<Vmss>,
+        /// The resource before the write (`None`: the write created it).
+        previous: Option<Box<Compute>>,
+        /// The resource as the write left it, so a rollback undoes only what the write changed.
+        written: Box<Compute>,
+        /// A (virtual machine's) DELETE: the resource goes when the operation succeeds.
+        deletes: bool,
     },
     Succeeded,
     Failed(ArmError),
@@ -39,6 +42,7 @@ pub enum OpState {
 #[derive(Debug, Clone)]
 pub struct Operation {
     pub id: String,
+    pub kind: ComputeKind,
     pub key: ResKey,
     pub start_time: String,
     pub end_time: Option<String>,
@@ -78,20 +82,25 @@ pub fn complete(store: &mut Store, op_id: &str) {
     complete_at(store, op_id, now_rfc3339());
 }
 
-/// Finishes an operation: fills in the new user identities, or rolls the change back.
+/// Finishes an operation: fills in the new user identities (or deletes the resource), or rolls
+/// the change back.
 fn complete_at(store: &mut Store, op_id: &str, end: String) {
     let Some(op) = store.operations.get(op_id).cloned() else {
         return;
     };
-    let OpState::Running { fail_with, previous, written, .. } = op.state else {
+    let OpState::Running { fail_with, previous, written, deletes, .. } = op.state else {
         return;
     };
     let final_state = match fail_with {
+        None if deletes => {
+            store.compute_mut(op.kind).remove(&op.key);
+            OpState::Succeeded
+        }
         None => {
-            let snapshot = store.vmss.get(&op.key).map(|v| v.identity.clone());
+            let snapshot = store.compute(op.kind).get(&op.key).map(|v| v.identity.clone());
             if let Some(mut ident) = snapshot {
                 identity::complete_pending(store, &mut ident);
-                if let Some(v) = store.vmss.get_mut(&op.key) {
+                if let Some(v) = store.compute_mut(op.kind).get_mut(&op.key) {
                     v.identity = ident;
                     v.provisioning_state = "Succeeded".into();
                 }
@@ -99,15 +108,16 @@ fn complete_at(store: &mut Store, op_id: &str, end: String) {
             OpState::Succeeded
         }
         Some(err) => {
-            match (previous, store.vmss.get(&op.key)) {
+            let map = store.compute_mut(op.kind);
+            match (previous, map.get(&op.key)) {
                 // Rolled back under a new etag, since the content changed again.
                 (Some(prev), Some(current)) => {
                     let restored = rollback::undo(&prev, &written, current);
-                    store.vmss.insert(op.key.clone(), restored);
+                    map.insert(op.key.clone(), restored);
                 }
                 (Some(_), None) => {}
                 (None, _) => {
-                    store.vmss.remove(&op.key);
+                    map.remove(&op.key);
                 }
             }
             OpState::Failed(err)
@@ -120,17 +130,21 @@ fn complete_at(store: &mut Store, op_id: &str, end: String) {
 }
 
 /// Completes any operation still running on `key` (a new write supersedes it).
-pub fn settle(store: &mut Store, key: &ResKey) {
-    let running: Vec<String> =
-        store.operations.values().filter(|o| &o.key == key && o.is_running()).map(|o| o.id.clone()).collect();
+pub fn settle(store: &mut Store, kind: ComputeKind, key: &ResKey) {
+    let running: Vec<String> = store
+        .operations
+        .values()
+        .filter(|o| o.kind == kind && &o.key == key && o.is_running())
+        .map(|o| o.id.clone())
+        .collect();
     for id in running {
         complete(store, &id);
     }
 }
 
 /// Whether an operation is still running on `key`.
-pub fn running_on(store: &Store, key: &ResKey) -> bool {
-    store.operations.values().any(|o| &o.key == key && o.is_running())
+pub fn running_on(store: &Store, kind: ComputeKind, key: &ResKey) -> bool {
+    store.operations.values().any(|o| o.kind == kind && &o.key == key && o.is_running())
 }
 
 /// Ends every running operation whose deadline is `now` or earlier, oldest deadline first,

@@ -1,10 +1,10 @@
-//! `If-Match` / `If-None-Match` on scale-set writes (docs/arm.md §4), honoured from 2023-09-01 only.
+//! `If-Match` / `If-None-Match` on scale-set and virtual-machine writes (docs/arm.md §4), honoured from 2023-09-01 only.
 
 use hyper::HeaderMap;
 
-use crate::apiver::VmssVersion;
+use crate::apiver::ComputeVersion;
+use crate::compute::Compute;
 use crate::errors::{self, ArmError};
-use crate::store::Vmss;
 
 /// Whether one `If-Match` value matches the current etag: ARM compares strongly, so only `*`
 /// or the exact quoted etag (`"N"`) match. A weak tag (`W/"N"`), an unquoted `N` and a list of
@@ -13,8 +13,12 @@ fn if_match_accepts(sent: &str, current: &str) -> bool {
     sent == "*" || sent == current
 }
 
-/// Checks the preconditions of a PUT/PATCH against the scale set as it is now.
-pub fn check(headers: &HeaderMap, version: VmssVersion, current: Option<&Vmss>) -> Result<(), ArmError> {
+/// Checks the preconditions of a write against the resource as it is now.
+pub fn check(
+    headers: &HeaderMap,
+    version: ComputeVersion,
+    current: Option<&Compute>,
+) -> Result<(), ArmError> {
     if !version.has_etag() {
         return Ok(());
     }

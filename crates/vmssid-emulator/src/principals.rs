@@ -1,8 +1,9 @@
 //! The directory's principals as the emulator knows them: the principal of every enabled
-//! system-assigned identity of a scale set and of every user-assigned identity. A principal
-//! ends with its identity (disabled, deleted, or deleted with its scale set or group) and a
-//! re-enabled system identity gets a new one, so existence is read off the resources; only
-//! creation times are recorded, for the directory's replication delay.
+//! system-assigned identity of a scale set or virtual machine and of every user-assigned
+//! identity. A principal ends with its identity (disabled, deleted, or deleted with its scale
+//! set, virtual machine or group) and a re-enabled system identity gets a new one, so existence
+//! is read off the resources; only creation times are recorded, for the directory's replication
+//! delay.
 
 use std::time::{Duration, Instant};
 
@@ -18,6 +19,7 @@ pub fn exists(store: &Store, principal: &str) -> bool {
     store
         .vmss
         .values()
+        .chain(store.vms.values())
         .any(|v| v.identity.system.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(principal)))
         || store.uais.values().any(|u| u.principal_id.eq_ignore_ascii_case(principal))
 }

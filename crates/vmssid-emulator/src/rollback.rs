@@ -4,9 +4,10 @@
 
 use serde_json::{Map, Value};
 
-use crate::store::{Identity, UserIdentity, Vmss};
+use crate::compute::Compute;
+use crate::store::{Identity, UserIdentity};
 
-/// The scale set after undoing the change `previous` → `written` on top of `current`, under a
+/// The scale set or virtual machine after undoing the change `previous` → `written` on top of `current`, under a
 /// new etag and with `provisioningState: Failed`.
 ///
 /// Each part is undone on its own: each tag, each member of `properties`, each other top-level
@@ -14,7 +15,7 @@ use crate::store::{Identity, UserIdentity, Vmss};
 /// it; user identities the write added are removed and ones it removed come back, while the
 /// ones somebody else added or removed meanwhile stay as they are now. Without a second writer
 /// the result is exactly `previous`.
-pub fn undo(previous: &Vmss, written: &Vmss, current: &Vmss) -> Vmss {
+pub fn undo(previous: &Compute, written: &Compute, current: &Compute) -> Compute {
     let mut out = current.clone();
     undo_members(&mut out.tags, &previous.tags, &written.tags);
     undo_members(&mut out.properties, &previous.properties, &written.properties);

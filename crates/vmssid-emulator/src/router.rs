@@ -1,6 +1,7 @@
 //! Path parsing: ARM matches path segments case-insensitively, so routing is done by hand on
 //! decoded segments rather than with a router crate.
 
+use crate::compute::ComputeKind;
 use crate::errors::{self, ArmError};
 use crate::scope::Scope;
 use crate::util::{is_guid, percent_decode};
@@ -8,6 +9,7 @@ use crate::util::{is_guid, percent_decode};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResType {
     Vmss,
+    Vm,
     Uai,
 }
 
@@ -15,7 +17,17 @@ impl ResType {
     pub fn type_path(self) -> &'static str {
         match self {
             ResType::Vmss => "Microsoft.Compute/virtualMachineScaleSets",
+            ResType::Vm => "Microsoft.Compute/virtualMachines",
             ResType::Uai => "Microsoft.ManagedIdentity/userAssignedIdentities",
+        }
+    }
+
+    /// The Compute kind of a scale set or virtual machine.
+    pub fn compute(self) -> Option<ComputeKind> {
+        match self {
+            ResType::Vmss => Some(ComputeKind::Vmss),
+            ResType::Vm => Some(ComputeKind::Vm),
+            ResType::Uai => None,
         }
     }
 }
@@ -84,6 +96,8 @@ fn eq(a: &str, b: &str) -> bool {
 pub(crate) fn provider_type(ns: &str, ty: &str) -> Option<ResType> {
     if eq(ns, "Microsoft.Compute") && eq(ty, "virtualMachineScaleSets") {
         Some(ResType::Vmss)
+    } else if eq(ns, "Microsoft.Compute") && eq(ty, "virtualMachines") {
+        Some(ResType::Vm)
     } else if eq(ns, "Microsoft.ManagedIdentity") && eq(ty, "userAssignedIdentities") {
         Some(ResType::Uai)
     } else {
@@ -225,10 +239,20 @@ mod tests {
             Some("InvalidSubscriptionId")
         );
         let e = r(&format!(
-            "/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm"
+            "/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/availabilitySets/a"
         ))
         .err();
         assert_eq!(e.as_ref().map(|e| e.code.as_ref()), Some("InvalidResourceType"));
+        assert_eq!(
+            r(&format!(
+                "/subscriptions/{SUB}/resourceGroups/rg/providers/MICROSOFT.COMPUTE/virtualmachines/vm"
+            )),
+            Ok(Route::Resource { sub: SUB.into(), rg: "rg".into(), ty: ResType::Vm, name: "vm".into() })
+        );
+        assert_eq!(
+            r(&format!("/subscriptions/{SUB}/providers/Microsoft.Compute/virtualMachines")),
+            Ok(Route::ListBySubscription { sub: SUB.into(), ty: ResType::Vm })
+        );
         let e = r(&format!("/subscriptions/{SUB}/resourceGroups/rg/providers/Foo.Bar/things/x")).err();
         assert_eq!(e.as_ref().map(|e| e.code.as_ref()), Some("InvalidResourceNamespace"));
         assert_eq!(segments("/a//b"), None);

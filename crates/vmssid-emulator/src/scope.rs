@@ -82,9 +82,9 @@ impl Scope {
             }
             if let Some((ty, name)) = &self.resource {
                 let key = store::res_key(&self.sub, rg, name);
-                let stored = match ty {
-                    ResType::Vmss => store.vmss.get(&key).map(|v| v.name.clone()),
-                    ResType::Uai => store.uais.get(&key).map(|u| u.name.clone()),
+                let stored = match ty.compute() {
+                    Some(kind) => store.compute(kind).get(&key).map(|v| v.name.clone()),
+                    None => store.uais.get(&key).map(|u| u.name.clone()),
                 };
                 s.resource = Some((*ty, stored.unwrap_or_else(|| name.clone())));
             }
@@ -100,9 +100,9 @@ impl Scope {
         }
         let Some((ty, name)) = &self.resource else { return Ok(()) };
         let key = store::res_key(&self.sub, rg, name);
-        let exists = match ty {
-            ResType::Vmss => store.vmss.contains_key(&key),
-            ResType::Uai => store.uais.contains_key(&key),
+        let exists = match ty.compute() {
+            Some(kind) => store.compute(kind).contains_key(&key),
+            None => store.uais.contains_key(&key),
         };
         if exists { Ok(()) } else { Err(errors::resource_not_found(ty.type_path(), name, rg)) }
     }

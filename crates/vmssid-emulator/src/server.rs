@@ -19,6 +19,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 
 use crate::app::{self, Body, Inner, Outcome, Settings, Shared};
+use crate::compute_throttle::ComputeThrottle;
 use crate::control::Control;
 use crate::errors;
 use crate::faults::FaultSet;
@@ -81,6 +82,7 @@ impl Emulator {
                 store,
                 faults: FaultSet::new(config.faults.clone(), config.seed),
                 throttle: Throttle::new(config.throttle),
+                compute_throttle: ComputeThrottle::new(config.compute_throttle),
                 issued: Issued::default(),
                 counters: app::RequestCounters::default(),
                 interference: Vec::new(),

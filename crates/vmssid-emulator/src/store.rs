@@ -1,19 +1,22 @@
-//! The emulator's resources and the state-file format that saves and restores them.
+//! The emulator's resources, and their conversion from and to the state file (`crate::state`).
 //!
 //! Resources are keyed by lower-cased names (ARM compares names case-insensitively) while the
 //! records keep the spelling they were created with, which is what ARM echoes back.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::EmulatorError;
 use crate::assignments::{RoleAssignment, RoleAssignmentState};
+use crate::compute::{Compute, ComputeKind};
 use crate::ids;
 use crate::lro::Operation;
-use crate::util::{is_guid, new_guid, now_rfc3339};
+pub use crate::state::{
+    IdentityState, ResourceGroupState, StateFile, SubscriptionState, UaiState, UserAssignedState, VmState,
+    VmssState,
+};
+use crate::state::{load_compute, save_compute, save_vm};
+use crate::util::is_guid;
 
 pub type GroupKey = (String, String);
 pub type ResKey = (String, String, String);
@@ -90,31 +93,6 @@ pub fn canonical_type(system: bool, user: bool) -> &'static str {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct Vmss {
-    pub subscription: String,
-    pub resource_group: String,
-    pub name: String,
-    pub location: String,
-    pub tags: Map<String, Value>,
-    pub sku: Option<Value>,
-    /// Top-level members other than the ones modelled here (zones, plan, ...), kept as sent.
-    pub extra: Map<String, Value>,
-    /// `properties` as the client sent them, minus read-only members.
-    pub properties: Map<String, Value>,
-    pub identity: Identity,
-    pub etag: u64,
-    pub provisioning_state: String,
-    pub unique_id: String,
-    pub time_created: String,
-}
-
-impl Vmss {
-    pub fn id(&self) -> String {
-        ids::vmss_id(&self.subscription, &self.resource_group, &self.name)
-    }
-}
-
 /// Everything the emulator knows.
 #[derive(Debug, Default)]
 pub struct Store {
@@ -122,7 +100,8 @@ pub struct Store {
     pub subscriptions: BTreeMap<String, Subscription>,
     pub groups: BTreeMap<GroupKey, ResourceGroup>,
     pub uais: BTreeMap<ResKey, Uai>,
-    pub vmss: BTreeMap<ResKey, Vmss>,
+    pub vmss: BTreeMap<ResKey, Compute>,
+    pub vms: BTreeMap<ResKey, Compute>,
     pub operations: HashMap<String, Operation>,
     /// No running operation ends before this (`None`: none is running); may be early.
     pub next_deadline: Option<std::time::Instant>,
@@ -144,6 +123,21 @@ impl Store {
         });
     }
 
+    /// The scale sets or the virtual machines.
+    pub fn compute(&self, kind: ComputeKind) -> &BTreeMap<ResKey, Compute> {
+        match kind {
+            ComputeKind::Vmss => &self.vmss,
+            ComputeKind::Vm => &self.vms,
+        }
+    }
+
+    pub fn compute_mut(&mut self, kind: ComputeKind) -> &mut BTreeMap<ResKey, Compute> {
+        match kind {
+            ComputeKind::Vmss => &mut self.vmss,
+            ComputeKind::Vm => &mut self.vms,
+        }
+    }
+
     pub fn uai_by_ref(&self, r: &ids::UaiRef) -> Option<&Uai> {
         self.uais.get(&res_key(&r.subscription, &r.resource_group, &r.name))
     }
@@ -153,6 +147,7 @@ impl Store {
         let g = self.groups.remove(key)?;
         self.uais.retain(|k, _| !(k.0 == key.0 && k.1 == key.1));
         self.vmss.retain(|k, _| !(k.0 == key.0 && k.1 == key.1));
+        self.vms.retain(|k, _| !(k.0 == key.0 && k.1 == key.1));
         self.operations.retain(|_, op| !(op.key.0 == key.0 && op.key.1 == key.1));
         Some(g)
     }
@@ -241,21 +236,11 @@ impl Store {
                 }
             }
         }
-        // Scale sets last: their identities refer to identities anywhere in the file.
+        // Scale sets and virtual machines last: their identities refer to identities anywhere in
+        // the file.
         for s in &f.subscriptions {
-            let sid = &s.subscription_id;
             for g in &s.resource_groups {
-                for v in &g.virtual_machine_scale_sets {
-                    let vm = vmss_from_state(&store, sid, g, v)?;
-                    let k = res_key(sid, &g.name, &v.name);
-                    if store.vmss.contains_key(&k) {
-                        return Err(format!(
-                            "scale set '{}' appears twice in resource group '{}'",
-                            v.name, g.name
-                        ));
-                    }
-                    store.vmss.insert(k, vm);
-                }
+                load_compute(&mut store, &s.subscription_id, g)?;
             }
         }
         store.touch_subscription(DEMO_SUBSCRIPTION);
@@ -289,31 +274,13 @@ impl Store {
                         .vmss
                         .iter()
                         .filter(|(k, _)| in_group(k))
-                        .map(|(_, v)| VmssState {
-                            name: v.name.clone(),
-                            location: Some(v.location.clone()),
-                            tags: v.tags.clone(),
-                            sku: v.sku.clone(),
-                            extra: v.extra.clone(),
-                            properties: v.properties.clone(),
-                            etag: v.etag,
-                            provisioning_state: Some(v.provisioning_state.clone()),
-                            unique_id: Some(v.unique_id.clone()),
-                            time_created: Some(v.time_created.clone()),
-                            identity: IdentityState {
-                                system_principal_id: v.identity.system.clone(),
-                                user_assigned: v
-                                    .identity
-                                    .users
-                                    .iter()
-                                    .map(|u| UserAssignedState {
-                                        id: u.id.clone(),
-                                        principal_id: u.principal_id.clone(),
-                                        client_id: u.client_id.clone(),
-                                    })
-                                    .collect(),
-                            },
-                        })
+                        .map(|(_, v)| save_compute(v))
+                        .collect(),
+                    virtual_machines: self
+                        .vms
+                        .iter()
+                        .filter(|(k, _)| in_group(k))
+                        .map(|(_, v)| save_vm(v))
                         .collect(),
                 });
             }
@@ -330,197 +297,5 @@ impl Store {
             });
         }
         StateFile { version: 1, tenant_id: self.tenant_id.clone(), subscriptions: subs }
-    }
-}
-
-fn vmss_from_state(store: &Store, sid: &str, g: &ResourceGroupState, v: &VmssState) -> Result<Vmss, String> {
-    if !ids::valid_vmss_name(&v.name) {
-        return Err(format!("scale set name '{}' is invalid", v.name));
-    }
-    let mut identity = Identity::default();
-    if let Some(p) = &v.identity.system_principal_id {
-        if !is_guid(p) {
-            return Err(format!("scale set '{}': systemPrincipalId '{p}' is not a GUID", v.name));
-        }
-        identity.system = Some(p.to_lowercase());
-    }
-    for u in &v.identity.user_assigned {
-        let Some(r) = ids::parse_uai_id(&u.id) else {
-            return Err(format!("scale set '{}': '{}' is not a user-assigned identity id", v.name, u.id));
-        };
-        if identity.find_user(&u.id).is_some() {
-            return Err(format!("scale set '{}': identity '{}' is listed twice", v.name, u.id));
-        }
-        let known = store.uai_by_ref(&r);
-        let principal_id =
-            u.principal_id.clone().or_else(|| known.map(|k| k.principal_id.clone())).unwrap_or_else(new_guid);
-        let client_id =
-            u.client_id.clone().or_else(|| known.map(|k| k.client_id.clone())).unwrap_or_else(new_guid);
-        for (what, val) in [("principalId", &principal_id), ("clientId", &client_id)] {
-            if !is_guid(val) {
-                return Err(format!(
-                    "scale set '{}': identity '{}': {what} '{val}' is not a GUID",
-                    v.name, u.id
-                ));
-            }
-        }
-        identity.users.push(UserIdentity {
-            id: u.id.clone(),
-            principal_id: Some(principal_id),
-            client_id: Some(client_id),
-        });
-    }
-    let mut properties = v.properties.clone();
-    for ro in ["provisioningState", "uniqueId", "timeCreated"] {
-        properties.remove(ro);
-    }
-    Ok(Vmss {
-        subscription: sid.to_lowercase(),
-        resource_group: g.name.clone(),
-        name: v.name.clone(),
-        location: v.location.clone().unwrap_or_else(|| g.location.clone()),
-        tags: v.tags.clone(),
-        sku: v.sku.clone(),
-        extra: v.extra.clone(),
-        properties,
-        identity,
-        etag: v.etag.max(1),
-        // A saved state has no running operations, so whatever was running counts as done.
-        provisioning_state: match v.provisioning_state.as_deref() {
-            None | Some("Updating") | Some("Creating") => "Succeeded".to_string(),
-            Some(s) => s.to_string(),
-        },
-        unique_id: v.unique_id.clone().unwrap_or_else(new_guid),
-        time_created: v.time_created.clone().unwrap_or_else(now_rfc3339),
-    })
-}
-
-// ---------------------------------------------------------------------------------------------
-// The state file (docs/emulator-state.md).
-
-/// A saved emulator state: `--state FILE`, `Fixture::State`, `/_emulator/state`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct StateFile {
-    /// Format version; only 1 exists.
-    pub version: u32,
-    /// The tenant every subscription belongs to.
-    pub tenant_id: String,
-    #[serde(default)]
-    pub subscriptions: Vec<SubscriptionState>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SubscriptionState {
-    pub subscription_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub display_name: Option<String>,
-    #[serde(default)]
-    pub resource_groups: Vec<ResourceGroupState>,
-    /// Role assignments whose scope is this subscription or inside it.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub role_assignments: Vec<RoleAssignmentState>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ResourceGroupState {
-    pub name: String,
-    pub location: String,
-    #[serde(default)]
-    pub tags: Map<String, Value>,
-    #[serde(default)]
-    pub user_assigned_identities: Vec<UaiState>,
-    #[serde(default)]
-    pub virtual_machine_scale_sets: Vec<VmssState>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct UaiState {
-    pub name: String,
-    /// Defaults to the resource group's location.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
-    #[serde(default)]
-    pub tags: Map<String, Value>,
-    pub principal_id: String,
-    pub client_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub isolation_scope: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct VmssState {
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
-    #[serde(default)]
-    pub tags: Map<String, Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sku: Option<Value>,
-    /// Other top-level members (zones, plan, ...).
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub extra: Map<String, Value>,
-    #[serde(default)]
-    pub properties: Map<String, Value>,
-    #[serde(default)]
-    pub identity: IdentityState,
-    #[serde(default = "one")]
-    pub etag: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provisioning_state: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unique_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub time_created: Option<String>,
-}
-
-fn one() -> u64 {
-    1
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct IdentityState {
-    /// principalId of the system-assigned identity; absent or null when it is disabled.
-    #[serde(default)]
-    pub system_principal_id: Option<String>,
-    #[serde(default)]
-    pub user_assigned: Vec<UserAssignedState>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct UserAssignedState {
-    /// The identity's ARM id, spelled as the client sent it.
-    pub id: String,
-    /// Default: the identity resource's values (or fresh GUIDs when it does not exist).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub principal_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
-}
-
-impl StateFile {
-    /// Parses and validates a state file; errors are one line and name the file.
-    pub fn from_path(path: &Path) -> Result<StateFile, EmulatorError> {
-        let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| EmulatorError::State { file: shown.clone(), problem: e.to_string() })?;
-        StateFile::from_json_str(&text).map_err(|problem| EmulatorError::State { file: shown, problem })
-    }
-
-    /// Parses and validates state-file JSON.
-    pub fn from_json_str(text: &str) -> Result<StateFile, String> {
-        let f: StateFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        Store::from_state_file(&f)?;
-        Ok(f)
-    }
-
-    pub fn to_json_pretty(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".to_string())
     }
 }

@@ -66,26 +66,32 @@ impl Kind {
     }
 }
 
+/// One token bucket (ARM's here, Compute's in `compute_throttle`).
 #[derive(Debug, Clone)]
-struct Bucket {
+pub(crate) struct Bucket {
     cfg: BucketConfig,
-    tokens: f64,
+    pub(crate) tokens: f64,
     last: Instant,
 }
 
 impl Bucket {
-    fn new(cfg: BucketConfig) -> Bucket {
+    pub(crate) fn new(cfg: BucketConfig) -> Bucket {
         Bucket { cfg, tokens: cfg.capacity as f64, last: Instant::now() }
     }
 
-    fn refill(&mut self, now: Instant) {
+    pub(crate) fn refill(&mut self, now: Instant) {
         let dt = now.saturating_duration_since(self.last).as_secs_f64();
         self.tokens = (self.tokens + dt * self.cfg.refill_per_sec).min(self.cfg.capacity as f64);
         self.last = now;
     }
 
+    /// Whether it has refilled to its capacity (and so is the same as a new one).
+    pub(crate) fn is_full(&self) -> bool {
+        self.tokens >= self.cfg.capacity as f64
+    }
+
     /// Seconds until one token is available (at least 1).
-    fn wait_secs(&self) -> u64 {
+    pub(crate) fn wait_secs(&self) -> u64 {
         if self.cfg.refill_per_sec <= 0.0 {
             return 3600;
         }

@@ -1,30 +1,32 @@
-//! Resource handlers: subscriptions and lists here; resource groups, user-assigned identities
-//! and scale sets in their own modules.
+//! Resource handlers: subscriptions and lists here; resource groups, user-assigned identities,
+//! scale sets and virtual machines (one set of Compute handlers) and role assignments in their
+//! own modules.
 //!
 //! Every write is computed on a copy and committed only when complete, so a rejected request
 //! never leaves a trace.
 
 mod body;
+mod compute_read;
+mod compute_write;
 mod groups;
 mod role_assignments;
 mod role_definitions;
 mod uai;
-mod vmss;
-mod vmss_write;
 
 use hyper::HeaderMap;
 use serde_json::{Map, Value, json};
 
-use crate::apiver::{self, AuthzVersion, VmssVersion};
+use crate::apiver::{self, AuthzVersion, ComputeVersion};
 use crate::app::{Inner, Reply, Settings};
+use crate::compute::ComputeKind;
 use crate::errors::{self, ArmError};
 use crate::lro;
 use crate::router::{AuthzType, ResType, Route};
 use crate::store::{self, DEMO_SUBSCRIPTION, Store};
 use crate::util::{is_well_formed_api_version, percent_encode, query_get};
+use compute_read::{At, render_compute, with_compute_limits};
 use groups::{delete_group, get_group, patch_group, put_group, rg_body};
 use uai::render_uai;
-use vmss::render_vmss;
 
 /// What a handler needs from the request.
 pub struct Ctx<'a> {
@@ -107,7 +109,12 @@ pub fn dispatch(inner: &mut Inner, ctx: &Ctx, route: &Route) -> HResult {
             _ => Err(errors::method_not_allowed(m, "GET")),
         },
         Route::Resource { sub, rg, ty: ResType::Uai, name } => uai::handle(inner, ctx, sub, rg, name),
-        Route::Resource { sub, rg, ty: ResType::Vmss, name } => vmss::handle(inner, ctx, sub, rg, name),
+        Route::Resource { sub, rg, ty: ResType::Vmss, name } => {
+            compute_read::handle(inner, ctx, At { kind: ComputeKind::Vmss, sub, rg, name })
+        }
+        Route::Resource { sub, rg, ty: ResType::Vm, name } => {
+            compute_read::handle(inner, ctx, At { kind: ComputeKind::Vm, sub, rg, name })
+        }
         Route::Authorization { scope, ty: AuthzType::RoleAssignments, name } => {
             role_assignments::handle(inner, ctx, scope, name.as_deref())
         }
@@ -116,7 +123,7 @@ pub fn dispatch(inner: &mut Inner, ctx: &Ctx, route: &Route) -> HResult {
         }
         Route::Operation { sub, location, id } => match m {
             "GET" => {
-                vmss_version(ctx, location)?;
+                compute_version(ctx, ComputeKind::Vmss, location)?;
                 let key_sub = inner.store.operations.get(id).map(|o| o.key.0.clone());
                 let found = match key_sub {
                     Some(s) if s == sub.to_lowercase() => lro::poll(&mut inner.store, id),
@@ -148,13 +155,13 @@ fn generic_version(ctx: &Ctx) -> Result<(), ArmError> {
     }
 }
 
-fn vmss_version(ctx: &Ctx, location: &str) -> Result<VmssVersion, ArmError> {
-    VmssVersion::parse(&ctx.api_version).ok_or_else(|| {
+fn compute_version(ctx: &Ctx, kind: ComputeKind, location: &str) -> Result<ComputeVersion, ArmError> {
+    ComputeVersion::parse(&ctx.api_version).ok_or_else(|| {
         errors::no_registered_provider(
             location,
             &ctx.api_version,
-            "virtualMachineScaleSets",
-            apiver::VMSS_VERSIONS,
+            kind.type_name(),
+            apiver::COMPUTE_VERSIONS,
             apiver::LOCATIONS,
         )
     })
@@ -271,17 +278,23 @@ fn list_resources(inner: &mut Inner, ctx: &Ctx, sub: &str, rg: Option<&String>, 
     }
     let in_scope =
         |k: &store::ResKey| k.0 == sub.to_lowercase() && rg.is_none_or(|g| k.1 == g.to_lowercase());
-    let items: Vec<Value> = match ty {
-        ResType::Vmss => {
-            let v = vmss_version(ctx, &loc)?;
-            store
-                .vmss
-                .iter()
-                .filter(|(k, _)| in_scope(k))
-                .map(|(_, x)| render_vmss(x, v, &store.tenant_id))
-                .collect()
+    let items: Vec<Value> = match ty.compute() {
+        Some(kind) => {
+            let v = compute_version(ctx, kind, &loc)?;
+            let list = |inner: &mut Inner| {
+                let store = &inner.store;
+                let items = store
+                    .compute(kind)
+                    .iter()
+                    .filter(|(k, _)| in_scope(k))
+                    .map(|(_, x)| render_compute(x, v, &store.tenant_id))
+                    .collect();
+                Ok(Reply::json(200, page(ctx, items)))
+            };
+            let at = At { kind, sub, rg: rg.map_or("", |g| g.as_str()), name: "" };
+            return with_compute_limits(inner, ctx, &at, list);
         }
-        ResType::Uai => {
+        None => {
             let v = uai_version(ctx, &loc)?;
             store
                 .uais

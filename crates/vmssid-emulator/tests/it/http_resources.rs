@@ -79,6 +79,10 @@ async fn resource_groups_and_subscriptions() {
     .await
     .expect(200);
     env.get(&vmss_path("myVMSS"), NEW).await.expect_error(404, "ResourceGroupNotFound", None);
+    env.get(&vm_path("myVM"), NEW).await.expect_error(404, "ResourceGroupNotFound", None);
+    let vms =
+        env.get(&format!("/subscriptions/{SUB}/providers/Microsoft.Compute/virtualMachines"), NEW).await;
+    assert_eq!(vms.body["value"], json!([]), "its virtual machines went too");
     let all = env
         .get(&format!("/subscriptions/{SUB}/providers/Microsoft.Compute/virtualMachineScaleSets"), NEW)
         .await;
@@ -104,46 +108,25 @@ async fn lists_page_with_next_link() {
     for n in ["a1", "a2", "a3", "a4"] {
         env.put(&vmss_path(n), NEW, article_vmss_body(json!({"type":"SystemAssigned"}))).await.expect(201);
     }
-    let mut url = format!(
-        "{}/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Compute/virtualMachineScaleSets?api-version={NEW}",
-        env.emu.url()
+    let list = format!(
+        "/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Compute/virtualMachineScaleSets"
     );
-    let mut names = Vec::new();
-    for _ in 0..10 {
-        let page: Value = env
-            .http
-            .get(&url)
-            .bearer_auth("t")
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .json()
-            .await
-            .unwrap_or(Value::Null);
-        for v in page["value"].as_array().cloned().unwrap_or_default() {
-            names.push(v["name"].as_str().unwrap_or_default().to_string());
-        }
-        match page["nextLink"].as_str() {
-            Some(n) => url = n.to_string(),
-            None => break,
-        }
-    }
-    names.sort();
+    let names = env.listed_names(&list, NEW).await;
     assert_eq!(names, vec!["a1", "a2", "a3", "a4", "myVMSS"]);
 }
 
 #[tokio::test]
 async fn paths_and_names_are_case_insensitive() {
     let env = demo().await;
-    let p = format!(
-        "/SUBSCRIPTIONS/{SUB}/RESOURCEGROUPS/MYRESOURCEGROUP/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINESCALESETS/MYVMSS"
-    );
-    let r = env.get(&p, NEW).await;
-    r.expect(200);
-    assert_eq!(r.body["name"], "myVMSS", "original spelling in output");
-    assert!(r.body["id"].as_str().unwrap_or_default().contains("/resourceGroups/myResourceGroup/"));
-    env.patch(&p.to_lowercase(), NEW, json!({"tags":{"t":"1"}})).await.expect(200);
-    assert_eq!(env.vmss(NEW).await["tags"]["t"], "1");
+    for (path, name) in demo_compute().into_iter().zip(["myVMSS", "myVM"]) {
+        let p = path.to_uppercase().replace("SUBSCRIPTIONS", "subscriptions");
+        let r = env.get(&p, NEW).await;
+        r.expect(200);
+        assert_eq!(r.body["name"], name, "original spelling in output");
+        assert_eq!(r.body["id"], path.as_str(), "the stored spelling: {}", r.text);
+        env.patch(&p.to_lowercase(), NEW, json!({"tags":{"t":"1"}})).await.expect(200);
+        assert_eq!(env.get(&path, NEW).await.body["tags"]["t"], "1", "{path}");
+    }
 }
 
 // =============================================================================================

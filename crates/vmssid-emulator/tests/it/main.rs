@@ -17,3 +17,6 @@ mod http_scenarios;
 mod interfere;
 mod limits;
 mod lro;
+mod vm_control;
+mod vm_identity;
+mod vm_resources;

@@ -23,6 +23,16 @@ pub fn vmss_path(name: &str) -> String {
     )
 }
 
+pub fn vm_path(name: &str) -> String {
+    format!("/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Compute/virtualMachines/{name}")
+}
+
+/// The demo's scale set and virtual machine, which both hold ID1 only: every identity rule
+/// must give the same answer on each.
+pub fn demo_compute() -> [String; 2] {
+    [vmss_path("myVMSS"), vm_path("myVM")]
+}
+
 pub fn uai(name: &str) -> String {
     demo_uai_id(name)
 }
@@ -118,6 +128,13 @@ impl Env {
 
     pub async fn identity(&self, api: &str) -> Value {
         self.vmss(api).await["identity"].clone()
+    }
+
+    /// The `identity` of the resource at `path` (`Null` when it has none).
+    pub async fn identity_at(&self, path: &str, api: &str) -> Value {
+        let r = self.get(path, api).await;
+        r.expect(200);
+        r.body["identity"].clone()
     }
 
     pub fn snapshot(&self) -> Value {
@@ -238,6 +255,37 @@ impl Env {
 }
 
 impl Env {
+    /// The pages of the list at `path`, following `nextLink` (at most 10 pages).
+    pub async fn pages(&self, path: &str, api: &str) -> Vec<Value> {
+        let mut url = format!("{}{path}?api-version={api}", self.emu.url());
+        let mut pages = Vec::new();
+        while pages.len() < 10 {
+            let r =
+                self.http.get(&url).bearer_auth("t").send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
+            let page: Value = r.json().await.unwrap_or(Value::Null);
+            let next = page["nextLink"].as_str().map(str::to_string);
+            pages.push(page);
+            match next {
+                Some(n) => url = n,
+                None => break,
+            }
+        }
+        pages
+    }
+
+    /// The names in every page of the list at `path`, sorted.
+    pub async fn listed_names(&self, path: &str, api: &str) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .pages(path, api)
+            .await
+            .iter()
+            .flat_map(|p| p["value"].as_array().cloned().unwrap_or_default())
+            .filter_map(|v| v["name"].as_str().map(str::to_string))
+            .collect();
+        names.sort();
+        names
+    }
+
     /// PATCH with `If-Match: etag`.
     pub async fn patch_if_match(&self, path: &str, api: &str, body: Value, etag: &str) -> Resp {
         self.send(Method::PATCH, &format!("{path}?api-version={api}"), Some(body), &[("If-Match", etag)])

@@ -1,40 +1,41 @@
-//! PUT/PATCH of a scale set, in the steps ARM takes: check (404, 412), merge (PATCH) or replace
-//! (PUT) the model, apply the identity, commit and start the long-running operation.
+//! PUT/PATCH of a scale set or virtual machine, in the steps ARM takes: check (404, 412), merge
+//! (PATCH) or replace (PUT) the model, apply the identity, commit and start the long-running
+//! operation; and a virtual machine's long-running DELETE.
 
 use serde_json::{Map, Value};
 
 use super::body::{body_object, json_kind, location_of, same_location, tags_of};
-use super::vmss::render_vmss;
+use super::compute_read::{not_found, render_compute};
 use super::{Ctx, HResult};
-use crate::apiver::VmssVersion;
+use crate::apiver::ComputeVersion;
 use crate::app::{Inner, Reply};
+use crate::compute::{Compute, ComputeKind};
 use crate::errors::{self, ArmError};
 use crate::identity;
-use crate::ids;
 use crate::interfere;
 use crate::lro::{self, OpState, Operation};
 use crate::precondition;
 use crate::principals;
-use crate::router::ResType;
-use crate::store::{self, ResourceGroup, Store, Vmss};
+use crate::store::{self, ResourceGroup, Store};
 use crate::util::{new_guid, now_rfc3339, percent_encode};
 
-/// Top-level members the emulator models itself; the rest goes to `Vmss::extra`.
+/// Top-level members the emulator models itself; the rest goes to `Compute::extra`.
 const MODELLED: &[&str] =
     &["id", "name", "type", "etag", "location", "tags", "sku", "identity", "properties"];
-/// Read-only members of `properties` a client may echo back from a GET.
-const READ_ONLY_PROPS: &[&str] = &["provisioningState", "uniqueId", "timeCreated"];
 
-fn props_of(o: &Map<String, Value>) -> Result<Map<String, Value>, ArmError> {
+/// `properties` without the read-only members a client may echo back from a GET.
+fn writable(kind: ComputeKind, p: &Map<String, Value>) -> Map<String, Value> {
+    let mut p = p.clone();
+    for k in kind.read_only_properties() {
+        p.remove(k);
+    }
+    p
+}
+
+fn props_of(kind: ComputeKind, o: &Map<String, Value>) -> Result<Map<String, Value>, ArmError> {
     match o.get("properties") {
         None | Some(Value::Null) => Ok(Map::new()),
-        Some(Value::Object(p)) => {
-            let mut p = p.clone();
-            for k in READ_ONLY_PROPS {
-                p.remove(*k);
-            }
-            Ok(p)
-        }
+        Some(Value::Object(p)) => Ok(writable(kind, p)),
         Some(other) => Err(errors::invalid_request_content(&format!(
             "Unexpected JSON token {} for 'properties'. Path 'properties'",
             json_kind(other)
@@ -64,11 +65,12 @@ fn merge_patch(target: &mut Map<String, Value>, patch: &Map<String, Value>) {
     }
 }
 
-/// PUT/PATCH of a scale set: check, build the new model, commit.
+/// PUT/PATCH of a scale set or virtual machine: check, build the new model, commit.
 pub(super) fn write(
     inner: &mut Inner,
     ctx: &Ctx,
-    version: VmssVersion,
+    kind: ComputeKind,
+    version: ComputeVersion,
     sub: &str,
     rg: &str,
     name: &str,
@@ -76,28 +78,27 @@ pub(super) fn write(
     let is_put = ctx.method == "PUT";
     let key = store::res_key(sub, rg, name);
     let o = body_object(ctx)?.clone();
-    let not_found = || errors::resource_not_found(ResType::Vmss.type_path(), name, rg);
-    if !is_put && !inner.store.vmss.contains_key(&key) {
+    let not_found = || not_found(kind, name, rg);
+    if !is_put && !inner.store.compute(kind).contains_key(&key) {
         return Err(not_found());
     }
-    precondition::check(ctx.headers, version, inner.store.vmss.get(&key))?;
-    // A write supersedes whatever operation still runs on this scale set.
-    lro::settle(&mut inner.store, &key);
+    precondition::check(ctx.headers, version, inner.store.compute(kind).get(&key))?;
+    // A write supersedes whatever operation still runs on this resource.
+    lro::settle(&mut inner.store, kind, &key);
     let store = &inner.store;
-    let existing = store.vmss.get(&key).cloned();
+    let existing = store.compute(kind).get(&key).cloned();
     let group = store
         .groups
         .get(&store::group_key(sub, rg))
         .cloned()
         .ok_or_else(|| errors::resource_group_not_found(rg))?;
-    let resource_id =
-        existing.as_ref().map(|v| v.id()).unwrap_or_else(|| ids::vmss_id(sub, &group.name, name));
-    let id_req = identity::parse_request(o.get("identity"), version.family())?;
+    let resource_id = existing.as_ref().map(|v| v.id()).unwrap_or_else(|| kind.id(sub, &group.name, name));
+    let id_req = identity::parse_request(o.get("identity"), version.family(), kind.identity_model())?;
 
     let mut next = match (&existing, is_put) {
         (Some(v), false) => merged(v, &o)?,
         (None, false) => return Err(not_found()),
-        (_, true) => replaced(existing.as_ref(), &o, sub, &group, name)?,
+        (_, true) => replaced(kind, existing.as_ref(), &o, sub, &group, name)?,
     };
     if let Some(req) = &id_req {
         let current = existing.as_ref().map(|v| v.identity.clone()).unwrap_or_default();
@@ -105,11 +106,32 @@ pub(super) fn write(
     }
     next.etag = existing.as_ref().map(|v| v.etag + 1).unwrap_or(1);
     next.provisioning_state = if existing.is_some() { "Updating" } else { "Creating" }.to_string();
-    commit(inner, ctx, version, key, existing, next)
+    let created = existing.is_none();
+    let reply = commit(inner, ctx, version, key, existing, next, false)?;
+    Ok(if created { Reply { status: 201, ..reply } } else { reply })
 }
 
-/// PATCH: merge the body into the scale set (the identity is applied by the caller).
-fn merged(v: &Vmss, o: &Map<String, Value>) -> Result<Vmss, ArmError> {
+/// A virtual machine's DELETE: long-running, as in Azure. The answer is 202 with the status URL;
+/// the virtual machine reads `Deleting` until the operation ends and is gone after it (or, when
+/// the operation fails, is back with `provisioningState: Failed`). 204 when there is none.
+pub(super) fn delete(
+    inner: &mut Inner,
+    ctx: &Ctx,
+    kind: ComputeKind,
+    version: ComputeVersion,
+    key: store::ResKey,
+) -> HResult {
+    lro::settle(&mut inner.store, kind, &key);
+    let Some(existing) = inner.store.compute(kind).get(&key).cloned() else {
+        return Ok(Reply::empty(204));
+    };
+    let next = Compute { provisioning_state: "Deleting".into(), ..existing.clone() };
+    let reply = commit(inner, ctx, version, key, Some(existing), next, true)?;
+    Ok(Reply { status: 202, body: crate::app::Body::Empty, ..reply })
+}
+
+/// PATCH: merge the body into the resource (the identity is applied by the caller).
+fn merged(v: &Compute, o: &Map<String, Value>) -> Result<Compute, ArmError> {
     let mut n = v.clone();
     if let Some(t) = tags_of(o)? {
         n.tags = t;
@@ -128,13 +150,9 @@ fn merged(v: &Vmss, o: &Map<String, Value>) -> Result<Vmss, ArmError> {
         Some(other) => n.sku = Some(other.clone()),
     }
     if let Some(Value::Object(p)) = o.get("properties") {
-        let mut p = p.clone();
-        for k in READ_ONLY_PROPS {
-            p.remove(*k);
-        }
-        merge_patch(&mut n.properties, &p);
+        merge_patch(&mut n.properties, &writable(v.kind, p));
     } else {
-        props_of(o)?;
+        props_of(v.kind, o)?;
     }
     for (k, x) in o.iter().filter(|(k, _)| !MODELLED.contains(&k.as_str())) {
         if x.is_null() {
@@ -149,22 +167,24 @@ fn merged(v: &Vmss, o: &Map<String, Value>) -> Result<Vmss, ArmError> {
 /// PUT: replace (create or update). A PUT without `identity` leaves the identity alone (the
 /// autoscaler's scale PUT relies on it, docs/arm.md §2.2); with one, the caller replaces it.
 fn replaced(
-    existing: Option<&Vmss>,
+    kind: ComputeKind,
+    existing: Option<&Compute>,
     o: &Map<String, Value>,
     sub: &str,
     group: &ResourceGroup,
     name: &str,
-) -> Result<Vmss, ArmError> {
+) -> Result<Compute, ArmError> {
     let location = location_of(o)?;
     if let Some(v) = existing
         && !same_location(&v.location, &location)
     {
         return Err(errors::location_change(&v.location, &location));
     }
-    if existing.is_none() && !ids::valid_vmss_name(name) {
-        return Err(errors::invalid_resource_name(name, ResType::Vmss.type_path()));
+    if existing.is_none() && !kind.valid_name(name) {
+        return Err(errors::invalid_resource_name(name, kind.type_path()));
     }
-    Ok(Vmss {
+    Ok(Compute {
+        kind,
         subscription: sub.to_lowercase(),
         resource_group: existing.map(|v| v.resource_group.clone()).unwrap_or_else(|| group.name.clone()),
         name: existing.map(|v| v.name.clone()).unwrap_or_else(|| name.to_string()),
@@ -176,7 +196,7 @@ fn replaced(
             .filter(|(k, x)| !MODELLED.contains(&k.as_str()) && !x.is_null())
             .map(|(k, x)| (k.clone(), x.clone()))
             .collect(),
-        properties: props_of(o)?,
+        properties: props_of(kind, o)?,
         identity: existing.map(|v| v.identity.clone()).unwrap_or_default(),
         etag: 0,
         provisioning_state: String::new(),
@@ -185,19 +205,21 @@ fn replaced(
     })
 }
 
-/// Commit: store the new model, start its operation, build the answer, let a `WhileRunning`
-/// second writer strike, and end the operation at once when it runs for no polls or no time.
+/// Commit: store the new model, start its operation, build the answer (200), let a
+/// `WhileRunning` second writer strike, and end the operation at once when it runs for no polls
+/// or no time. `deletes`: the operation removes the resource when it succeeds.
 fn commit(
     inner: &mut Inner,
     ctx: &Ctx,
-    version: VmssVersion,
+    version: ComputeVersion,
     key: store::ResKey,
-    existing: Option<Vmss>,
-    next: Vmss,
+    existing: Option<Compute>,
+    next: Compute,
+    deletes: bool,
 ) -> HResult {
     let fail = inner.faults.take_lro_failure(ctx.method, ctx.path);
     let op_id = new_guid();
-    let created = existing.is_none();
+    let kind = next.kind;
     let store = &mut inner.store;
     // A system identity switched on by this write is a new principal in the directory.
     if let Some(p) = &next.identity.system
@@ -205,12 +227,13 @@ fn commit(
     {
         principals::note_created(store, p);
     }
-    store.vmss.insert(key.clone(), next.clone());
+    store.compute_mut(kind).insert(key.clone(), next.clone());
     prune_operations(store);
     lro::start(
         store,
         Operation {
             id: op_id.clone(),
+            kind,
             key: key.clone(),
             start_time: now_rfc3339(),
             end_time: None,
@@ -220,12 +243,15 @@ fn commit(
                 fail_with: fail.then(errors::lro_failed),
                 previous: existing.map(Box::new),
                 written: Box::new(next.clone()),
+                deletes,
             },
         },
     );
-    let body = render_vmss(&next, version, &store.tenant_id);
+    let body = render_compute(&next, version, &store.tenant_id);
     // A second writer may strike now, while the operation runs.
-    interfere::after_write(inner, &key);
+    if !deletes {
+        interfere::after_write(inner, kind, &key);
+    }
     if inner.operation_polls == 0 || inner.operation_duration.is_zero() {
         lro::complete(&mut inner.store, &op_id);
     }
@@ -237,7 +263,7 @@ fn commit(
         new_guid(),
         version.version
     );
-    let mut reply = Reply::json(if created { 201 } else { 200 }, body)
+    let mut reply = Reply::json(200, body)
         .header("Azure-AsyncOperation", status_url)
         .header("Azure-AsyncNotification", "Enabled");
     if version.has_etag() {

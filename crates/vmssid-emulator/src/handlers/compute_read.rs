@@ -1,0 +1,132 @@
+//! Scale sets and virtual machines (Microsoft.Compute): rendering, the checks every request
+//! passes, GET and a scale set's DELETE; writes (and a virtual machine's DELETE, which is
+//! long-running) are in `compute_write`.
+
+use serde_json::{Map, Value, json};
+
+use super::{Ctx, HResult, compute_version, compute_write, location_hint};
+use crate::apiver::ComputeVersion;
+use crate::app::{Inner, Reply};
+use crate::compute::{Compute, ComputeKind};
+use crate::compute_throttle::Policy;
+use crate::errors::{self, ArmError};
+use crate::identity;
+use crate::interfere;
+use crate::lro;
+use crate::store::{self, ResKey};
+
+pub fn render_compute(v: &Compute, version: ComputeVersion, tenant: &str) -> Value {
+    let mut o = Map::new();
+    o.insert("name".into(), json!(v.name));
+    o.insert("id".into(), json!(v.id()));
+    o.insert("type".into(), json!(v.kind.type_path()));
+    o.insert("location".into(), json!(v.location));
+    o.insert("tags".into(), Value::Object(v.tags.clone()));
+    if let Some(i) = identity::render(&v.identity, version.family(), tenant) {
+        o.insert("identity".into(), i);
+    }
+    if let Some(s) = &v.sku {
+        o.insert("sku".into(), s.clone());
+    }
+    if version.has_etag() {
+        o.insert("etag".into(), json!(format!("\"{}\"", v.etag)));
+    }
+    for (k, x) in &v.extra {
+        o.entry(k.clone()).or_insert_with(|| x.clone());
+    }
+    let mut props = v.properties.clone();
+    v.kind.strip_secrets(&mut props);
+    props.insert("provisioningState".into(), json!(v.provisioning_state));
+    props.insert(v.kind.unique_id_member().into(), json!(v.unique_id));
+    if version.has_time_created() {
+        props.insert("timeCreated".into(), json!(v.time_created));
+    }
+    o.insert("properties".into(), Value::Object(props));
+    Value::Object(o)
+}
+
+/// The resource of a Compute request: its kind, subscription, group and name (`name` empty for
+/// a list, `rg` empty for a list by subscription).
+pub(super) struct At<'a> {
+    pub kind: ComputeKind,
+    pub sub: &'a str,
+    pub rg: &'a str,
+    pub name: &'a str,
+}
+
+/// Draws on Compute's bucket for the request (virtual machines only) and adds what it reports
+/// to the answer, whatever the answer is.
+pub(super) fn with_compute_limits(
+    inner: &mut Inner,
+    ctx: &Ctx,
+    at: &At,
+    handler: impl FnOnce(&mut Inner) -> HResult,
+) -> HResult {
+    let Some(policy) = Policy::of(at.kind, ctx.method, at.name.is_empty()) else {
+        return handler(inner);
+    };
+    let (header, value) = inner.compute_throttle.take(policy, at.sub, at.rg, at.name)?;
+    match handler(inner) {
+        Ok(reply) => Ok(reply.header(&header, value)),
+        Err(e) => Err(e.with_header(&header, value)),
+    }
+}
+
+pub(super) fn handle(inner: &mut Inner, ctx: &Ctx, at: At) -> HResult {
+    let At { kind, sub, rg, name } = at;
+    let m = ctx.method;
+    if !matches!(m, "GET" | "PUT" | "PATCH" | "DELETE") {
+        return Err(errors::method_not_allowed(m, "GET, PUT, PATCH, DELETE"));
+    }
+    let key = store::res_key(sub, rg, name);
+    let loc = {
+        let store = &inner.store;
+        store
+            .compute(kind)
+            .get(&key)
+            .map(|v| v.location.clone())
+            .unwrap_or_else(|| location_hint(store, ctx, sub, Some(rg)))
+    };
+    let version = compute_version(ctx, kind, &loc)?;
+    if !inner.store.groups.contains_key(&store::group_key(sub, rg)) {
+        return Err(errors::resource_group_not_found(rg));
+    }
+    with_compute_limits(inner, ctx, &at, |inner| match m {
+        "GET" => get(inner, kind, version, &key, name, rg),
+        "DELETE" if kind == ComputeKind::Vm => compute_write::delete(inner, ctx, kind, version, key),
+        "DELETE" => {
+            lro::settle(&mut inner.store, kind, &key);
+            Ok(match inner.store.compute_mut(kind).remove(&key) {
+                Some(_) => {
+                    inner.store.operations.retain(|_, o| !(o.kind == kind && o.key == key));
+                    Reply::empty(200)
+                }
+                None => Reply::empty(204),
+            })
+        }
+        _ => compute_write::write(inner, ctx, kind, version, sub, rg, name),
+    })
+}
+
+fn get(
+    inner: &mut Inner,
+    kind: ComputeKind,
+    version: ComputeVersion,
+    key: &ResKey,
+    name: &str,
+    rg: &str,
+) -> HResult {
+    let tenant = inner.store.tenant_id.clone();
+    let v = inner.store.compute(kind).get(key).ok_or_else(|| not_found(kind, name, rg))?;
+    let mut reply = Reply::json(200, render_compute(v, version, &tenant));
+    if version.has_etag() {
+        reply = reply.header("ETag", format!("\"{}\"", v.etag));
+    }
+    // The second writer strikes once this read has been answered.
+    interfere::after_read(inner, kind, key);
+    Ok(reply)
+}
+
+pub(super) fn not_found(kind: ComputeKind, name: &str, rg: &str) -> ArmError {
+    errors::resource_not_found(kind.type_path(), name, rg)
+}
