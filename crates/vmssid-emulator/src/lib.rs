@@ -1,4 +1,5 @@
-//! An Azure Resource Manager emulator for scale-set managed identities.
+//! An Azure Resource Manager emulator for the managed identities of scale sets and virtual
+//! machines.
 //!
 //! It imitates what ARM really does (docs: `docs/emulator.md`, `docs/arm.md`), not what
 //! a client would like, with its own implementation of ARM's identity semantics: it does not
