@@ -102,11 +102,14 @@ fn stdlib_swap_user_is_one_write() {
 fn stdlib_report_is_a_table() {
     let w = World::new("2026-04-01");
     let mut session = w.session();
-    let table = s(w.eval(&mut session, r#"import "vmssid/identity" as id; id::report(list_vmss())"#));
+    let table =
+        s(w.eval(&mut session, r#"import "vmssid/identity" as id; id::report(list_vmss() + list_vms())"#));
     let lines: Vec<&str> = table.lines().collect();
-    assert_eq!(lines.len(), 2, "{table}");
-    assert!(lines[0].starts_with("SCALE SET") && lines[1].starts_with("myVMSS"), "{table}");
-    assert!(lines[1].trim_end().ends_with("ID1"), "{table}");
+    assert_eq!(lines.len(), 3, "{table}");
+    assert!(lines[0].starts_with("NAME") && lines[0].contains(" KIND "), "{table}");
+    assert!(lines[1].starts_with("myVMSS") && lines[1].contains(" vmss "), "{table}");
+    assert!(lines[2].starts_with("myVM ") && lines[2].contains(" vm "), "{table}");
+    assert!(lines.iter().skip(1).all(|l| l.trim_end().ends_with("ID1")), "{table}");
 }
 
 #[test]
@@ -126,7 +129,8 @@ fn ready_scripts_run_against_the_demo_fixture() {
     let mut session = w.session();
     let counts =
         session.run_file(std::path::Path::new("scripts/audit.rhai")).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(s(counts), "#{\"both\": 0, \"none\": 0, \"system\": 0, \"user\": 1}");
+    // myVMSS and myVM each hold user identity ID1 only.
+    assert_eq!(s(counts), "#{\"both\": 0, \"none\": 0, \"system\": 0, \"user\": 2}");
     let result = session
         .run_file(std::path::Path::new("scripts/enable-system-everywhere.rhai"))
         .unwrap_or_else(|e| panic!("{e}"));
