@@ -48,8 +48,11 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Compile scripts and libraries without touching ARM: syntax, imports, function names and arity.
     Check(CheckArgs),
-    /// Print the reference of every primitive and stdlib function.
+    /// Print the reference of every primitive, stdlib and library function, or of one.
     Docs(DocsArgs),
+    /// Pin the git libraries of vmssid.toml: lock them, update them, vendor them.
+    #[command(after_help = crate::commands::lib::EXAMPLES)]
+    Lib(crate::commands::lib::LibArgs),
 }
 
 const JOURNAL_EXAMPLES: &str = "Examples:
@@ -145,6 +148,19 @@ pub struct ConnectArgs {
     pub limits: LimitArgs,
 }
 
+/// How the libraries pinned in vmssid.lock are loaded; shared by every command that loads
+/// libraries. Without these flags a library not locked yet is locked (and vmssid.lock written).
+#[derive(Debug, Clone, Default, Args)]
+pub struct LockArgs {
+    /// Fail unless vmssid.lock exists and matches vmssid.toml, and never write it (for CI).
+    #[arg(long)]
+    pub locked: bool,
+
+    /// Never touch the network: git libraries come from the cache or the vendor folder.
+    #[arg(long)]
+    pub offline: bool,
+}
+
 /// Script limits; defaults are generous for real work and stop runaway scripts.
 #[derive(Debug, Clone, Args)]
 pub struct LimitArgs {
@@ -226,6 +242,9 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub connect: ConnectArgs,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
 
     /// Arguments for the script, available as ARGS (after `--`).
     #[arg(last = true, value_name = "ARG")]
@@ -320,6 +339,9 @@ pub struct CheckArgs {
     /// Files or folders to check [default: the current directory].
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 /// `vmssid repl`.
@@ -327,6 +349,9 @@ pub struct CheckArgs {
 pub struct ReplArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
 
     /// History file [default: $XDG_STATE_HOME/vmssid/history, else ~/.local/state/vmssid/history].
     #[arg(long, value_name = "FILE", env = "VMSSID_HISTORY")]
@@ -340,9 +365,17 @@ pub struct ReplArgs {
 /// `vmssid docs`.
 #[derive(Debug, Args)]
 pub struct DocsArgs {
+    /// Print only this entry: a primitive (`ensure_user`), a stdlib function
+    /// (`vmssid/identity::ensure` or `ensure`) or a library function (`team/greet::hello`).
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+
     /// Print Markdown (what docs/reference.md holds).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "name")]
     pub markdown: bool,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 fn parse_assignment(s: &str) -> Result<(String, String), String> {

@@ -3,6 +3,7 @@
 //! ```toml
 //! [libraries]
 //! paths = ["libs"]            # relative to this file
+//! team = { git = "https://example.com/team.git", rev = "v1.2.0" }   # locked in vmssid.lock
 //!
 //! [limits]
 //! max_operations = 1000000
@@ -55,6 +56,10 @@ pub struct ProjectConfig {
     /// Where the file was found.
     pub file: Option<PathBuf>,
     pub library_paths: Vec<PathBuf>,
+    /// Named libraries (`team = { git = …, rev = … }` or `{ path = … }`), by name.
+    pub libraries: Vec<crate::libraries::spec::LibrarySpec>,
+    /// `[libraries] vendor`: load git libraries from this folder (`vmssid lib vendor`).
+    pub vendor: Option<PathBuf>,
     pub limits: Limits,
     pub read_only: bool,
 }
@@ -63,18 +68,11 @@ pub struct ProjectConfig {
 #[serde(deny_unknown_fields)]
 struct Raw {
     #[serde(default)]
-    libraries: RawLibraries,
+    libraries: toml::Table,
     #[serde(default)]
     limits: Limits,
     #[serde(default)]
     safety: RawSafety,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLibraries {
-    #[serde(default)]
-    paths: Vec<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -166,9 +164,12 @@ pub fn load(file: &Path) -> Result<ProjectConfig, ConfigError> {
     let raw: Raw = toml::from_str(&text).map_err(|e| ConfigError::syntax(file, &e))?;
     raw.limits.check_file_values().map_err(|problem| ConfigError::Limit { file: file.into(), problem })?;
     let base = file.parent().unwrap_or(Path::new("."));
+    let libraries = crate::libraries::spec::parse(raw.libraries, file, base)?;
     Ok(ProjectConfig {
         file: Some(file.to_path_buf()),
-        library_paths: raw.libraries.paths.iter().map(|p| base.join(p)).collect(),
+        library_paths: libraries.paths,
+        libraries: libraries.named,
+        vendor: libraries.vendor,
         limits: raw.limits,
         read_only: raw.safety.read_only,
     })

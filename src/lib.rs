@@ -27,6 +27,7 @@ mod frontend;
 pub mod host;
 pub mod identity;
 pub mod interrupt;
+mod libraries;
 mod logging;
 pub mod ops;
 pub mod progress;
@@ -50,6 +51,7 @@ pub fn main() -> ExitCode {
         Command::Apply(args) => commands::apply::run(args),
         Command::Check(args) => commands::check::run(args),
         Command::Docs(args) => commands::docs::run(args),
+        Command::Lib(args) => commands::lib::run(args),
         Command::Repl(args) => repl::run(args),
     };
     let code = result.unwrap_or_else(|e| {

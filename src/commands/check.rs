@@ -15,7 +15,7 @@ use crate::ops::{Primitives, WriteMode};
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let cwd = std::env::current_dir()?;
     let project = crate::config::discover(&cwd)?;
-    let library_paths = crate::frontend::library_paths(&args.libs, &project);
+    let libraries = crate::libraries::load(&args.libs, &project, &args.lock)?;
     let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
     for path in &paths {
         if !path.exists() {
@@ -35,11 +35,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         Arc::new(Primitives::new(Arc::new(client), writes, ApiVersion::latest(), WriteMode::ReadOnly));
     let context =
         HostContext { primitives, runtime: runtime.handle().clone(), interrupt: Default::default() };
-    let engine = build_engine(
-        &context,
-        &SessionOptions { library_paths: library_paths.clone(), ..Default::default() },
-    );
-    let (files, diagnostics) = check_all(&engine, &paths, &library_paths);
+    let engine =
+        build_engine(&context, &SessionOptions { libraries: libraries.clone(), ..Default::default() });
+    let (files, diagnostics) = check_all(&engine, &paths, &libraries);
     for d in &diagnostics {
         println!("{d}");
     }

@@ -4,6 +4,7 @@ pub mod apply;
 pub mod check;
 pub mod docs;
 pub mod journal;
+pub mod lib;
 pub mod run;
 pub mod undo;
 mod undo_roles;

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::cli::{OutputFormat, RunArgs};
 use crate::connect::connect;
-use crate::frontend::{exit, library_paths, render, signals};
+use crate::frontend::{exit, render, signals};
 use crate::host::check::{self, Diagnostic, Natives};
 use crate::host::convert::to_json;
 use crate::host::{HostContext, PrintTarget, ScriptErrorKind, Session, SessionOptions};
@@ -22,6 +22,8 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     let runtime = signals::runtime()?;
     let interrupt = Interrupt::default();
     let project = crate::config::discover(&std::env::current_dir()?)?;
+    // Before connecting: a library that does not match vmssid.lock stops everything.
+    let libraries = crate::libraries::load(&args.connect.libs, &project, &args.lock)?;
     let connection = connect(&args.connect, &project, &runtime, interrupt.clone())?;
     signals::forward_ctrl_c(&runtime, &interrupt);
     // Until the report is printed: SIGTERM then stops the script and the report still comes.
@@ -37,7 +39,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     let options = SessionOptions {
         args: args.args.clone(),
         vars: args.vars.clone(),
-        library_paths: library_paths(&args.connect.libs, &project),
+        libraries,
         limits: args.connect.limits.over(project.limits),
         print: if args.output == OutputFormat::Json { PrintTarget::Stderr } else { PrintTarget::Stdout },
     };
@@ -68,7 +70,7 @@ fn run_script(
     context: HostContext,
     options: SessionOptions,
 ) -> anyhow::Result<u8> {
-    let library_paths = options.library_paths.clone();
+    let libraries = options.libraries.clone();
     let mut session = Session::new(context, options);
     let (source, name) = match (&args.file, &args.eval) {
         (_, Some(text)) => (Ok(text.clone()), "<-e>".to_string()),
@@ -89,7 +91,7 @@ fn run_script(
         let problems = check::before_run(
             &session,
             &Natives::of(session.engine()),
-            &library_paths,
+            &libraries,
             source,
             Path::new(&name),
             &[],

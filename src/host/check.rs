@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use rhai::{AST, ASTNode, Engine, Expr, Position, Stmt};
 
-use crate::host::library::{LibraryResolver, not_found_message};
+use crate::host::library::{Libraries, LibraryResolver};
 
 /// One finding, printed as `file:line:col: message`, with `; hint: ...` where one helps.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -100,14 +100,14 @@ pub struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
-    /// A checker using `engine`'s functions and the given library roots.
-    pub fn new(engine: &'a Engine, library_paths: &[PathBuf]) -> Self {
-        Self::with_natives(engine, &Natives::of(engine), library_paths)
+    /// A checker using `engine`'s functions and the given libraries.
+    pub fn new(engine: &'a Engine, libraries: &Libraries) -> Self {
+        Self::with_natives(engine, &Natives::of(engine), libraries)
     }
 
-    /// A checker using `engine`, whose functions `natives` lists, and the given library roots.
-    pub fn with_natives(engine: &'a Engine, natives: &Natives, library_paths: &[PathBuf]) -> Self {
-        let resolver = LibraryResolver::new(library_paths);
+    /// A checker using `engine`, whose functions `natives` lists, and the given libraries.
+    pub fn with_natives(engine: &'a Engine, natives: &Natives, libraries: &Libraries) -> Self {
+        let resolver = LibraryResolver::new(libraries);
         Self { engine, resolver, native: natives.0.clone(), modules: HashMap::new() }
     }
 
@@ -286,7 +286,7 @@ impl<'a> Checker<'a> {
             .resolver
             .source(module)
             .map_err(|e| format!("import '{module}': {e}"))?
-            .ok_or_else(|| not_found_message(module, self.resolver.roots()))?;
+            .ok_or_else(|| self.resolver.not_found(module))?;
         let ast = self.engine.compile(&source).map_err(|e| {
             let (line, col) = position(e.position());
             format!("import '{module}' does not compile: {file}:{line}:{col}: syntax error: {}", e.err_type())
@@ -328,7 +328,7 @@ impl Call {
 
 /// `did you mean 'x'?` for the candidate closest to `name`, if one is close enough to be a
 /// likely typo. Candidates are (name compared, name shown).
-pub(super) fn did_you_mean<'n>(
+pub(crate) fn did_you_mean<'n>(
     name: &str,
     candidates: impl IntoIterator<Item = (&'n str, String)>,
 ) -> Option<String> {
@@ -403,22 +403,22 @@ fn walk(path: &Path, files: &mut Vec<PathBuf>) {
 pub fn before_run(
     session: &crate::host::Session,
     natives: &Natives,
-    library_paths: &[PathBuf],
+    libraries: &Libraries,
     source: &str,
     file: &Path,
     imports: &[(String, String)],
 ) -> Vec<Diagnostic> {
     let Ok(ast) = session.compile(source) else { return Vec::new() };
     let known = Known { functions: Some(session.functions()), imports };
-    let mut checker = Checker::with_natives(session.engine(), natives, library_paths);
+    let mut checker = Checker::with_natives(session.engine(), natives, libraries);
     let mut found = checker.check_ast(&ast, file, known);
     found.sort();
     found
 }
 
 /// Checks every file under `paths` and returns the findings sorted by place.
-pub fn check_all(engine: &Engine, paths: &[PathBuf], library_paths: &[PathBuf]) -> (usize, Vec<Diagnostic>) {
-    let mut checker = Checker::new(engine, library_paths);
+pub fn check_all(engine: &Engine, paths: &[PathBuf], libraries: &Libraries) -> (usize, Vec<Diagnostic>) {
+    let mut checker = Checker::new(engine, libraries);
     let files = Checker::collect(paths);
     let mut by_file: BTreeMap<PathBuf, Vec<Diagnostic>> = BTreeMap::new();
     for file in &files {
@@ -455,7 +455,7 @@ mod tests {
     fn findings(source: &str, known: Known<'_>) -> Vec<String> {
         let (engine, lib) = (Engine::new(), library());
         let ast = engine.compile(source).unwrap_or_else(|e| panic!("{source}: {e}"));
-        let mut checker = Checker::new(&engine, &[lib.path().to_path_buf()]);
+        let mut checker = Checker::new(&engine, &vec![lib.path().to_path_buf()].into());
         checker.check_ast(&ast, Path::new("t"), known).iter().map(ToString::to_string).collect()
     }
 

@@ -24,42 +24,132 @@ pub const STDLIB: &[(&str, &str)] = &[
 /// Prefix reserved for the stdlib.
 pub const STDLIB_PREFIX: &str = "vmssid/";
 
-/// Resolves imports against the embedded stdlib and library roots, caching each module per run.
+/// Where imports are looked up: library folders searched in order, and named libraries
+/// (`vmssid.toml`'s `[libraries] team = { … }`), each of which owns the first component of an
+/// import path (`import "team/greet"`).
+#[derive(Debug, Clone, Default)]
+pub struct Libraries {
+    pub paths: Vec<PathBuf>,
+    pub named: Vec<NamedLibrary>,
+}
+
+impl From<Vec<PathBuf>> for Libraries {
+    fn from(paths: Vec<PathBuf>) -> Self {
+        Self { paths, named: Vec::new() }
+    }
+}
+
+/// A library imported under its own name.
+#[derive(Debug, Clone)]
+pub struct NamedLibrary {
+    pub name: String,
+    /// Where its files are: a folder of the project, the cache or the vendor folder.
+    pub origin: PathBuf,
+    pub content: LibraryContent,
+}
+
+/// How a named library's modules are read.
+#[derive(Debug, Clone)]
+pub enum LibraryContent {
+    /// From the folder `origin`, as imports ask for them (`{ path = "DIR" }`).
+    Folder,
+    /// From memory: the modules (relative path with `/`, source) read when the library's files
+    /// were checked against `vmssid.lock`, so what runs is exactly what was checked.
+    Verified(std::sync::Arc<std::collections::BTreeMap<String, String>>),
+}
+
+impl Libraries {
+    /// The named library that owns `import`, and the rest of the path.
+    fn owner<'i>(&self, import: &'i str) -> Option<(&NamedLibrary, &'i str)> {
+        let (first, rest) = import.split_once('/')?;
+        self.named.iter().find(|l| l.name == first).map(|l| (l, rest))
+    }
+
+    /// Every module the libraries hold, as `(import path, file shown, source)`, sorted by import
+    /// path; what `vmssid docs` documents. Unreadable files are left out.
+    pub fn modules(&self) -> Vec<(String, String, String)> {
+        let mut out = Vec::new();
+        for library in &self.named {
+            match &library.content {
+                LibraryContent::Verified(modules) => {
+                    for (path, source) in modules.iter() {
+                        if let Some(stem) = path.strip_suffix(".rhai") {
+                            let shown = library.origin.join(path).display().to_string();
+                            out.push((format!("{}/{stem}", library.name), shown, source.clone()));
+                        }
+                    }
+                }
+                LibraryContent::Folder => folder_modules(&library.origin, Some(&library.name), &mut out),
+            }
+        }
+        for root in &self.paths {
+            folder_modules(root, None, &mut out);
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out.dedup_by(|a, b| a.0 == b.0);
+        out
+    }
+}
+
+/// The `.rhai` files under `root` (hidden folders skipped, at most 1,000), named as imports
+/// name them.
+fn folder_modules(root: &Path, prefix: Option<&str>, out: &mut Vec<(String, String, String)>) {
+    let mut pending = vec![root.to_path_buf()];
+    let mut seen = 0;
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let hidden = entry.file_name().to_string_lossy().starts_with('.');
+            let Ok(kind) = entry.file_type() else { continue };
+            if hidden || seen >= 1000 {
+                continue;
+            }
+            if kind.is_dir() {
+                pending.push(path);
+            } else if kind.is_file() && path.extension().is_some_and(|e| e == "rhai") {
+                seen += 1;
+                let Ok(relative) = path.with_extension("").strip_prefix(root).map(Path::to_path_buf) else {
+                    continue;
+                };
+                let Some(relative) = relative.to_str().map(|r| r.replace('\\', "/")) else { continue };
+                let Ok(source) = read_module(&path) else { continue };
+                let import = prefix.map_or_else(|| relative.clone(), |p| format!("{p}/{relative}"));
+                out.push((import, path.display().to_string(), source));
+            }
+        }
+    }
+}
+
+/// Resolves imports against the embedded stdlib and the libraries, caching each module per run.
 pub struct LibraryResolver {
     roots: Vec<PathBuf>,
+    named: Libraries,
     cache: Mutex<HashMap<String, SharedModule>>,
 }
 
 impl LibraryResolver {
-    /// A resolver over `roots`, searched in order. Roots that do not exist are skipped.
-    pub fn new(roots: &[PathBuf]) -> Self {
-        let roots = roots.iter().filter_map(|r| r.canonicalize().ok()).collect();
-        Self { roots, cache: Mutex::new(HashMap::new()) }
-    }
-
-    /// The library roots in search order (canonical paths).
-    pub fn roots(&self) -> &[PathBuf] {
-        &self.roots
+    /// A resolver over `libraries`; folders that do not exist are skipped.
+    pub fn new(libraries: &Libraries) -> Self {
+        let roots = libraries.paths.iter().filter_map(|r| r.canonicalize().ok()).collect();
+        let mut named = Libraries { paths: Vec::new(), named: libraries.named.clone() };
+        for library in &mut named.named {
+            if matches!(library.content, LibraryContent::Folder)
+                && let Ok(real) = library.origin.canonicalize()
+            {
+                library.origin = real;
+            }
+        }
+        Self { roots, named, cache: Mutex::new(HashMap::new()) }
     }
 
     /// Finds the file an import path names, or says why it may not be used.
     pub fn locate(&self, import: &str) -> Result<Option<PathBuf>, String> {
         let relative = check_import_path(import)?;
         for root in &self.roots {
-            let candidate = root.join(&relative);
-            if !candidate.exists() {
-                continue;
+            if let Some(found) = locate_in(root, &relative, import)? {
+                return Ok(Some(found));
             }
-            let real =
-                candidate.canonicalize().map_err(|e| format!("cannot read {}: {e}", candidate.display()))?;
-            if !real.starts_with(root) {
-                return Err(format!(
-                    "'{import}' resolves to {} which is outside the library root {} (symlinks may not leave a root)",
-                    real.display(),
-                    root.display()
-                ));
-            }
-            return Ok(Some(real));
         }
         Ok(None)
     }
@@ -78,9 +168,38 @@ impl LibraryResolver {
             let found = STDLIB.iter().find(|(name, _)| *name == import);
             return Ok(found.map(|(_, source)| (format!("{import}.rhai"), (*source).to_string())));
         }
+        if let Some((library, rest)) = self.named.owner(import) {
+            let relative = check_import_path(rest)?;
+            return match &library.content {
+                LibraryContent::Folder => {
+                    let Some(path) = locate_in(&library.origin, &relative, import)? else { return Ok(None) };
+                    let source = read_module(&path).map_err(|e| e.to_string())?;
+                    Ok(Some((path.display().to_string(), source)))
+                }
+                LibraryContent::Verified(modules) => {
+                    let key = relative.to_string_lossy().replace('\\', "/");
+                    let shown = library.origin.join(&key).display().to_string();
+                    Ok(modules.get(&key).map(|source| (shown, source.clone())))
+                }
+            };
+        }
         let Some(path) = self.locate(import)? else { return Ok(None) };
         let source = read_module(&path).map_err(|e| e.to_string())?;
         Ok(Some((path.display().to_string(), source)))
+    }
+
+    /// Why `import` names no module, and where it was looked for.
+    pub fn not_found(&self, import: &str) -> String {
+        match self.named.owner(import) {
+            Some((library, _)) => {
+                format!(
+                    "module '{import}' not found: library '{}' ({}) has no such module",
+                    library.name,
+                    library.origin.display()
+                )
+            }
+            None => not_found_message(import, &self.roots),
+        }
     }
 
     fn compile(
@@ -92,8 +211,10 @@ impl LibraryResolver {
         let in_module =
             |e: Box<EvalAltResult>| Box::new(EvalAltResult::ErrorInModule(import.to_string(), e, pos));
         let refuse = |message: String| in_module(EvalAltResult::ErrorRuntime(message.into(), pos).into());
-        let (source_name, source) =
-            self.source(import).map_err(refuse)?.ok_or_else(|| not_found(import, &self.roots, pos))?;
+        let (source_name, source) = self
+            .source(import)
+            .map_err(refuse)?
+            .ok_or_else(|| not_found(&self.not_found(import), import, pos))?;
         let mut ast = engine.compile(&source).map_err(|e| in_module(with_source(e.into(), &source_name)))?;
         ast.set_source(source_name);
         let module = Module::eval_ast_as_new(Scope::new(), &ast, engine).map_err(in_module)?;
@@ -155,10 +276,10 @@ fn with_source(err: EvalAltResult, source: &str) -> Box<EvalAltResult> {
     }
 }
 
-fn not_found(import: &str, roots: &[PathBuf], pos: Position) -> Box<EvalAltResult> {
+fn not_found(message: &str, import: &str, pos: Position) -> Box<EvalAltResult> {
     // Rhai replaces the text of a resolver's ErrorModuleNotFound with the bare path, so the
     // search list travels as the inner error of an ErrorInModule.
-    let inner = EvalAltResult::ErrorRuntime(not_found_message(import, roots).into(), Position::NONE);
+    let inner = EvalAltResult::ErrorRuntime(message.into(), Position::NONE);
     EvalAltResult::ErrorInModule(import.to_string(), inner.into(), pos).into()
 }
 
@@ -172,6 +293,23 @@ pub fn not_found_message(import: &str, roots: &[PathBuf]) -> String {
         format!("searched {}", roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", "))
     };
     format!("module '{import}' not found: {searched}")
+}
+
+/// The file `relative` names under `root`, if there is one; `Err` when it leads out of `root`.
+fn locate_in(root: &Path, relative: &Path, import: &str) -> Result<Option<PathBuf>, String> {
+    let candidate = root.join(relative);
+    if !candidate.exists() {
+        return Ok(None);
+    }
+    let real = candidate.canonicalize().map_err(|e| format!("cannot read {}: {e}", candidate.display()))?;
+    if !real.starts_with(root) {
+        return Err(format!(
+            "'{import}' resolves to {} which is outside the library root {} (symlinks may not leave a root)",
+            real.display(),
+            root.display()
+        ));
+    }
+    Ok(Some(real))
 }
 
 /// An import path must be relative, plain, and free of `..`; `.rhai` is implied.
@@ -294,7 +432,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink(outside.path().join("secret.rhai"), root.path().join("evil.rhai"))
             .unwrap();
-        let resolver = LibraryResolver::new(&[root.path().to_path_buf()]);
+        let resolver = LibraryResolver::new(&vec![root.path().to_path_buf()].into());
         let err = resolver.locate("evil").unwrap_err();
         assert!(err.contains("outside the library root"), "{err}");
     }

@@ -19,7 +19,7 @@ pub mod sandbox;
 pub mod subscriptions;
 mod vms;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use rhai::{AST, Dynamic, Engine, OptimizationLevel, Scope};
@@ -42,8 +42,8 @@ pub struct SessionOptions {
     pub args: Vec<String>,
     /// `--set name=value` variables.
     pub vars: Vec<(String, String)>,
-    /// Library roots for `import`, in search order.
-    pub library_paths: Vec<PathBuf>,
+    /// Where `import` looks: library folders in search order and named libraries.
+    pub libraries: library::Libraries,
     pub limits: Limits,
     pub print: PrintTarget,
 }
@@ -53,7 +53,7 @@ impl Default for SessionOptions {
         Self {
             args: Vec::new(),
             vars: Vec::new(),
-            library_paths: Vec::new(),
+            libraries: Default::default(),
             limits: Limits::default(),
             print: PrintTarget::Stdout,
         }
@@ -235,7 +235,7 @@ fn engine_with(context: &HostContext, options: &SessionOptions, fleet: &parallel
     engine.disable_symbol("eval");
     options.limits.apply(&mut engine);
     sandbox::register(&mut engine, &options.limits);
-    engine.set_module_resolver(library::LibraryResolver::new(&options.library_paths));
+    engine.set_module_resolver(library::LibraryResolver::new(&options.libraries));
     watch_interrupt(&mut engine, context, &options.limits);
     match options.print {
         PrintTarget::Stdout => engine.on_print(|s| println!("{s}")),

@@ -93,11 +93,17 @@ impl Repl {
         if let Some(doc) = catalog::find(name) {
             return Ok(crate::host::docs::primitive_text(doc));
         }
-        if let Some(f) = crate::host::docs::stdlib_functions()
-            .into_iter()
-            .find(|f| f.name == name || format!("{}::{}", f.module, f.name) == name)
+        // `alias::name` of an import names `module::name`.
+        let imported = name.split_once("::").and_then(|(alias, function)| {
+            self.imports.iter().find(|(a, _)| a == alias).map(|(_, module)| format!("{module}::{function}"))
+        });
+        let wanted = imported.as_deref().unwrap_or(name);
+        if let Some(f) = self
+            .script_functions()
+            .iter()
+            .find(|f| f.name == wanted || format!("{}::{}", f.module, f.name) == wanted)
         {
-            return Ok(format!("{}::{}({})\n  {}", f.module, f.name, f.params.join(", "), f.doc));
+            return Ok(f.text().trim_end().to_string());
         }
         if let Some(c) = COMMANDS.iter().find(|c| c.name.trim_start_matches('.') == bare) {
             return Ok(format!("{} {}\n  {}", c.name, c.args, c.summary));

@@ -22,7 +22,7 @@ use tokio::runtime::Runtime;
 
 use crate::cli::{ConnectArgs, ReplArgs};
 use crate::connect::{Connection, connect};
-use crate::frontend::{exit, library_paths, signals};
+use crate::frontend::{exit, signals};
 use crate::host::check;
 use crate::host::{HostContext, ScriptErrorKind, Session, SessionOptions};
 use crate::interrupt::Interrupt;
@@ -37,6 +37,7 @@ pub fn run(args: ReplArgs) -> anyhow::Result<ExitCode> {
     let runtime = signals::runtime()?;
     let interrupt = Interrupt::default();
     let project = crate::config::discover(&std::env::current_dir()?)?;
+    let libraries = crate::libraries::load(&args.connect.libs, &project, &args.lock)?;
     let connection = connect(&args.connect, &project, &runtime, interrupt.clone())?;
     signals::forward_ctrl_c(&runtime, &interrupt);
     // One run per session: `vmssid undo --run` takes back everything it changed.
@@ -47,9 +48,8 @@ pub fn run(args: ReplArgs) -> anyhow::Result<ExitCode> {
         runtime: runtime.handle().clone(),
         interrupt: interrupt.clone(),
     };
-    let libraries = library_paths(&args.connect.libs, &project);
     let options = SessionOptions {
-        library_paths: libraries.clone(),
+        libraries: libraries.clone(),
         limits: args.connect.limits.over(project.limits),
         ..SessionOptions::default()
     };
@@ -94,6 +94,7 @@ pub fn run(args: ReplArgs) -> anyhow::Result<ExitCode> {
         failed: false,
         imports: Vec::new(),
         libraries,
+        script_functions: Default::default(),
         natives: Default::default(),
         session_stack,
     };
@@ -143,8 +144,10 @@ struct Repl {
     failed: bool,
     /// Imports kept across lines: (alias, path).
     imports: Vec<(String, String)>,
-    /// Library roots for `import`, for the check before each input runs.
-    libraries: Vec<PathBuf>,
+    /// Where `import` looks, for the check before each input runs.
+    libraries: crate::host::library::Libraries,
+    /// The functions of the stdlib and the libraries, listed once for completion.
+    script_functions: std::cell::OnceCell<Vec<crate::host::docs::StdlibDoc>>,
     /// The engine's functions, listed once for those checks (`.subscription` and `.dry-run`
     /// register the same names again).
     natives: std::cell::OnceCell<check::Natives>,
@@ -320,6 +323,15 @@ impl Repl {
         }
     }
 
+    /// The functions of the stdlib and the libraries (for completion and `.help`).
+    fn script_functions(&self) -> &[crate::host::docs::StdlibDoc] {
+        self.script_functions.get_or_init(|| {
+            let mut all = crate::host::docs::stdlib_functions();
+            all.extend(crate::host::docs::library_functions(&self.libraries));
+            all
+        })
+    }
+
     /// Tells completion what the session now defines.
     fn refresh_names(&self) {
         let variables = self.session.scope().iter_raw().map(|(name, _, _)| name.to_string()).collect();
@@ -330,12 +342,13 @@ impl Repl {
             .filter(|f| !f.name.starts_with("anon$"))
             .map(|f| f.name.to_string())
             .collect();
-        let stdlib = crate::host::docs::stdlib_functions();
+        // Completion after `alias::` for the stdlib and the libraries.
+        let stdlib = self.script_functions();
         let modules = self
             .imports
             .iter()
             .map(|(alias, path)| {
-                let names = stdlib.iter().filter(|f| f.module == path).map(|f| f.name.clone()).collect();
+                let names = stdlib.iter().filter(|f| f.module == *path).map(|f| f.name.clone()).collect();
                 (alias.clone(), names)
             })
             .collect();

@@ -20,6 +20,7 @@ mod interrupted_writes;
 mod journal_undo;
 mod libraries;
 mod parallel;
+mod pinned_libraries;
 mod planner;
 mod plans;
 mod primitives;
