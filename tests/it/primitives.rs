@@ -2,32 +2,16 @@
 
 #![allow(clippy::result_large_err)]
 
-use crate::harness::{RG, SUB, TOKEN, World};
-use serde_json::Value;
+use crate::harness::{RG, SUB, World};
 use vmssid::identity::Intent;
 use vmssid::ops::{OpError, Target, WriteMode};
 use vmssid_emulator::{EmulatorConfig, FaultKind, FaultRule, Mutation, Trigger};
 
 const FAMILIES: &[&str] = &["2017-12-01", "2018-06-01", "2018-12-01", "2026-04-01"];
 
-/// The scale set's identity as ARM reports it at the newest api-version, read with a plain
-/// HTTP client and parsed by hand (not with vmssid's codec): `(system, sorted lower-case user names)`.
+/// The resource's identity as ARM reports it, read by hand (see `World::observed`).
 fn observed(w: &World, name: &str) -> (bool, Vec<String>) {
-    let url = format!(
-        "{}/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Compute/virtualMachineScaleSets/{name}?api-version=2026-04-01",
-        w.emulator.as_ref().unwrap().url()
-    );
-    let body: Value = w.rt.block_on(async {
-        reqwest::Client::new().get(url).bearer_auth(TOKEN).send().await.unwrap().json().await.unwrap()
-    });
-    let identity = &body["identity"];
-    let ty = identity["type"].as_str().unwrap_or("None");
-    let mut users: Vec<String> = identity["userAssignedIdentities"]
-        .as_object()
-        .map(|m| m.keys().map(|k| k.rsplit('/').next().unwrap().to_ascii_lowercase()).collect())
-        .unwrap_or_default();
-    users.sort();
-    (ty.starts_with("SystemAssigned"), users)
+    w.observed("Microsoft.Compute/virtualMachineScaleSets", name)
 }
 
 fn apply(w: &World, name: &str, intent: Intent) -> Result<vmssid::ops::ChangeReport, OpError> {

@@ -7,7 +7,7 @@ use vmssid::identity::{Intent, ResourceId};
 use vmssid::ops::Target;
 
 use crate::harness::cli::{expect, text};
-use crate::harness::{Cli, RG, SUB, TOKEN, World};
+use crate::harness::{Cli, RG, SUB, World};
 
 const FAMILIES: &[&str] = &["2017-12-01", "2018-06-01", "2026-04-01"];
 
@@ -15,23 +15,9 @@ fn vm(name: &str) -> ResourceId {
     ResourceId::vm(SUB, RG, name).unwrap()
 }
 
-/// The VM's identity as ARM reports it, read by hand at the newest api-version:
-/// `(system, sorted lower-case user names)`.
+/// The resource's identity as ARM reports it, read by hand (see `World::observed`).
 fn observed(w: &World, name: &str) -> (bool, Vec<String>) {
-    let url = format!(
-        "{}/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Compute/virtualMachines/{name}?api-version=2026-04-01",
-        w.emulator.as_ref().unwrap().url()
-    );
-    let body: Value = w.rt.block_on(async {
-        reqwest::Client::new().get(url).bearer_auth(TOKEN).send().await.unwrap().json().await.unwrap()
-    });
-    let identity = &body["identity"];
-    let mut users: Vec<String> = identity["userAssignedIdentities"]
-        .as_object()
-        .map(|m| m.keys().map(|k| k.rsplit('/').next().unwrap().to_ascii_lowercase()).collect())
-        .unwrap_or_default();
-    users.sort();
-    (identity["type"].as_str().unwrap_or("None").starts_with("SystemAssigned"), users)
+    w.observed("Microsoft.Compute/virtualMachines", name)
 }
 
 fn names(v: &[&str]) -> Vec<String> {

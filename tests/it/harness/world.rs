@@ -135,6 +135,26 @@ impl World {
         vmssid::ops::journal::read(&self.dir.path().join("journal.jsonl")).unwrap()
     }
 
+    /// The identity of resource `name` (a `full_type` in the demo group) as ARM reports it at
+    /// the newest api-version, read with a plain HTTP client and parsed by hand (not with
+    /// vmssid's codec): `(system, sorted lower-case user names)`.
+    pub fn observed(&self, full_type: &str, name: &str) -> (bool, Vec<String>) {
+        let url = format!(
+            "{}/subscriptions/{SUB}/resourceGroups/{RG}/providers/{full_type}/{name}?api-version=2026-04-01",
+            self.emulator.as_ref().unwrap().url()
+        );
+        let body: serde_json::Value = self.rt.block_on(async {
+            reqwest::Client::new().get(url).bearer_auth(TOKEN).send().await.unwrap().json().await.unwrap()
+        });
+        let identity = &body["identity"];
+        let mut users: Vec<String> = identity["userAssignedIdentities"]
+            .as_object()
+            .map(|m| m.keys().map(|k| k.rsplit('/').next().unwrap().to_ascii_lowercase()).collect())
+            .unwrap_or_default();
+        users.sort();
+        (identity["type"].as_str().unwrap_or("None").starts_with("SystemAssigned"), users)
+    }
+
     /// Requests the emulator has answered, by method.
     pub fn count(&self, method: &str) -> u64 {
         self.control().counters().by_method.get(method).copied().unwrap_or(0)
