@@ -87,6 +87,7 @@ impl Emulator {
                 operation_polls: config.operation_polls,
                 operation_duration: config.operation_duration,
                 principal_delay: config.principal_delay,
+                requests: Default::default(),
             }),
             settings: Settings {
                 token: config.token.clone(),
