@@ -50,7 +50,14 @@ impl RequestLog {
     }
 
     /// Notes a request as it arrives (when recording).
-    pub fn arrived(&mut self, method: &str, path: &str, api_version: Option<&str>, headers: &HeaderMap, body: &Bytes) {
+    pub fn arrived(
+        &mut self,
+        method: &str,
+        path: &str,
+        api_version: Option<&str>,
+        headers: &HeaderMap,
+        body: &Bytes,
+    ) {
         if !self.on {
             return;
         }
