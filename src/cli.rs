@@ -25,6 +25,7 @@ pub struct Cli {
 const AFTER_HELP: &str = "\
 Start here:  vmssid run --emulator scripts/tour.rhai
 Reference:   vmssid docs
+Test:        vmssid test  (test_* functions of tests/*_test.rhai, each on a fresh emulator)
 Exit codes:  0 done, 1 failed (script, ARM or check), 2 usage error,
              130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (writes in flight are finished first)";
 
@@ -50,6 +51,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Print the reference of every primitive and stdlib function.
     Docs(DocsArgs),
+    /// Run the test_* functions of *_test.rhai files, each against a fresh in-process emulator.
+    Test(crate::commands::test::TestArgs),
 }
 
 const JOURNAL_EXAMPLES: &str = "Examples:

@@ -9,6 +9,9 @@
 //!
 //! [safety]
 //! read_only = true            # writes need --allow-writes
+//!
+//! [test]
+//! state = "tests/state.json"  # what `vmssid test` seeds each test's emulator with
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -57,6 +60,9 @@ pub struct ProjectConfig {
     pub library_paths: Vec<PathBuf>,
     pub limits: Limits,
     pub read_only: bool,
+    /// `[test] state`: what `vmssid test` seeds each test's emulator with: `"demo"`, `"empty"`,
+    /// or a state file relative to this file.
+    pub test_state: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -68,6 +74,15 @@ struct Raw {
     limits: Limits,
     #[serde(default)]
     safety: RawSafety,
+    #[serde(default)]
+    test: RawTest,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTest {
+    #[serde(default)]
+    state: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -171,6 +186,7 @@ pub fn load(file: &Path) -> Result<ProjectConfig, ConfigError> {
         library_paths: raw.libraries.paths.iter().map(|p| base.join(p)).collect(),
         limits: raw.limits,
         read_only: raw.safety.read_only,
+        test_state: raw.test.state,
     })
 }
 

@@ -51,6 +51,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => commands::check::run(args),
         Command::Docs(args) => commands::docs::run(args),
         Command::Repl(args) => repl::run(args),
+        Command::Test(args) => commands::test::run(args),
     };
     let code = result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");

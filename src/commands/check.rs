@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::arm::{ArmClient, ClientConfig, Token, TokenProvider};
 use crate::cli::CheckArgs;
-use crate::host::check::check_all;
+use crate::host::check::{Checker, check_all};
 use crate::host::{HostContext, SessionOptions, build_engine};
 use crate::identity::ApiVersion;
 use crate::ops::{Primitives, WriteMode};
@@ -24,7 +24,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     }
     // The engine needs the primitives registered to know their signatures; it is never run,
     // so its client points nowhere.
-    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+    let runtime = crate::frontend::signals::runtime()?;
     let config = ClientConfig::with_subscription(
         "http://127.0.0.1:9".parse()?,
         Err(crate::arm::settings::SubscriptionError::NotNeeded),
@@ -39,7 +39,19 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         &context,
         &SessionOptions { library_paths: library_paths.clone(), ..Default::default() },
     );
-    let (files, diagnostics) = check_all(&engine, &paths, &library_paths);
+    // Test files may call what `vmssid test` adds (assert_eq, requests, ...): checked with it.
+    let (tests, scripts): (Vec<PathBuf>, Vec<PathBuf>) =
+        Checker::collect(&paths).into_iter().partition(|f| crate::commands::test::is_test_file(f));
+    let (mut files, mut diagnostics) = check_all(&engine, &scripts, &library_paths);
+    if !tests.is_empty() {
+        let options = SessionOptions { library_paths: library_paths.clone(), ..Default::default() };
+        let (more, found) = crate::commands::test::with_test_engine(runtime.handle(), &options, |engine| {
+            check_all(engine, &tests, &library_paths)
+        })?;
+        files += more;
+        diagnostics.extend(found);
+        diagnostics.sort();
+    }
     for d in &diagnostics {
         println!("{d}");
     }

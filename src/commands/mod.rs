@@ -5,6 +5,7 @@ pub mod check;
 pub mod docs;
 pub mod journal;
 pub mod run;
+pub mod test;
 pub mod undo;
 mod undo_roles;
 mod undo_sets;
