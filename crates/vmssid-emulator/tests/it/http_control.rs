@@ -182,7 +182,8 @@ async fn the_request_log_records_what_clients_sent_once_turned_on() {
     env.get(&vmss_path("myVMSS"), NEW).await.expect(200);
     assert!(control.requests().is_empty(), "nothing is recorded before recording is turned on");
     control.record_requests(true);
-    control.add_fault(vmssid_emulator::FaultRule::parse("429:next=1:PATCH").unwrap_or_else(|e| panic!("{e}")));
+    control
+        .add_fault(vmssid_emulator::FaultRule::parse("429:next=1:PATCH").unwrap_or_else(|e| panic!("{e}")));
     let body = json!({"identity": {"type": "SystemAssigned, UserAssigned"}});
     let path = format!("{}?api-version={LATEST}", vmss_path("myVMSS"));
     env.send(Method::PATCH, &path, Some(body.clone()), &[("If-Match", "\"1\"")]).await.expect(429);
