@@ -25,6 +25,7 @@ pub struct Cli {
 const AFTER_HELP: &str = "\
 Start here:  vmssid run --emulator scripts/tour.rhai
 Reference:   vmssid docs
+Test:        vmssid test  (test_* functions of tests/*_test.rhai, each on a fresh emulator)
 Exit codes:  0 done, 1 failed (script, ARM or check), 2 usage error,
              130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (writes in flight are finished first)";
 
@@ -53,6 +54,8 @@ pub enum Command {
     /// Pin the git libraries of vmssid.toml: lock them, update them, vendor them.
     #[command(after_help = crate::commands::lib::EXAMPLES)]
     Lib(crate::commands::lib::LibArgs),
+    /// Run the test_* functions of *_test.rhai files, each against a fresh in-process emulator.
+    Test(crate::commands::test::TestArgs),
 }
 
 const JOURNAL_EXAMPLES: &str = "Examples:
@@ -373,6 +376,11 @@ pub struct DocsArgs {
     /// Print Markdown (what docs/reference.md holds).
     #[arg(long, conflicts_with = "name")]
     pub markdown: bool,
+
+    /// Write Rhai definition files (`.d.rhai`, for editors) of the primitives, the stdlib and
+    /// the libraries to DIR, and list them.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["name", "markdown"])]
+    pub definitions: Option<std::path::PathBuf>,
 
     #[command(flatten)]
     pub lock: LockArgs,

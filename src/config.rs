@@ -10,6 +10,9 @@
 //!
 //! [safety]
 //! read_only = true            # writes need --allow-writes
+//!
+//! [test]
+//! state = "tests/state.json"  # what `vmssid test` seeds each test's emulator with
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -62,6 +65,9 @@ pub struct ProjectConfig {
     pub vendor: Option<PathBuf>,
     pub limits: Limits,
     pub read_only: bool,
+    /// `[test] state`: what `vmssid test` seeds each test's emulator with: `"demo"`, `"empty"`,
+    /// or a state file relative to this file.
+    pub test_state: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -73,6 +79,15 @@ struct Raw {
     limits: Limits,
     #[serde(default)]
     safety: RawSafety,
+    #[serde(default)]
+    test: RawTest,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTest {
+    #[serde(default)]
+    state: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -172,6 +187,7 @@ pub fn load(file: &Path) -> Result<ProjectConfig, ConfigError> {
         vendor: libraries.vendor,
         limits: raw.limits,
         read_only: raw.safety.read_only,
+        test_state: raw.test.state,
     })
 }
 

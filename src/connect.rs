@@ -77,12 +77,7 @@ pub fn connect_reusing(
     running: Option<&Emulator>,
 ) -> anyhow::Result<Connection> {
     let api = ApiVersion::parse(&args.api_version)?;
-    let read_only = args.read_only || (project.read_only && !args.allow_writes);
-    let mode = match (args.dry_run, read_only) {
-        (true, _) => WriteMode::DryRun,
-        (_, true) => WriteMode::ReadOnly,
-        _ => WriteMode::Allow,
-    };
+    let mode = WriteMode::from_settings(args.dry_run, args.read_only, project.read_only, args.allow_writes);
     let (endpoint, tokens, subscription, emulator, ca) = if args.emulator {
         let (endpoint, emulator) = match running {
             Some(running) => (parse_endpoint(running.url())?, None),

@@ -43,6 +43,8 @@ pub fn main() -> ExitCode {
     use cli::{Cli, Command};
     let cli = Cli::parse();
     logging::init(cli.verbose);
+    // Before any credential or client builds an HTTPS client.
+    arm::transport::install_crypto_provider();
     let result = match cli.command {
         Command::Run(args) => commands::run::run(args),
         Command::Emulator(args) => vmssid_emulator::cli::run(args).map(|()| ExitCode::SUCCESS),
@@ -53,6 +55,7 @@ pub fn main() -> ExitCode {
         Command::Docs(args) => commands::docs::run(args),
         Command::Lib(args) => commands::lib::run(args),
         Command::Repl(args) => repl::run(args),
+        Command::Test(args) => commands::test::run(args),
     };
     let code = result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");

@@ -28,6 +28,8 @@ fn azure_identity_for_rust_uses_the_managed_identity_endpoint() {
             std::env::remove_var("IDENTITY_SERVER_THUMBPRINT");
             std::env::remove_var("MSI_ENDPOINT");
         }
+        // vmssid's one crypto provider, which reqwest and azure_core's clients need first.
+        vmssid::arm::transport::install_crypto_provider();
         let http = reqwest::Client::builder().no_proxy().build().unwrap_or_else(|e| panic!("{e}"));
         let url = format!("{}/subscriptions?api-version=2022-12-01", emu.url());
 

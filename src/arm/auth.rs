@@ -96,6 +96,8 @@ impl TokenProvider {
 
     /// The documented order, with `env` standing in for the environment (testable).
     pub fn from_lookup(env: impl Fn(&str) -> Option<String>) -> Self {
+        // The credentials build azure_core's HTTPS clients, which need the provider first.
+        super::transport::install_crypto_provider();
         if let Some(token) = env(TOKEN_ENV) {
             return Self::fixed(Token::new(token));
         }

@@ -176,6 +176,7 @@ impl ArmClient {
 
     fn http(&self) -> Result<&reqwest::Client, &str> {
         let built = self.http.get_or_init(|| {
+            super::transport::install_crypto_provider();
             let mut builder = reqwest::Client::builder()
                 .user_agent(concat!("vmssid/", env!("CARGO_PKG_VERSION")))
                 .tcp_nodelay(true)

@@ -7,7 +7,7 @@ pub mod error;
 pub mod retry;
 pub mod settings;
 pub mod throttle;
-mod transport;
+pub mod transport;
 
 pub use auth::{Token, TokenProvider};
 pub use client::{ArmClient, ArmResponse, ClientConfig, RequestStats, WriteCapability, WriteRequest};

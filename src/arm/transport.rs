@@ -83,3 +83,10 @@ pub(super) fn redact_query(url: &Url) -> String {
     u.set_query(None);
     u.to_string()
 }
+
+/// Makes ring rustls' process-wide crypto provider, once; reqwest (ours and azure_core's) finds
+/// it there. It must run before the first HTTPS client is built; later calls change nothing.
+pub fn install_crypto_provider() {
+    // An error only means a provider is installed already, which is what this wants.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

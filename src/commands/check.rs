@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use crate::arm::{ArmClient, ClientConfig, Token, TokenProvider};
 use crate::cli::CheckArgs;
-use crate::host::check::check_all;
+use crate::host::check::{Checker, check_all};
 use crate::host::{HostContext, SessionOptions, build_engine};
 use crate::identity::ApiVersion;
-use crate::ops::{Primitives, WriteMode};
+use crate::ops::{Primitives, ReadOnlyBy, WriteMode};
 
 /// Checks the scripts under the given paths (default: the current directory).
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
@@ -22,22 +22,22 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             anyhow::bail!("{} does not exist", path.display());
         }
     }
-    // The engine needs the primitives registered to know their signatures; it is never run,
-    // so its client points nowhere.
-    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
-    let config = ClientConfig::with_subscription(
-        "http://127.0.0.1:9".parse()?,
-        Err(crate::arm::settings::SubscriptionError::NotNeeded),
-    );
-    let (client, writes) =
-        ArmClient::new(config, Arc::new(TokenProvider::fixed(Token::new(""))), Default::default())?;
-    let primitives =
-        Arc::new(Primitives::new(Arc::new(client), writes, ApiVersion::latest(), WriteMode::ReadOnly));
-    let context =
-        HostContext { primitives, runtime: runtime.handle().clone(), interrupt: Default::default() };
-    let engine =
-        build_engine(&context, &SessionOptions { libraries: libraries.clone(), ..Default::default() });
-    let (files, diagnostics) = check_all(&engine, &paths, &libraries);
+    let runtime = crate::frontend::signals::runtime()?;
+    let context = offline_context(&runtime)?;
+    let options = SessionOptions { libraries: libraries.clone(), ..Default::default() };
+    let engine = build_engine(&context, &options);
+    // Test files may call what `vmssid test` adds (assert_eq, requests, ...): checked with it.
+    let (tests, scripts): (Vec<PathBuf>, Vec<PathBuf>) =
+        Checker::collect(&paths).into_iter().partition(|f| crate::commands::test::is_test_file(f));
+    let (mut files, mut diagnostics) = check_all(&engine, &scripts, &libraries);
+    if !tests.is_empty() {
+        let (more, found) = crate::commands::test::with_test_engine(runtime.handle(), &options, |engine| {
+            check_all(engine, &tests, &libraries)
+        })?;
+        files += more;
+        diagnostics.extend(found);
+        diagnostics.sort();
+    }
     for d in &diagnostics {
         println!("{d}");
     }
@@ -48,4 +48,19 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         eprintln!("checked {files} file(s): {} problem(s)", diagnostics.len());
         Ok(ExitCode::from(crate::frontend::exit::FAILED))
     }
+}
+
+/// A host whose primitives are registered (so an engine knows their signatures) but can never
+/// reach ARM: its client points nowhere and it is read-only. For commands that compile or
+/// describe scripts and never run them.
+pub(crate) fn offline_context(runtime: &tokio::runtime::Runtime) -> anyhow::Result<HostContext> {
+    let config = ClientConfig::with_subscription(
+        "http://127.0.0.1:9".parse()?,
+        Err(crate::arm::settings::SubscriptionError::NotNeeded),
+    );
+    let (client, writes) =
+        ArmClient::new(config, Arc::new(TokenProvider::fixed(Token::new(""))), Default::default())?;
+    let mode = WriteMode::ReadOnly(ReadOnlyBy::Command);
+    let primitives = Arc::new(Primitives::new(Arc::new(client), writes, ApiVersion::latest(), mode));
+    Ok(HostContext { primitives, runtime: runtime.handle().clone(), interrupt: Default::default() })
 }

@@ -12,6 +12,9 @@ use crate::host::docs::{StdlibDoc, library_functions, markdown, primitive_text, 
 pub fn run(args: DocsArgs) -> anyhow::Result<ExitCode> {
     let project = crate::config::discover(&std::env::current_dir()?)?;
     let libraries = crate::libraries::load(&[], &project, &args.lock)?;
+    if let Some(dir) = &args.definitions {
+        return definitions(dir, &libraries);
+    }
     let library = library_functions(&libraries);
     match &args.name {
         None => print!("{}", if args.markdown { markdown(&library) } else { text(&library) }),
@@ -51,4 +54,21 @@ fn entry(name: &str, library: &[StdlibDoc]) -> Result<String, UsageError> {
         None => "`vmssid docs` lists every entry".to_string(),
     };
     Err(UsageError(format!("no primitive, stdlib or library function named '{name}'\nhint: {hint}")))
+}
+
+/// Writes the `.d.rhai` files for editors and lists them.
+fn definitions(
+    dir: &std::path::Path,
+    libraries: &crate::host::library::Libraries,
+) -> anyhow::Result<ExitCode> {
+    let runtime = crate::frontend::signals::runtime()?;
+    let context = crate::commands::check::offline_context(&runtime)?;
+    let engine = crate::host::build_engine(&context, &crate::host::SessionOptions::default());
+    let written = crate::host::definitions::write(&engine, libraries, dir)
+        .map_err(|e| anyhow::anyhow!("cannot write definitions to {}: {e}", dir.display()))?;
+    for path in &written {
+        println!("{}", path.display());
+    }
+    eprintln!("wrote {} definition file(s) to {}", written.len(), dir.display());
+    Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,7 @@ pub mod catalog;
 mod changes;
 pub mod check;
 pub mod convert;
+pub mod definitions;
 pub mod docs;
 pub mod error;
 pub mod library;

@@ -39,8 +39,8 @@ pub enum OpError {
         "{what} not sent: api-version {api_version} has no etag, so a change another writer makes between vmssid's read and its write would be overwritten; hint: use --api-version 2023-09-01 or later, or pass --allow-unguarded to accept that risk"
     )]
     Unguarded { api_version: String, what: String },
-    #[error("read-only mode: {what} was not sent (run without --read-only to allow writes)")]
-    ReadOnly { what: String },
+    #[error("read-only mode: {what} was not sent: {}", by.explain())]
+    ReadOnly { what: String, by: super::ReadOnlyBy },
     #[error(
         "scale set {0} already exists; create_vmss never replaces one (change its identity with the other primitives)"
     )]

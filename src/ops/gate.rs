@@ -108,13 +108,14 @@ impl Gate {
     pub fn open(&self, mode: WriteMode, intent: WriteIntent<'_>) -> Result<OpenWrite<'_>, OpError> {
         match mode {
             WriteMode::Allow => {}
-            WriteMode::ReadOnly => {
+            WriteMode::ReadOnly(by) => {
                 return Err(OpError::ReadOnly {
                     what: format!(
                         "{} on {}",
                         intent.what,
                         intent.target.rsplit('/').next().unwrap_or(intent.target)
                     ),
+                    by,
                 });
             }
             WriteMode::DryRun => {

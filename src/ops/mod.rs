@@ -47,8 +47,54 @@ pub enum WriteMode {
     Allow,
     /// Writes are planned and reported, never sent.
     DryRun,
-    /// Any write primitive fails before sending anything.
-    ReadOnly,
+    /// Any write primitive fails before sending anything; the error says who asked for it.
+    ReadOnly(ReadOnlyBy),
+}
+
+/// Who made a run read-only, so that the refusal names the switch that undoes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadOnlyBy {
+    /// `--read-only` on the command line.
+    Flag,
+    /// `[safety] read_only = true` in the project's vmssid.toml.
+    Project,
+    /// `.read-only` in the REPL.
+    Repl,
+    /// A command that never writes (`vmssid check`).
+    Command,
+}
+
+impl ReadOnlyBy {
+    /// Why the write was refused, and how to allow writes.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Self::Flag => "--read-only was passed\nhint: run without --read-only to allow writes",
+            Self::Project => "vmssid.toml says read_only = true\nhint: pass --allow-writes to write anyway",
+            Self::Repl => "this REPL is read-only\nhint: .allow-writes lets writes through",
+            Self::Command => "this command never writes",
+        }
+    }
+}
+
+impl WriteMode {
+    /// The mode the flags and the project's vmssid.toml ask for: a dry run wins, then
+    /// `--read-only`, then the project's `read_only` unless `--allow-writes` overrides it.
+    pub fn from_settings(
+        dry_run: bool,
+        read_only: bool,
+        project_read_only: bool,
+        allow_writes: bool,
+    ) -> Self {
+        if dry_run {
+            Self::DryRun
+        } else if read_only {
+            Self::ReadOnly(ReadOnlyBy::Flag)
+        } else if project_read_only && !allow_writes {
+            Self::ReadOnly(ReadOnlyBy::Project)
+        } else {
+            Self::Allow
+        }
+    }
 }
 
 /// Where a write primitive finds the scale set.

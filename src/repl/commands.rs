@@ -6,7 +6,6 @@ use std::path::Path;
 use super::{Flow, Repl, display};
 use crate::connect::connect_reusing;
 use crate::host::catalog::{self, PRIMITIVES};
-use crate::ops::WriteMode;
 
 /// A dot-command, for `.help` and completion.
 pub struct DotCommand {
@@ -29,6 +28,16 @@ pub const COMMANDS: &[DotCommand] = &[
         summary: "plan writes without sending them, or send them again",
     },
     DotCommand {
+        name: ".read-only",
+        args: "[on|off]",
+        summary: "refuse every write before it is sent, or allow writes again",
+    },
+    DotCommand {
+        name: ".allow-writes",
+        args: "",
+        summary: "send writes (ends .read-only and vmssid.toml's read_only)",
+    },
+    DotCommand {
         name: ".subscription",
         args: "[ID]",
         summary: "show the subscription, or switch to another",
@@ -49,6 +58,8 @@ impl Repl {
             ".help" | ".h" | ".?" => self.help(arg),
             ".vars" => Ok(self.vars()),
             ".dry-run" => self.dry_run(arg),
+            ".read-only" => self.read_only(arg),
+            ".allow-writes" => self.allow_writes(arg),
             ".subscription" => self.subscription(arg),
             ".load" => self.load(arg),
             ".history" => self.history(arg),
@@ -137,35 +148,6 @@ impl Repl {
             let _ = writeln!(s, "imports: {}", list.join(", "));
         }
         s
-    }
-
-    fn dry_run(&mut self, arg: &str) -> Result<String, String> {
-        let on = match arg {
-            "" => {
-                let state = if self.primitives.mode() == WriteMode::DryRun { "on" } else { "off" };
-                return Ok(format!("dry-run is {state}"));
-            }
-            "on" | "true" | "yes" => true,
-            "off" | "false" | "no" => false,
-            other => return Err(format!("'.dry-run {other}': say .dry-run on or .dry-run off")),
-        };
-        let mut args = self.args.clone();
-        args.dry_run = on;
-        let mode = match (on, args.read_only) {
-            (true, _) => WriteMode::DryRun,
-            (false, true) => WriteMode::ReadOnly,
-            (false, false) => WriteMode::Allow,
-        };
-        // Same client, same emulator: only whether writes are sent changes.
-        let old = &self.primitives;
-        let primitives = std::sync::Arc::new(old.with_mode(mode));
-        self.switch(args, primitives);
-        Ok(if on {
-            "dry-run on: writes are planned and reported, none is sent"
-        } else {
-            "dry-run off: writes are sent"
-        }
-        .into())
     }
 
     fn subscription(&mut self, arg: &str) -> Result<String, String> {

@@ -8,6 +8,7 @@ mod commands;
 mod display;
 mod editor;
 pub mod history;
+mod modes;
 pub mod syntax;
 
 use std::io::IsTerminal;
@@ -96,6 +97,7 @@ pub fn run(args: ReplArgs) -> anyhow::Result<ExitCode> {
         libraries,
         script_functions: Default::default(),
         natives: Default::default(),
+        read_only_here: false,
         session_stack,
     };
     repl.load_history();
@@ -151,6 +153,8 @@ struct Repl {
     /// The engine's functions, listed once for those checks (`.subscription` and `.dry-run`
     /// register the same names again).
     natives: std::cell::OnceCell<check::Natives>,
+    /// `.read-only` was typed here (the refusal then points at `.allow-writes`).
+    read_only_here: bool,
     /// The stack the session's values need (see [`crate::host::Limits::script_stack`]).
     session_stack: usize,
 }
@@ -161,7 +165,7 @@ impl Repl {
         let mode = match self.primitives.mode() {
             WriteMode::Allow => "",
             WriteMode::DryRun => " [dry-run]",
-            WriteMode::ReadOnly => " [read-only]",
+            WriteMode::ReadOnly(_) => " [read-only]",
         };
         format!("vmssid {subscription}{mode}> ")
     }

@@ -54,3 +54,38 @@ fn every_primitive_is_documented_and_every_documented_one_exists() {
         "undocumented: {undocumented:?}; documented but missing: {phantom:?}"
     );
 }
+
+#[test]
+fn definitions_cover_primitives_stdlib_and_libraries_with_their_docs() {
+    let project = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(project.path().join("libs")).unwrap();
+    std::fs::write(project.path().join("vmssid.toml"), "[libraries]\npaths = [\"libs\"]\n").unwrap();
+    let module = "/// Greets `name`.\nfn hello(name) { `hello ${name}` }\nprivate fn hidden() { 1 }\n";
+    std::fs::write(project.path().join("libs/greet.rhai"), module).unwrap();
+    let out = crate::harness::Vmssid::new(["docs", "--definitions", "defs"]).dir(project.path()).run();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let root = project.path().join("defs");
+    let read = |file: &str| {
+        std::fs::read_to_string(root.join(file)).unwrap_or_else(|e| panic!("{file} was not written: {e}"))
+    };
+    let listed: Vec<String> = out.stdout().lines().map(str::to_string).collect();
+    assert_eq!(
+        listed,
+        [
+            "defs/__static__.d.rhai",
+            "defs/greet.d.rhai",
+            "defs/vmssid/fleet.d.rhai",
+            "defs/vmssid/identity.d.rhai",
+            "defs/vmssid/roles.d.rhai"
+        ],
+        "the files written"
+    );
+    let primitives = read("__static__.d.rhai");
+    assert!(
+        primitives.contains("/// `get_vmss(id) -> map`\nfn get_vmss(_: string, _: string) -> ?;"),
+        "{primitives}"
+    );
+    assert!(!primitives.contains("EvalAltResult"), "a Rust type name leaked: {primitives}");
+    assert_eq!(read("greet.d.rhai"), "module greet;\n\n/// Greets `name`.\nfn hello(name: ?) -> ?;\n");
+    assert!(read("vmssid/identity.d.rhai").contains("fn ensure(rg: ?, name: ?, wanted: ?) -> ?;"));
+}

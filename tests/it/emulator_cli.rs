@@ -12,7 +12,7 @@ const SUB: &str = "00000000-0000-0000-0000-000000000000";
 const TOKEN: &str = "article-token";
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap_or_else(|e| panic!("{e}"))
+    crate::harness::http().build().unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// GET `url` with a bearer token; the body as JSON (`null` when it is not JSON).
@@ -368,8 +368,7 @@ async fn tls_with_cert_out() {
     let pem = std::fs::read(&cert)
         .unwrap_or_else(|e| panic!("the certificate is written before the listening line: {e}"));
     let c = reqwest::Certificate::from_pem(&pem).unwrap_or_else(|e| panic!("{e}"));
-    let https =
-        reqwest::Client::builder().tls_certs_only([c]).no_proxy().build().unwrap_or_else(|e| panic!("{e}"));
+    let https = crate::harness::http().tls_certs_only([c]).build().unwrap_or_else(|e| panic!("{e}"));
     let r = https
         .get(format!("{}/subscriptions?api-version=2022-12-01", p.url()))
         .bearer_auth("t")

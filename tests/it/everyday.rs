@@ -56,3 +56,29 @@ fn usage_and_configuration_errors_exit_2_and_toml_errors_keep_their_caret() {
         "the caret display, line by line: {stderr}"
     );
 }
+
+#[test]
+fn one_tls_crypto_provider_and_it_is_not_the_one_that_seeds_entropy_at_start() {
+    // aws-lc-rs seeds a jitter-entropy pool when a process first uses it: two thirds of a
+    // fresh process's CPU time for one HTTPS write. ring does not; the tree must hold only it.
+    let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.lock")).unwrap();
+    let packages: Vec<&str> =
+        lock.lines().filter_map(|l| l.strip_prefix("name = \"")).map(|l| l.trim_end_matches('"')).collect();
+    for absent in ["aws-lc-rs", "aws-lc-sys", "openssl", "native-tls"] {
+        assert!(!packages.contains(&absent), "{absent} is in Cargo.lock");
+    }
+    assert!(packages.contains(&"ring"), "ring, the one provider, is missing from Cargo.lock");
+}
+
+#[test]
+fn a_read_only_project_names_the_flag_that_allows_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("vmssid.toml"), "[safety]\nread_only = true\n").unwrap();
+    let write = r#"enable_system("myResourceGroup", "myVMSS")"#;
+    let project = Vmssid::new(["run", "--emulator", "-e", write]).dir(dir.path()).run();
+    let flag = Vmssid::new(["run", "--emulator", "--read-only", "-e", write]).run();
+    let (project, flag) = (String::from_utf8_lossy(&project.stderr), String::from_utf8_lossy(&flag.stderr));
+    assert!(project.contains("vmssid.toml says read_only = true\nhint: pass --allow-writes"), "{project}");
+    assert!(flag.contains("--read-only was passed"), "{flag}");
+    assert!(!project.contains("run without --read-only"), "names a flag the user never passed: {project}");
+}

@@ -32,6 +32,7 @@ mod roles;
 mod runs;
 mod sandbox_limits;
 mod script;
+mod script_tests;
 mod secrets;
 mod throttling;
 mod trust;

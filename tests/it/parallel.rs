@@ -23,24 +23,9 @@ fn session(w: &World, concurrency: usize) -> Session {
     })
 }
 
-/// Whether scale set `name` has a system identity, read with a plain HTTP client.
+/// Whether scale set `name` has a system identity, as ARM reports it (read by hand).
 fn has_system(w: &World, name: &str) -> bool {
-    let url = format!(
-        "{}/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Compute/virtualMachineScaleSets/{name}?api-version=2026-04-01",
-        w.emulator.as_ref().unwrap().url()
-    );
-    let body: serde_json::Value = w.rt.block_on(async {
-        reqwest::Client::new()
-            .get(url)
-            .bearer_auth(crate::harness::TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
-    body["identity"]["type"].as_str().unwrap_or("None").starts_with("SystemAssigned")
+    w.observed_in(RG, "Microsoft.Compute/virtualMachineScaleSets", name).0
 }
 
 #[test]

@@ -202,3 +202,21 @@ fn docs_name_prints_one_entry_of_a_primitive_the_stdlib_or_a_library() {
     );
     assert_transcript!("pinned_docs_name", team.transcript(&runs));
 }
+
+#[test]
+fn vmssid_test_runs_a_projects_tests_against_the_locked_library() {
+    let team = Team::new();
+    let tests = team.project.path().join("tests");
+    std::fs::create_dir_all(&tests).unwrap();
+    let test =
+        "import \"team/greet\" as g;\nfn test_hello() { assert_eq(g::hello(\"ops\"), \"hello ops\"); }\n";
+    std::fs::write(tests.join("greet_test.rhai"), test).unwrap();
+    let missing = team.run(&["test", "--locked"]);
+    let locked = team.run(&["lib", "lock"]);
+    let fine = team.run(&["test", "--locked", "--jobs", "1"]);
+    let toml = std::fs::read_to_string(team.project.path().join("vmssid.toml")).unwrap();
+    std::fs::write(team.project.path().join("vmssid.toml"), toml.replace("\"v1\"", "\"main\"")).unwrap();
+    let stale = team.run(&["test", "--locked"]);
+    let t = team.transcript([&missing, &locked, &fine, &stale]);
+    assert_transcript!("pinned_test_locked", t);
+}

@@ -4,7 +4,7 @@
 
 use crate::harness::{RG, SUB, World};
 use vmssid::identity::Intent;
-use vmssid::ops::{OpError, Target, WriteMode};
+use vmssid::ops::{OpError, ReadOnlyBy, Target, WriteMode};
 use vmssid_emulator::{EmulatorConfig, FaultKind, FaultRule, Mutation, Trigger};
 
 const FAMILIES: &[&str] = &["2017-12-01", "2018-06-01", "2018-12-01", "2026-04-01"];
@@ -90,7 +90,7 @@ fn dry_run_reads_plans_and_sends_nothing() {
 
 #[test]
 fn read_only_refuses_before_sending() {
-    let w = World::with(EmulatorConfig::default(), "2026-04-01", WriteMode::ReadOnly);
+    let w = World::with(EmulatorConfig::default(), "2026-04-01", WriteMode::ReadOnly(ReadOnlyBy::Flag));
     let err = apply(&w, "myVMSS", Intent::EnableSystem).unwrap_err();
     assert_eq!(err.code(), "ReadOnly", "{err}");
     assert_eq!(w.count("PATCH") + w.count("PUT"), 0);

@@ -21,9 +21,13 @@ struct Run {
 
 /// Runs `vmssid repl --emulator EXTRA...` with `input` on stdin.
 fn repl_with(extra: &[&str], input: &str) -> Run {
+    session(Vmssid::new(["repl", "--emulator"]).args(extra), input)
+}
+
+/// Runs the REPL `vmssid` starts with `input` on stdin, without a history file.
+fn session(vmssid: Vmssid, input: &str) -> Run {
     let history = tempfile::tempdir().expect("temp dir");
-    let mut repl = Vmssid::new(["repl", "--emulator"])
-        .args(extra)
+    let mut repl = vmssid
         .env("VMSSID_HISTORY", history.path().join("history"))
         .env("VMSSID_JOURNAL", history.path().join("journal.jsonl"))
         .stdin(Stdio::piped())
@@ -288,4 +292,24 @@ fn quit_ends_the_session() {
     let run = repl("1\n.quit\n2\n");
     run.code(0);
     assert_eq!(run.lines(), vec!["1"]);
+}
+
+#[test]
+fn read_only_and_allow_writes_toggle_and_say_how_to_undo_them() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("vmssid.toml"), "[safety]\nread_only = true\n").unwrap();
+    let input = concat!(
+        "let rg = \"myResourceGroup\";\n",
+        "enable_system(rg, \"myVMSS\")\n",
+        ".allow-writes\n",
+        "enable_system(rg, \"myVMSS\").changed\n",
+        ".read-only on\n",
+        "disable_system(rg, \"myVMSS\")\n",
+        ".read-only\n",
+        ".read-only off\n",
+        "disable_system(rg, \"myVMSS\").changed\n",
+    );
+    // vmssid.toml says read_only = true.
+    let t = session(Vmssid::new(["repl", "--emulator"]).dir(dir.path()), input).transcript;
+    assert_transcript!("repl_read_only_toggles", t);
 }

@@ -6,7 +6,7 @@
 use serde_json::Value;
 use vmssid::identity::Intent;
 use vmssid::ops::journal::{Outcome, RoleAction};
-use vmssid::ops::{OpError, Target, WriteMode};
+use vmssid::ops::{OpError, ReadOnlyBy, Target, WriteMode};
 use vmssid_emulator::{EmulatorConfig, FaultKind, FaultRule, Trigger};
 
 use crate::harness::cli::expect;
@@ -23,7 +23,7 @@ fn rg_scope() -> String {
 fn raw(w: &World, method: reqwest::Method, path_and_query: &str, body: Option<Value>) -> (u16, Value) {
     let url = format!("{}{path_and_query}", w.emulator.as_ref().unwrap().url());
     w.rt.block_on(async {
-        let mut request = reqwest::Client::new().request(method, url).bearer_auth(TOKEN);
+        let mut request = crate::harness::http().build().unwrap().request(method, url).bearer_auth(TOKEN);
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -249,7 +249,7 @@ fn grant_and_revoke_take_scale_sets_user_identities_and_principal_ids() {
         r#"grant_role(get_vmss("myResourceGroup", "myVMSS"), "Reader", resource_group_id("myResourceGroup"))"#,
     );
     assert!(off["message"].as_str().unwrap().contains("has no system-assigned identity"), "{off}");
-    let read_only = w.primitives.with_mode(WriteMode::ReadOnly);
+    let read_only = w.primitives.with_mode(WriteMode::ReadOnly(ReadOnlyBy::Flag));
     let principal = vmssid::ops::roles::Principal {
         id: p2.clone(),
         holder: vmssid::ops::roles::Holder::Principal(p2.clone()),

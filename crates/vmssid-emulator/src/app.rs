@@ -19,6 +19,7 @@ use crate::faults::{Decision, FaultSet};
 use crate::handlers;
 use crate::interfere::Interference;
 use crate::lro;
+use crate::request_log::RequestLog;
 use crate::router::{self, Route};
 use crate::store::Store;
 use crate::throttle::{self, Throttle};
@@ -67,6 +68,8 @@ pub struct Inner {
     pub operation_duration: Duration,
     /// The directory's replication delay (`EmulatorConfig::principal_delay`).
     pub principal_delay: Duration,
+    /// ARM requests as received, while a test records them.
+    pub requests: RequestLog,
 }
 
 pub struct Shared {
@@ -194,6 +197,7 @@ fn finish(
     out.reply.headers.push(("x-ms-correlation-request-id".into(), correlation.to_string()));
     out.reply.headers.push(("x-ms-routing-request-id".into(), format!("EMULATOR:{request_id}")));
     if counted {
+        inner.requests.answered((!out.drop).then_some(out.reply.status));
         if out.drop {
             inner.counters.dropped += 1;
         } else {
@@ -255,6 +259,8 @@ pub fn handle(shared: &Shared, req: Incoming) -> Outcome {
     if !is_control {
         inner.counters.total += 1;
         *inner.counters.by_method.entry(method.clone()).or_default() += 1;
+        let api_version = query_get(&query, "api-version");
+        inner.requests.arrived(&method, &match_path, api_version, &req.headers, &req.body);
     }
 
     if let Err(e) = authenticate(settings, inner, &req.headers) {

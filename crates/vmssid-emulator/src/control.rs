@@ -17,6 +17,7 @@ use crate::ids;
 use crate::interfere::{self, InterferePoint, Interference};
 use crate::lro;
 use crate::principals;
+use crate::request_log::RecordedRequest;
 use crate::store::{self, IdentityState, StateFile, Store};
 
 /// A change the second writer makes to a scale set or virtual machine.
@@ -181,6 +182,22 @@ impl Control {
 
     pub fn reset_counters(&self) {
         self.shared.lock().counters = RequestCounters::default();
+    }
+
+    /// Records every ARM request from now on (`true`) or stops recording (`false`); off at
+    /// start. Control calls and the managed-identity endpoint are never recorded.
+    pub fn record_requests(&self, on: bool) {
+        self.shared.lock().requests.set_recording(on);
+    }
+
+    /// The requests recorded so far, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.lock().requests.entries().to_vec()
+    }
+
+    /// Forgets the requests recorded so far (recording stays as it is).
+    pub fn clear_requests(&self) {
+        self.shared.lock().requests.clear();
     }
 
     /// The state in the state-file format (operations past their deadline have ended).

@@ -51,6 +51,7 @@ mod precondition;
 mod principals;
 mod rbac_errors;
 mod rbac_filter;
+mod request_log;
 mod roles;
 mod rollback;
 mod router;
@@ -74,6 +75,7 @@ pub use faults::{FaultKind, FaultRule, Matcher, Trigger};
 pub use fixture::{DEMO_RG, DEMO_VM, DEMO_VMSS, Fixture, demo_uai_id};
 pub use fleet::FleetSpec;
 pub use interfere::InterferePoint;
+pub use request_log::RecordedRequest;
 pub use server::Emulator;
 pub use store::{
     DEMO_SUBSCRIPTION, DEMO_TENANT, IdentityState, ResourceGroupState, StateFile, SubscriptionState,

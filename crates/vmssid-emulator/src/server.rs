@@ -89,6 +89,7 @@ impl Emulator {
                 operation_polls: config.operation_polls,
                 operation_duration: config.operation_duration,
                 principal_delay: config.principal_delay,
+                requests: Default::default(),
             }),
             settings: Settings {
                 token: config.token.clone(),
@@ -163,7 +164,7 @@ fn tls_acceptor(local: SocketAddr) -> Result<(TlsAcceptor, String), EmulatorErro
     let key_der = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
         key.serialize_der(),
     ));
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| EmulatorError::Tls(e.to_string()))?

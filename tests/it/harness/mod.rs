@@ -12,3 +12,10 @@ pub use cli::{Run, Vmssid};
 pub use emulator::EmulatorProcess;
 pub use snapshot::Transcript;
 pub use world::{Cli, RG, SUB, TOKEN, World};
+
+/// A plain HTTP client for tests that talk to an emulator themselves. vmssid keeps one TLS
+/// crypto provider (ring) as the process default, which reqwest needs before any client.
+pub fn http() -> reqwest::ClientBuilder {
+    vmssid::arm::transport::install_crypto_provider();
+    reqwest::Client::builder().no_proxy()
+}

@@ -97,6 +97,8 @@ impl Transcript {
             r"\b[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:?[0-9]{2})?",
             "[TIME]",
         );
+        // Durations as `vmssid test` prints them: seconds with two decimals.
+        s.add_filter(r"\b[0-9]+\.[0-9]{2}s\b", "[SECS]");
         // Journal entry ids: seconds since the epoch, a dash, eight hex digits.
         s.add_filter(r"\b[0-9]{10}-[0-9a-f]{8}\b", "[ENTRY]");
         // Run ids: UTC time and a random suffix.

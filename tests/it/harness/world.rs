@@ -139,12 +139,27 @@ impl World {
     /// the newest api-version, read with a plain HTTP client and parsed by hand (not with
     /// vmssid's codec): `(system, sorted lower-case user names)`.
     pub fn observed(&self, full_type: &str, name: &str) -> (bool, Vec<String>) {
+        self.observed_in(RG, full_type, name)
+    }
+
+    /// [`World::observed`] for a resource of group `rg`.
+    pub fn observed_in(&self, rg: &str, full_type: &str, name: &str) -> (bool, Vec<String>) {
         let url = format!(
-            "{}/subscriptions/{SUB}/resourceGroups/{RG}/providers/{full_type}/{name}?api-version=2026-04-01",
+            "{}/subscriptions/{SUB}/resourceGroups/{rg}/providers/{full_type}/{name}?api-version=2026-04-01",
             self.emulator.as_ref().unwrap().url()
         );
         let body: serde_json::Value = self.rt.block_on(async {
-            reqwest::Client::new().get(url).bearer_auth(TOKEN).send().await.unwrap().json().await.unwrap()
+            crate::harness::http()
+                .build()
+                .unwrap()
+                .get(url)
+                .bearer_auth(TOKEN)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
         });
         let identity = &body["identity"];
         let mut users: Vec<String> = identity["userAssignedIdentities"]

@@ -174,3 +174,30 @@ async fn raw_hostile_requests_never_panic_the_server() {
     assert_eq!(env.snapshot(), before);
     env.get(&vmss_path("myVMSS"), NEW).await.expect(200);
 }
+
+#[tokio::test]
+async fn the_request_log_records_what_clients_sent_once_turned_on() {
+    let env = demo().await;
+    let control = env.emu.control();
+    env.get(&vmss_path("myVMSS"), NEW).await.expect(200);
+    assert!(control.requests().is_empty(), "nothing is recorded before recording is turned on");
+    control.record_requests(true);
+    control
+        .add_fault(vmssid_emulator::FaultRule::parse("429:next=1:PATCH").unwrap_or_else(|e| panic!("{e}")));
+    let body = json!({"identity": {"type": "SystemAssigned, UserAssigned"}});
+    let path = format!("{}?api-version={LATEST}", vmss_path("myVMSS"));
+    env.send(Method::PATCH, &path, Some(body.clone()), &[("If-Match", "\"1\"")]).await.expect(429);
+    env.send(Method::GET, "/_emulator/counters", None, &[]).await.expect(200);
+    let seen = control.requests();
+    assert_eq!(seen.len(), 1, "control calls are not recorded: {seen:?}");
+    let patch = &seen[0];
+    assert_eq!((patch.method.as_str(), patch.status), ("PATCH", Some(429)));
+    assert_eq!(patch.path, vmss_path("myVMSS"));
+    assert_eq!(patch.api_version.as_deref(), Some(LATEST));
+    assert_eq!(patch.body.as_ref(), Some(&body));
+    assert_eq!(patch.if_match.as_deref(), Some("\"1\""));
+    control.clear_requests();
+    control.record_requests(false);
+    env.get(&vmss_path("myVMSS"), NEW).await.expect(200);
+    assert!(control.requests().is_empty());
+}

@@ -76,7 +76,7 @@ impl Client {
             let cert = cert.unwrap_or_else(|e| panic!("expected a PEM certificate: {e:?}"));
             roots.add(cert).unwrap_or_else(|e| panic!("certificate refused as a root: {e}"));
         }
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap_or_else(|e| panic!("TLS versions: {e}"))
