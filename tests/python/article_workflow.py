@@ -29,6 +29,7 @@ from azure.mgmt.compute.models import (
     VirtualMachineScaleSet,
     VirtualMachineScaleSetIdentity,
     VirtualMachineScaleSetUpdate,
+    VirtualMachineScaleSetVMInstanceRequiredIDs,
 )
 from azure.mgmt.msi import ManagedServiceIdentityClient
 from azure.mgmt.msi.models import Identity
@@ -357,11 +358,55 @@ def managed_identity(id1):
     step("ManagedIdentityCredential (user-assigned ID1 by client id): token accepted")
 
 
+def fidelity(rc, cc):
+    """Issue 17: actions, normalised models, ARM's envelope check, and asynchronous deletes, all
+    through the SDK's own models and pollers."""
+    before = cc.virtual_machine_scale_sets.get(RG, VMSS)
+    cc.virtual_machine_scale_sets.begin_update_instances(
+        RG, VMSS, VirtualMachineScaleSetVMInstanceRequiredIDs(instance_ids=["0"]), polling_interval=POLL
+    ).result()
+    after = cc.virtual_machine_scale_sets.get(RG, VMSS)
+    expect(after.etag != before.etag, f"update-instances moved the etag: {before.etag} -> {after.etag}")
+    step("update_instances (manualupgrade): long-running, a new etag")
+    for action in ("begin_restart", "begin_power_off", "begin_start", "begin_deallocate", "begin_reimage"):
+        getattr(cc.virtual_machine_scale_sets, action)(RG, VMSS, polling_interval=POLL).result()
+    expect(cc.virtual_machine_scale_sets.get(RG, VMSS).provisioning_state == "Succeeded", "actions ended")
+    step("restart, power_off, start, deallocate, reimage: long-running operations")
+
+    # Sent raw, as a hand-written client would: lower-case enums, no sku.tier.
+    path = f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Compute/virtualMachineScaleSets/myVMSSn"
+    minimal = {
+        "location": "eastus",
+        "sku": {"name": "Standard_D1_v2", "capacity": 1},
+        "properties": {"upgradePolicy": {"mode": "manual"}},
+    }
+    wait(cc, raw(cc, "PUT", path, "2026-04-01", minimal))
+    made = cc.virtual_machine_scale_sets.get(RG, "myVMSSn")
+    expect(made.sku.tier == "Standard", f"sku.tier filled in: {made.sku}")
+    expect(made.upgrade_policy.mode == "Manual", f"mode normalised: {made.upgrade_policy.mode}")
+    expect(made.platform_fault_domain_count == 5 and made.single_placement_group is True, "defaults filled in")
+    expect(made.unique_id and made.time_created and made.provisioning_state == "Succeeded", f"{made}")
+    step("a scale set reads back normalised (sku.tier, upgradePolicy.mode, fault domains, placement group)")
+
+    bad = raw(cc, "PATCH", path, "2026-04-01", {"upgradePolicy": {"mode": "Automatic"}})
+    expect(bad.status_code == 400 and bad.json()["error"]["code"] == "InvalidRequestContent", f"{bad.text()}")
+    expect("'ResourceDefinition'" in bad.json()["error"]["message"], f"{bad.text()}")
+    step("an unknown top-level member in PATCH is ARM's 400 InvalidRequestContent")
+
+    cc.virtual_machine_scale_sets.begin_delete(RG, "myVMSSn", polling_interval=POLL).result()
+    expect_gone(lambda: cc.virtual_machine_scale_sets.get(RG, "myVMSSn"), "the deleted scale set")
+    rc.resource_groups.begin_delete(RG, polling_interval=POLL).result()
+    expect(not rc.resource_groups.check_existence(RG), "the group is gone once its deletion job ended")
+    expect_gone(lambda: cc.virtual_machine_scale_sets.get(RG, VMSS), "a scale set of the deleted group")
+    step("scale set and resource group deleted through the SDK's pollers (Location / monitor URLs)")
+
+
 def main():
     rc, mc, cc = clients(StaticTokenCredential(TOKEN))
     id1, id2 = sdk_family(rc, mc, cc)
     old_family(cc, id1, id2)
     managed_identity(id1)
+    fidelity(rc, cc)
     print("all checks passed", flush=True)
     return 0
 

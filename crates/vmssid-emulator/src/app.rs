@@ -345,6 +345,7 @@ fn arm_request(
         query,
         headers: &req.headers,
         body,
+        raw_body: &req.body,
         api_version,
         base: base_url(settings, &req.headers),
         settings,

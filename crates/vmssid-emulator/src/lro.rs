@@ -147,9 +147,11 @@ pub fn running_on(store: &Store, kind: ComputeKind, key: &ResKey) -> bool {
     store.operations.values().any(|o| o.kind == kind && &o.key == key && o.is_running())
 }
 
-/// Ends every running operation whose deadline is `now` or earlier, oldest deadline first,
-/// with its `endTime` at its deadline.
+/// Ends every running operation (and resource-group deletion) whose deadline is `now` or
+/// earlier, oldest deadline first, with its `endTime` at its deadline.
 pub fn expire(store: &mut Store, now: Instant) {
+    // Resource-group deletions end the same way.
+    crate::group_delete::expire(store, now);
     if store.next_deadline.is_none_or(|d| d > now) {
         return;
     }

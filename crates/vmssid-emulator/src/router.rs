@@ -57,8 +57,13 @@ pub enum Route {
     ListByGroup { sub: String, rg: String, ty: ResType },
     /// `/subscriptions/{sub}/resourcegroups/{rg}/providers/{ns}/{type}/{name}`
     Resource { sub: String, rg: String, ty: ResType, name: String },
+    /// `/subscriptions/{sub}/resourcegroups/{rg}/providers/Microsoft.Compute/{type}/{name}/{action}`
+    /// (a scale set's or virtual machine's POST action, or a child type the emulator lacks)
+    Action { sub: String, rg: String, ty: ResType, name: String, action: String },
     /// `/subscriptions/{sub}/providers/Microsoft.Compute/locations/{loc}/operations/{id}`
     Operation { sub: String, location: String, id: String },
+    /// `/subscriptions/{sub}/operationresults/{token}`: ARM's own (resource-group deletion) jobs
+    OperationResult { sub: String, token: String },
     /// `{scope}/providers/Microsoft.Authorization/{roleAssignments|roleDefinitions}[/{name}]`
     Authorization { scope: Scope, ty: AuthzType, name: Option<String> },
 }
@@ -73,7 +78,9 @@ impl Route {
             | Route::ListBySubscription { sub, .. }
             | Route::ListByGroup { sub, .. }
             | Route::Resource { sub, .. }
-            | Route::Operation { sub, .. } => Some(sub),
+            | Route::Action { sub, .. }
+            | Route::Operation { sub, .. }
+            | Route::OperationResult { sub, .. } => Some(sub),
             Route::Authorization { scope, .. } => Some(&scope.sub),
         }
     }
@@ -109,7 +116,8 @@ fn known_namespace(ns: &str) -> bool {
     eq(ns, "Microsoft.Compute") || eq(ns, "Microsoft.ManagedIdentity") || eq(ns, "Microsoft.Authorization")
 }
 
-/// Error for `providers/{ns}/{rest...}` that names nothing served here.
+/// Error for `providers/{ns}/{rest...}` that names nothing served here; `rest` starts after
+/// the namespace.
 pub(crate) fn unknown_provider_path(ns: &str, rest: &[String], api_version: &str) -> ArmError {
     if !known_namespace(ns) {
         return errors::invalid_namespace(ns);
@@ -144,26 +152,37 @@ pub fn route(segs: &[String], raw_path: &str, api_version: &str) -> Result<Route
         [] => Ok(Route::Subscription { sub }),
         [rgs] if eq(rgs, "resourceGroups") => Ok(Route::ResourceGroups { sub }),
         [rgs, rg] if eq(rgs, "resourceGroups") => Ok(Route::ResourceGroup { sub, rg: rg.to_string() }),
-        [rgs, rg, p, ns, rest @ ..] if eq(rgs, "resourceGroups") && eq(p, "providers") => match rest {
-            [ty] => match provider_type(ns, ty) {
-                Some(ty) => Ok(Route::ListByGroup { sub, rg: rg.to_string(), ty }),
-                None => Err(unknown_provider_path(ns, &segs[5..], api_version)),
-            },
-            [ty, name] => match provider_type(ns, ty) {
-                Some(ty) => Ok(Route::Resource { sub, rg: rg.to_string(), ty, name: name.to_string() }),
-                None => Err(unknown_provider_path(ns, &segs[5..], api_version)),
-            },
-            _ => Err(unknown_provider_path(ns, &segs[5..], api_version)),
-        },
+        [o, token] if eq(o, "operationresults") => {
+            Ok(Route::OperationResult { sub, token: token.to_string() })
+        }
+        [rgs, rg, p, ns, rest @ ..] if eq(rgs, "resourceGroups") && eq(p, "providers") => {
+            let unknown = || unknown_provider_path(ns, &segs[6..], api_version);
+            let rg = rg.to_string();
+            match rest {
+                [ty] => {
+                    provider_type(ns, ty).map(|ty| Route::ListByGroup { sub, rg, ty }).ok_or_else(unknown)
+                }
+                [ty, name] => provider_type(ns, ty)
+                    .map(|ty| Route::Resource { sub, rg, ty, name: name.to_string() })
+                    .ok_or_else(unknown),
+                [ty, name, action] => match provider_type(ns, ty) {
+                    Some(ty) if ty.compute().is_some() => {
+                        Ok(Route::Action { sub, rg, ty, name: name.to_string(), action: action.to_string() })
+                    }
+                    _ => Err(unknown()),
+                },
+                _ => Err(unknown()),
+            }
+        }
         [p, ns, rest @ ..] if eq(p, "providers") => match rest {
             [ty] => match provider_type(ns, ty) {
                 Some(ty) => Ok(Route::ListBySubscription { sub, ty }),
-                None => Err(unknown_provider_path(ns, &segs[3..], api_version)),
+                None => Err(unknown_provider_path(ns, &segs[4..], api_version)),
             },
             [l, loc, o, id] if eq(ns, "Microsoft.Compute") && eq(l, "locations") && eq(o, "operations") => {
                 Ok(Route::Operation { sub, location: loc.to_string(), id: id.to_string() })
             }
-            _ => Err(unknown_provider_path(ns, &segs[3..], api_version)),
+            _ => Err(unknown_provider_path(ns, &segs[4..], api_version)),
         },
         _ => Err(unknown()),
     }

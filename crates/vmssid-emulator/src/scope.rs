@@ -39,13 +39,13 @@ impl Scope {
             [rgs, rg, p, ns, ty, name] if eq(rgs, "resourceGroups") && eq(p, "providers") => {
                 match router::provider_type(ns, ty) {
                     Some(t) => Ok(scope(Some(rg), Some((t, name.to_string())))),
-                    None => Err(router::unknown_provider_path(ns, &segs[5..], api_version)),
+                    None => Err(router::unknown_provider_path(ns, &segs[6..], api_version)),
                 }
             }
             [rgs, _, p, ns, more @ ..]
                 if eq(rgs, "resourceGroups") && eq(p, "providers") && !more.is_empty() =>
             {
-                Err(router::unknown_provider_path(ns, &segs[5..], api_version))
+                Err(router::unknown_provider_path(ns, &segs[6..], api_version))
             }
             _ => Err(errors::unknown_path(raw_path)),
         }

@@ -103,6 +103,8 @@ pub struct Store {
     pub vmss: BTreeMap<ResKey, Compute>,
     pub vms: BTreeMap<ResKey, Compute>,
     pub operations: HashMap<String, Operation>,
+    /// Resource-group deletion jobs by token (`crate::group_delete`).
+    pub group_deletions: HashMap<String, crate::group_delete::GroupDeletion>,
     /// No running operation ends before this (`None`: none is running); may be early.
     pub next_deadline: Option<std::time::Instant>,
     /// Role assignments by lower-cased name (unique in the tenant).

@@ -1,6 +1,6 @@
 //! Scale sets and virtual machines (Microsoft.Compute): rendering, the checks every request
-//! passes, GET and a scale set's DELETE; writes (and a virtual machine's DELETE, which is
-//! long-running) are in `compute_write`.
+//! passes and GET; writes and the long-running DELETE are in `compute_write`, POST actions in
+//! `compute_action`.
 
 use serde_json::{Map, Value, json};
 
@@ -12,7 +12,6 @@ use crate::compute_throttle::Policy;
 use crate::errors::{self, ArmError};
 use crate::identity;
 use crate::interfere;
-use crate::lro;
 use crate::store::{self, ResKey};
 
 pub fn render_compute(v: &Compute, version: ComputeVersion, tenant: &str) -> Value {
@@ -72,6 +71,27 @@ pub(super) fn with_compute_limits(
     }
 }
 
+/// The checks every request on one scale set or virtual machine passes, in ARM's order: the
+/// api-version (named with the resource's location), then the resource group.
+pub(super) fn checked_version(
+    inner: &Inner,
+    ctx: &Ctx,
+    at: &At,
+    key: &ResKey,
+) -> Result<ComputeVersion, ArmError> {
+    let store = &inner.store;
+    let loc = store
+        .compute(at.kind)
+        .get(key)
+        .map(|v| v.location.clone())
+        .unwrap_or_else(|| location_hint(store, ctx, at.sub, Some(at.rg)));
+    let version = compute_version(ctx, at.kind, &loc)?;
+    if !store.groups.contains_key(&store::group_key(at.sub, at.rg)) {
+        return Err(errors::resource_group_not_found(at.rg));
+    }
+    Ok(version)
+}
+
 pub(super) fn handle(inner: &mut Inner, ctx: &Ctx, at: At) -> HResult {
     let At { kind, sub, rg, name } = at;
     let m = ctx.method;
@@ -79,31 +99,10 @@ pub(super) fn handle(inner: &mut Inner, ctx: &Ctx, at: At) -> HResult {
         return Err(errors::method_not_allowed(m, "GET, PUT, PATCH, DELETE"));
     }
     let key = store::res_key(sub, rg, name);
-    let loc = {
-        let store = &inner.store;
-        store
-            .compute(kind)
-            .get(&key)
-            .map(|v| v.location.clone())
-            .unwrap_or_else(|| location_hint(store, ctx, sub, Some(rg)))
-    };
-    let version = compute_version(ctx, kind, &loc)?;
-    if !inner.store.groups.contains_key(&store::group_key(sub, rg)) {
-        return Err(errors::resource_group_not_found(rg));
-    }
+    let version = checked_version(inner, ctx, &at, &key)?;
     with_compute_limits(inner, ctx, &at, |inner| match m {
         "GET" => get(inner, kind, version, &key, name, rg),
-        "DELETE" if kind == ComputeKind::Vm => compute_write::delete(inner, ctx, kind, version, key),
-        "DELETE" => {
-            lro::settle(&mut inner.store, kind, &key);
-            Ok(match inner.store.compute_mut(kind).remove(&key) {
-                Some(_) => {
-                    inner.store.operations.retain(|_, o| !(o.kind == kind && o.key == key));
-                    Reply::empty(200)
-                }
-                None => Reply::empty(204),
-            })
-        }
+        "DELETE" => compute_write::delete(inner, ctx, kind, version, key),
         _ => compute_write::write(inner, ctx, kind, version, sub, rg, name),
     })
 }

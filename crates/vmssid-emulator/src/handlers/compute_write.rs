@@ -4,8 +4,9 @@
 
 use serde_json::{Map, Value};
 
-use super::body::{body_object, json_kind, location_of, same_location, tags_of};
+use super::body::{body_object, check_envelope, json_kind, location_of, same_location, tags_of};
 use super::compute_read::{not_found, render_compute};
+use super::groups::check_writable;
 use super::{Ctx, HResult};
 use crate::apiver::ComputeVersion;
 use crate::app::{Inner, Reply};
@@ -14,6 +15,7 @@ use crate::errors::{self, ArmError};
 use crate::identity;
 use crate::interfere;
 use crate::lro::{self, OpState, Operation};
+use crate::normalize;
 use crate::precondition;
 use crate::principals;
 use crate::store::{self, ResourceGroup, Store};
@@ -78,6 +80,8 @@ pub(super) fn write(
     let is_put = ctx.method == "PUT";
     let key = store::res_key(sub, rg, name);
     let o = body_object(ctx)?.clone();
+    check_envelope(ctx)?;
+    check_writable(&inner.store, sub, rg)?;
     let not_found = || not_found(kind, name, rg);
     if !is_put && !inner.store.compute(kind).contains_key(&key) {
         return Err(not_found());
@@ -104,16 +108,18 @@ pub(super) fn write(
         let current = existing.as_ref().map(|v| v.identity.clone()).unwrap_or_default();
         next.identity = identity::apply(store, &current, req, !is_put, &resource_id)?;
     }
+    normalize::apply(&mut next);
     next.etag = existing.as_ref().map(|v| v.etag + 1).unwrap_or(1);
     next.provisioning_state = if existing.is_some() { "Updating" } else { "Creating" }.to_string();
     let created = existing.is_none();
-    let reply = commit(inner, ctx, version, key, existing, next, false)?;
+    let reply = commit(inner, ctx, version, key, existing, next, Commit::Write)?;
     Ok(if created { Reply { status: 201, ..reply } } else { reply })
 }
 
-/// A virtual machine's DELETE: long-running, as in Azure. The answer is 202 with the status URL;
-/// the virtual machine reads `Deleting` until the operation ends and is gone after it (or, when
-/// the operation fails, is back with `provisioningState: Failed`). 204 when there is none.
+/// DELETE of a scale set or virtual machine: long-running, as Compute answers it — 202 with no
+/// body, `Azure-AsyncOperation` and `Location` (the same URL with `monitor=true`). The resource
+/// reads `Deleting` until the operation ends and is gone after it (or, when the operation fails,
+/// is back with `provisioningState: Failed`). 204 when there is none.
 pub(super) fn delete(
     inner: &mut Inner,
     ctx: &Ctx,
@@ -126,8 +132,7 @@ pub(super) fn delete(
         return Ok(Reply::empty(204));
     };
     let next = Compute { provisioning_state: "Deleting".into(), ..existing.clone() };
-    let reply = commit(inner, ctx, version, key, Some(existing), next, true)?;
-    Ok(Reply { status: 202, body: crate::app::Body::Empty, ..reply })
+    commit(inner, ctx, version, key, Some(existing), next, Commit::Delete)
 }
 
 /// PATCH: merge the body into the resource (the identity is applied by the caller).
@@ -205,17 +210,29 @@ fn replaced(
     })
 }
 
-/// Commit: store the new model, start its operation, build the answer (200), let a
-/// `WhileRunning` second writer strike, and end the operation at once when it runs for no polls
-/// or no time. `deletes`: the operation removes the resource when it succeeds.
-fn commit(
+/// What a committed change is, for its answer and its operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Commit {
+    /// PUT/PATCH: 200/201 with the model and `Azure-AsyncOperation`.
+    Write,
+    /// DELETE: 202, the resource goes when the operation succeeds.
+    Delete,
+    /// A POST action (restart, manualupgrade, ...): 202.
+    Action,
+}
+
+/// Commit: store the new model, start its operation, build the answer, let a `WhileRunning`
+/// second writer strike (writes only), and end the operation at once when it runs for no polls
+/// or no time. Writes answer 200 with the model and `Azure-AsyncOperation`; deletes and actions
+/// 202 with no body, `Azure-AsyncOperation` and `Location` (`monitor=true`), as Compute does.
+pub(super) fn commit(
     inner: &mut Inner,
     ctx: &Ctx,
     version: ComputeVersion,
     key: store::ResKey,
     existing: Option<Compute>,
     next: Compute,
-    deletes: bool,
+    what: Commit,
 ) -> HResult {
     let fail = inner.faults.take_lro_failure(ctx.method, ctx.path);
     let op_id = new_guid();
@@ -243,28 +260,37 @@ fn commit(
                 fail_with: fail.then(errors::lro_failed),
                 previous: existing.map(Box::new),
                 written: Box::new(next.clone()),
-                deletes,
+                deletes: what == Commit::Delete,
             },
         },
     );
     let body = render_compute(&next, version, &store.tenant_id);
     // A second writer may strike now, while the operation runs.
-    if !deletes {
+    if what == Commit::Write {
         interfere::after_write(inner, kind, &key);
     }
     if inner.operation_polls == 0 || inner.operation_duration.is_zero() {
         lro::complete(&mut inner.store, &op_id);
     }
-    let status_url = format!(
-        "{}/subscriptions/{}/providers/Microsoft.Compute/locations/{}/operations/{op_id}?p={}&api-version={}",
-        ctx.base,
-        next.subscription,
-        percent_encode(&next.location.to_lowercase().replace(' ', "")),
-        new_guid(),
-        version.version
-    );
+    let p = new_guid();
+    let status_url = |monitor: &str| {
+        format!(
+            "{}/subscriptions/{}/providers/Microsoft.Compute/locations/{}/operations/{op_id}?p={}{monitor}&api-version={}",
+            ctx.base,
+            next.subscription,
+            percent_encode(&next.location.to_lowercase().replace(' ', "")),
+            p,
+            version.version
+        )
+    };
+    if what != Commit::Write {
+        return Ok(Reply::empty(202)
+            .header("Azure-AsyncOperation", status_url(""))
+            .header("Location", status_url("&monitor=true"))
+            .header("Azure-AsyncNotification", "Enabled"));
+    }
     let mut reply = Reply::json(200, body)
-        .header("Azure-AsyncOperation", status_url)
+        .header("Azure-AsyncOperation", status_url(""))
         .header("Azure-AsyncNotification", "Enabled");
     if version.has_etag() {
         reply = reply.header("ETag", format!("\"{}\"", next.etag));

@@ -6,9 +6,11 @@
 //! never leaves a trace.
 
 mod body;
+mod compute_action;
 mod compute_read;
 mod compute_write;
 mod groups;
+mod operations;
 mod role_assignments;
 mod role_definitions;
 mod uai;
@@ -20,12 +22,11 @@ use crate::apiver::{self, AuthzVersion, ComputeVersion};
 use crate::app::{Inner, Reply, Settings};
 use crate::compute::ComputeKind;
 use crate::errors::{self, ArmError};
-use crate::lro;
 use crate::router::{AuthzType, ResType, Route};
 use crate::store::{self, DEMO_SUBSCRIPTION, Store};
 use crate::util::{is_well_formed_api_version, percent_encode, query_get};
 use compute_read::{At, render_compute, with_compute_limits};
-use groups::{delete_group, get_group, patch_group, put_group, rg_body};
+use groups::{delete_group, get_group, patch_group, put_group, rg_json};
 use uai::render_uai;
 
 /// What a handler needs from the request.
@@ -38,6 +39,8 @@ pub struct Ctx<'a> {
     pub query: &'a [(String, String)],
     pub headers: &'a HeaderMap,
     pub body: Option<Value>,
+    /// The body as received (error positions).
+    pub raw_body: &'a [u8],
     pub api_version: String,
     /// `scheme://host` for links.
     pub base: String,
@@ -84,7 +87,7 @@ pub fn dispatch(inner: &mut Inner, ctx: &Ctx, route: &Route) -> HResult {
                     .groups
                     .iter()
                     .filter(|(k, _)| k.0 == sub.to_lowercase())
-                    .map(|(_, g)| rg_body(g))
+                    .map(|(_, g)| rg_json(&inner.store, g))
                     .collect();
                 Ok(Reply::json(200, page(ctx, items)))
             }
@@ -96,7 +99,7 @@ pub fn dispatch(inner: &mut Inner, ctx: &Ctx, route: &Route) -> HResult {
                 "GET" | "HEAD" => get_group(&inner.store, sub, rg, m == "HEAD"),
                 "PUT" => put_group(&mut inner.store, ctx, sub, rg),
                 "PATCH" => patch_group(&mut inner.store, ctx, sub, rg),
-                "DELETE" => delete_group(&mut inner.store, sub, rg),
+                "DELETE" => delete_group(inner, ctx, sub, rg),
                 _ => Err(errors::method_not_allowed(m, "GET, HEAD, PUT, PATCH, DELETE")),
             }
         }
@@ -121,25 +124,14 @@ pub fn dispatch(inner: &mut Inner, ctx: &Ctx, route: &Route) -> HResult {
         Route::Authorization { scope, ty: AuthzType::RoleDefinitions, name } => {
             role_definitions::handle(ctx, scope, name.as_deref())
         }
-        Route::Operation { sub, location, id } => match m {
-            "GET" => {
-                compute_version(ctx, ComputeKind::Vmss, location)?;
-                let key_sub = inner.store.operations.get(id).map(|o| o.key.0.clone());
-                let found = match key_sub {
-                    Some(s) if s == sub.to_lowercase() => lro::poll(&mut inner.store, id),
-                    _ => None,
-                };
-                match found {
-                    Some(body) => Ok(Reply::json(200, body)),
-                    None => Err(ArmError::new(
-                        404,
-                        "NotFound",
-                        "The entity was not found in this Azure location.",
-                    )),
-                }
-            }
-            _ => Err(errors::method_not_allowed(m, "GET")),
-        },
+        Route::Operation { sub, location, id } => {
+            operations::compute_operation(inner, ctx, sub, location, id)
+        }
+        Route::OperationResult { sub, token } => operations::operation_result(inner, ctx, sub, token),
+        Route::Action { sub, rg, ty, name, action } => {
+            let kind = ty.compute().ok_or_else(|| errors::unknown_path(ctx.raw_path))?;
+            compute_action::handle(inner, ctx, At { kind, sub, rg, name }, action)
+        }
     }
 }
 

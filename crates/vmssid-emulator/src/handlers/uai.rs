@@ -2,7 +2,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::body::{body_object, location_of, same_location, tags_of};
+use super::body::{body_object, check_envelope, location_of, same_location, tags_of};
+use super::groups::check_writable;
 use super::{Ctx, HResult, location_hint, uai_version};
 use crate::apiver;
 use crate::app::{Inner, Reply};
@@ -59,6 +60,11 @@ pub(super) fn handle(inner: &mut Inner, ctx: &Ctx, sub: &str, rg: &str, name: &s
     let key = store::res_key(sub, rg, name);
     let tenant = store.tenant_id.clone();
     let not_found = || errors::resource_not_found(ResType::Uai.type_path(), name, rg);
+    if matches!(m, "PUT" | "PATCH") {
+        body_object(ctx)?;
+        check_envelope(ctx)?;
+        check_writable(store, sub, rg)?;
+    }
     match m {
         "GET" => store
             .uais

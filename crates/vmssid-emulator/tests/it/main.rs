@@ -5,6 +5,8 @@
 
 mod emu;
 
+mod actions;
+mod async_deletes;
 mod example;
 mod fuzz;
 mod http_control;
@@ -17,6 +19,7 @@ mod http_scenarios;
 mod interfere;
 mod limits;
 mod lro;
+mod model;
 mod vm_control;
 mod vm_identity;
 mod vm_resources;

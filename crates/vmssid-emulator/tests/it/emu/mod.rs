@@ -126,6 +126,13 @@ impl Env {
         r.body
     }
 
+    /// The scale set (or virtual machine) at `path`, read with the latest api-version.
+    pub async fn vmss_at(&self, path: &str) -> Value {
+        let r = self.get(path, LATEST).await;
+        r.expect(200);
+        r.body
+    }
+
     pub async fn identity(&self, api: &str) -> Value {
         self.vmss(api).await["identity"].clone()
     }
@@ -229,6 +236,18 @@ pub fn expect_precondition_failed(r: &Resp, sent: &str, current: &str) {
 }
 
 impl Env {
+    /// A GET of an absolute URL the emulator handed out (a `Location`).
+    pub async fn get_url(&self, url: &str) -> Resp {
+        let path_q =
+            url.strip_prefix(self.emu.url()).unwrap_or_else(|| panic!("{url} is not the emulator's"));
+        self.send(Method::GET, path_q, None, &[]).await
+    }
+
+    /// A POST with an optional body.
+    pub async fn post(&self, path: &str, api: &str, body: Option<Value>) -> Resp {
+        self.send(Method::POST, &format!("{path}?api-version={api}"), body, &[]).await
+    }
+
     /// One GET of an `Azure-AsyncOperation` URL, which always answers 200.
     pub async fn status(&self, url: &str) -> Value {
         let r = self.http.get(url).bearer_auth("t").send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
