@@ -87,6 +87,12 @@ fn the_endpoints_only_subscription_is_taken_and_several_are_listed() {
     let out = vmssid(dir.path(), dir.path(), &["run", "--endpoint", &url, "-e", script]).run();
     expect(&out, 0, SUB, "");
     t.push(&out);
+    let journal = dir.path().join("journal.jsonl");
+    let journal = journal.to_str().unwrap();
+    let write = r#"enable_system("myResourceGroup", "myVMSS").changed"#;
+    let out =
+        vmssid(dir.path(), dir.path(), &["run", "--endpoint", &url, "--journal", journal, "-e", write]).run();
+    expect(&out, 0, "true", "");
     // A second subscription, named as a team would name it.
     let mut state = emulator.control().state();
     state.subscriptions.push(SubscriptionState {
@@ -98,6 +104,10 @@ fn the_endpoints_only_subscription_is_taken_and_several_are_listed() {
     emulator.control().load_state(&state).unwrap();
     t.note("with two, nothing is guessed: both are named, with what to do");
     t.push(&vmssid(dir.path(), dir.path(), &["run", "--endpoint", &url, "-e", script]).run());
+    t.note("undo stops before it reads or writes anything");
+    emulator.control().reset_counters();
+    t.push(&vmssid(dir.path(), dir.path(), &["undo", "--endpoint", &url, "--journal", journal]).run());
+    assert_eq!(emulator.control().counters().total, 1, "only the subscriptions list may be asked");
     assert_transcript!("only_subscription", t);
     rt.block_on(emulator.shutdown());
 }
