@@ -79,16 +79,18 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "FILE", requires = "emulator")]
     pub state: Option<PathBuf>,
 
-    /// ARM endpoint; plain http:// is accepted only for loopback addresses.
-    #[arg(long, value_name = "URL", env = "VMSSID_ENDPOINT", default_value = crate::arm::settings::DEFAULT_ENDPOINT)]
-    pub endpoint: String,
+    /// ARM endpoint; plain http:// is accepted only for loopback addresses [default: [defaults]
+    /// endpoint in vmssid.toml or the user config, else https://management.azure.com].
+    #[arg(long, value_name = "URL", env = "VMSSID_ENDPOINT")]
+    pub endpoint: Option<String>,
 
     /// Send the token to this --endpoint although it is neither an Azure cloud nor loopback
     /// (or list it under [trust] endpoints in ~/.config/vmssid/config.toml).
     #[arg(long, conflicts_with = "emulator")]
     pub trust_endpoint: bool,
 
-    /// Subscription id [default: AZURE_SUBSCRIPTION_ID, else the Azure CLI's default subscription].
+    /// Subscription id [default: AZURE_SUBSCRIPTION_ID, else [defaults] subscription, else the
+    /// Azure CLI's default subscription, else the endpoint's only subscription].
     #[arg(long, value_name = "ID")]
     pub subscription: Option<String>,
 
@@ -96,9 +98,8 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
 
-    /// VMSS api-version; selects the identity wire format (2017-12-01 family: identityIds).
-    #[arg(long, value_name = "V", default_value = crate::identity::wire::DEFAULT_VMSS_API_VERSION)]
-    pub api_version: String,
+    #[arg(long, value_name = "V", help = api_version_help())]
+    pub api_version: Option<String>,
 
     /// Plan writes and report them, send none.
     #[arg(long, conflicts_with = "read_only")]
@@ -111,11 +112,6 @@ pub struct ConnectArgs {
     /// Allow writes even where vmssid.toml says `read_only = true`.
     #[arg(long, conflicts_with = "read_only")]
     pub allow_writes: bool,
-
-    /// Library folder for `import` (repeatable; searched before VMSSID_PATH, vmssid.toml's
-    /// [libraries] paths, and the stdlib).
-    #[arg(long = "lib", value_name = "DIR")]
-    pub libs: Vec<PathBuf>,
 
     /// Journal of writes [default: $XDG_STATE_HOME/vmssid/journal.jsonl; with --emulator,
     /// emulator-journal.jsonl beside it].
@@ -147,8 +143,37 @@ pub struct ConnectArgs {
     #[arg(long)]
     pub allow_unguarded: bool,
 
+    /// Items `parallel` works on at once, and scale sets `undo` and `apply` write at once
+    /// [default: [defaults] concurrency, else 16].
+    #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=crate::defaults::MAX_CONCURRENCY as u64))]
+    pub concurrency: Option<usize>,
+}
+
+fn api_version_help() -> String {
+    format!(
+        "VMSS api-version; selects the identity wire format (2017-12-01 family: identityIds) [default: [defaults] api_version, else {}]",
+        crate::identity::wire::DEFAULT_VMSS_API_VERSION
+    )
+}
+
+/// What only commands that run scripts take: library folders and script limits.
+#[derive(Debug, Clone, Args)]
+pub struct ScriptArgs {
+    /// Library folder for `import` (repeatable; searched before VMSSID_PATH, vmssid.toml's
+    /// [libraries] paths, and the stdlib).
+    #[arg(long = "lib", value_name = "DIR")]
+    pub libs: Vec<PathBuf>,
+
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+impl ScriptArgs {
+    /// The limits in effect: `base` (vmssid.toml's, and the defaults' concurrency) under the flags.
+    pub fn limits(&self, connect: &ConnectArgs, base: Limits) -> Limits {
+        let limits = self.limits.over(base);
+        Limits { concurrency: connect.concurrency.unwrap_or(limits.concurrency), ..limits }
+    }
 }
 
 /// How the libraries pinned in vmssid.lock are loaded; shared by every command that loads
@@ -189,9 +214,6 @@ pub struct LimitArgs {
     /// Heap the whole process may hold, in MiB [default: 256; at most 2048].
     #[arg(long, value_name = "MIB", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=crate::host::limits::HARD_MAX_MEMORY as u64))]
     pub max_memory: Option<usize>,
-    /// Items `parallel` works on at once, and scale sets `undo` restores at once [default: 16].
-    #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
-    pub concurrency: Option<usize>,
 }
 
 impl LimitArgs {
@@ -205,7 +227,6 @@ impl LimitArgs {
             max_map_size: self.max_map_size.unwrap_or(base.max_map_size),
             max_modules: self.max_modules.unwrap_or(base.max_modules),
             max_memory: self.max_memory.unwrap_or(base.max_memory),
-            concurrency: self.concurrency.unwrap_or(base.concurrency),
             ..base
         }
     }
@@ -245,6 +266,9 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub connect: ConnectArgs,
+
+    #[command(flatten)]
+    pub script: ScriptArgs,
 
     #[command(flatten)]
     pub lock: LockArgs,
@@ -290,7 +314,8 @@ pub struct JournalArgs {
     #[arg(long, value_name = "ID")]
     pub vmss: Option<String>,
 
-    /// The journal to read [default: as for run].
+    /// The journal to read [default: $XDG_STATE_HOME/vmssid/journal.jsonl; with --emulator,
+    /// emulator-journal.jsonl beside it].
     #[arg(long, value_name = "FILE", env = "VMSSID_JOURNAL")]
     pub journal: Option<PathBuf>,
 
@@ -303,9 +328,12 @@ pub struct JournalArgs {
     pub json: bool,
 }
 
-/// `vmssid undo`.
+/// `vmssid undo`. `--emulator` only finds the journal of `--emulator` runs, to say why their
+/// writes cannot be undone (undo.rs); `--state` is hidden for the same reason.
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("what").args(["last", "entry", "run", "last_run"])))]
+#[command(mut_arg("state", |a| a.hide(true)))]
+#[command(mut_arg("emulator", |a| a.help("Use the journal of --emulator runs (their writes cannot be undone: each emulator's state ended with its run)")))]
 pub struct UndoArgs {
     /// Undo the last N writes (newest first) [default: 1].
     #[arg(long, value_name = "N")]
@@ -352,6 +380,9 @@ pub struct CheckArgs {
 pub struct ReplArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
+
+    #[command(flatten)]
+    pub script: ScriptArgs,
 
     #[command(flatten)]
     pub lock: LockArgs,

@@ -13,6 +13,8 @@
 //!
 //! [test]
 //! state = "tests/state.json"  # what `vmssid test` seeds each test's emulator with
+//! [defaults]                  # see defaults.rs
+//! subscription = "00000000-0000-0000-0000-000000000000"
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -68,6 +70,8 @@ pub struct ProjectConfig {
     /// `[test] state`: what `vmssid test` seeds each test's emulator with: `"demo"`, `"empty"`,
     /// or a state file relative to this file.
     pub test_state: Option<String>,
+    /// `[defaults]`: after [`discover`], this file's over the user-level config's.
+    pub defaults: crate::defaults::Defaults,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -81,6 +85,8 @@ struct Raw {
     safety: RawSafety,
     #[serde(default)]
     test: RawTest,
+    #[serde(default)]
+    defaults: toml::Table,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -102,9 +108,21 @@ struct RawSafety {
 /// Like git's `safe.directory`: a file owned by someone other than the current user or root is
 /// ignored with a warning (it could lift limits or load libraries into this user's run), unless
 /// the user-level config trusts its folder.
+/// The user-level config's `[defaults]` fill in what the project's leave unset.
 pub fn discover(start: &Path) -> Result<ProjectConfig, ConfigError> {
     let user = crate::user_config::load()?;
-    discover_with(start, &user, current_uid())
+    Ok(discover_with(start, &user, current_uid())?.under_user(&user))
+}
+
+impl ProjectConfig {
+    /// This project's `[defaults]` over the user's, the concurrency in effect in `limits`.
+    pub fn under_user(mut self, user: &crate::user_config::UserConfig) -> Self {
+        self.defaults = self.defaults.over(&user.defaults);
+        if let Some(concurrency) = &self.defaults.concurrency {
+            self.limits.concurrency = concurrency.value;
+        }
+        self
+    }
 }
 
 /// [`discover`] with the user-level config and the current user given (`None` off Unix).
@@ -180,6 +198,22 @@ pub fn load(file: &Path) -> Result<ProjectConfig, ConfigError> {
     raw.limits.check_file_values().map_err(|problem| ConfigError::Limit { file: file.into(), problem })?;
     let base = file.parent().unwrap_or(Path::new("."));
     let libraries = crate::libraries::spec::parse(raw.libraries, file, base)?;
+    let origin = crate::defaults::Origin::Project(file.to_path_buf());
+    let mut defaults = crate::defaults::Defaults::from_table(&raw.defaults, &origin)?;
+    // `[limits] concurrency` came first and still works; one file must not say it twice.
+    let in_limits = toml::from_str::<toml::Table>(&text)
+        .ok()
+        .and_then(|t| t.get("limits")?.as_table()?.get("concurrency").cloned())
+        .is_some();
+    if in_limits {
+        if defaults.concurrency.is_some() {
+            return Err(ConfigError::value(
+                file,
+                "concurrency is set under both [limits] and [defaults]; keep the one under [defaults]",
+            ));
+        }
+        defaults.concurrency = Some(crate::defaults::Sourced { value: raw.limits.concurrency, origin });
+    }
     Ok(ProjectConfig {
         file: Some(file.to_path_buf()),
         library_paths: libraries.paths,
@@ -188,6 +222,7 @@ pub fn load(file: &Path) -> Result<ProjectConfig, ConfigError> {
         limits: raw.limits,
         read_only: raw.safety.read_only,
         test_state: raw.test.state,
+        defaults,
     })
 }
 
@@ -228,6 +263,27 @@ mod tests {
             !is_trusted(1001, 1000, dir, &[PathBuf::from("/tmp")]),
             "trust is per folder, not its children"
         );
+    }
+
+    #[test]
+    fn concurrency_comes_from_the_project_then_the_user_then_the_built_in_default() {
+        let root = tempfile::tempdir().unwrap();
+        let user_file = root.path().join("config.toml");
+        std::fs::write(&user_file, "[defaults]\nconcurrency = 3\n").unwrap();
+        let user = crate::user_config::load_from(&user_file).unwrap();
+        let project = root.path().join("project");
+        std::fs::create_dir_all(&project).unwrap();
+        let found = |text: &str, user| {
+            std::fs::write(project.join(FILE_NAME), text).unwrap();
+            discover_with(&project, user, None).map(|p| p.under_user(user).limits.concurrency)
+        };
+        let nobody = crate::user_config::UserConfig::default();
+        assert_eq!(found("", &nobody).unwrap(), Limits::default().concurrency);
+        assert_eq!(found("", &user).unwrap(), 3);
+        assert_eq!(found("[defaults]\nconcurrency = 5\n", &user).unwrap(), 5);
+        assert_eq!(found("[limits]\nconcurrency = 6\n", &user).unwrap(), 6, "the older place still works");
+        let both = found("[limits]\nconcurrency = 6\n[defaults]\nconcurrency = 5\n", &user).unwrap_err();
+        assert!(both.to_string().contains("both [limits] and [defaults]"), "{both}");
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod cli;
 mod commands;
 mod config;
 mod connect;
+mod defaults;
 mod frontend;
 pub mod host;
 pub mod identity;

@@ -9,6 +9,9 @@
 //!
 //! [safety]
 //! allow_unguarded = false
+//!
+//! [defaults]                                               # as in vmssid.toml, which wins
+//! endpoint = "https://management.azure.example.net"       # trusted: the user wrote it here
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -33,6 +36,8 @@ pub struct UserConfig {
     pub trusted_directories: Vec<PathBuf>,
     /// `[safety] allow_unguarded`: allow writes with api-versions that have no etag.
     pub allow_unguarded: bool,
+    /// `[defaults]`, under a project's.
+    pub defaults: crate::defaults::Defaults,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -42,6 +47,8 @@ struct Raw {
     trust: RawTrust,
     #[serde(default)]
     safety: RawSafety,
+    #[serde(default)]
+    defaults: toml::Table,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -115,7 +122,10 @@ pub fn load_from(file: &Path) -> Result<UserConfig, ConfigError> {
         // (yet) is kept as written.
         trusted_directories.push(dir.canonicalize().unwrap_or_else(|_| dir.clone()));
     }
+    let origin = crate::defaults::Origin::User(file.to_path_buf());
+    let defaults = crate::defaults::Defaults::from_table(&raw.defaults, &origin)?;
     Ok(UserConfig {
+        defaults,
         file: Some(file.to_path_buf()),
         trusted_endpoints,
         trusted_directories,
@@ -124,9 +134,11 @@ pub fn load_from(file: &Path) -> Result<UserConfig, ConfigError> {
 }
 
 impl UserConfig {
-    /// Whether `endpoint` is listed under `[trust] endpoints` (same scheme, host and port).
+    /// Whether `endpoint` is listed under `[trust] endpoints` (same scheme, host and port), or
+    /// is this file's own `[defaults] endpoint`.
     pub fn trusts_endpoint(&self, endpoint: &Url) -> bool {
-        self.trusted_endpoints.iter().any(|t| t.origin() == endpoint.origin())
+        let own = self.defaults.endpoint.as_ref().map(|d| &d.value);
+        self.trusted_endpoints.iter().chain(own).any(|t| t.origin() == endpoint.origin())
     }
 }
 

@@ -197,6 +197,12 @@ impl ArmClient {
         self.config.subscription.as_deref().map_err(|e| ArmError::Subscription(e.clone()))
     }
 
+    /// Settles the subscription before the client is shared (after asking the endpoint which
+    /// subscriptions it lists, say).
+    pub fn set_subscription(&mut self, subscription: Result<String, SubscriptionError>) {
+        self.config.subscription = subscription;
+    }
+
     /// The subscription for display: its id, or `<none>` when none is set.
     pub fn subscription_label(&self) -> &str {
         self.config.subscription.as_deref().unwrap_or("<none>")

@@ -6,6 +6,7 @@ pub mod client;
 pub mod error;
 pub mod retry;
 pub mod settings;
+pub mod subscriptions;
 pub mod throttle;
 pub mod transport;
 

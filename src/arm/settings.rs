@@ -70,6 +70,12 @@ pub enum SubscriptionSource {
     Environment,
     AzureCliProfile,
     EmulatorDefault,
+    /// `[defaults] subscription` in a project's vmssid.toml.
+    ProjectDefaults,
+    /// `[defaults] subscription` in the user-level config.
+    UserDefaults,
+    /// The only subscription the endpoint lists.
+    OnlyListed,
 }
 
 impl std::fmt::Display for SubscriptionSource {
@@ -79,12 +85,16 @@ impl std::fmt::Display for SubscriptionSource {
             Self::Environment => "AZURE_SUBSCRIPTION_ID",
             Self::AzureCliProfile => "the Azure CLI profile",
             Self::EmulatorDefault => "the emulator's demo subscription",
+            Self::ProjectDefaults => "[defaults] in vmssid.toml",
+            Self::UserDefaults => "[defaults] in the user config",
+            Self::OnlyListed => "the endpoint's only subscription",
         })
     }
 }
 
-/// Why no subscription could be chosen; kept until a call needs one, so scripts that never
-/// touch ARM run without any Azure setup.
+/// Why no subscription could be chosen. Commands that call ARM report it before they start;
+/// a script that calls no primitive keeps it until a call needs one, so it runs without any
+/// Azure setup.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SubscriptionError {
     #[error("subscription '{value}' from {from} is not a GUID")]
@@ -94,19 +104,33 @@ pub enum SubscriptionError {
     #[error("{} is not valid JSON: {reason}", path.display())]
     BrokenProfile { path: PathBuf, reason: String },
     #[error(
-        "no subscription: pass --subscription ID, set AZURE_SUBSCRIPTION_ID, or choose one with `az account set`"
+        "no subscription: pass --subscription ID, set AZURE_SUBSCRIPTION_ID or [defaults] subscription in vmssid.toml, or choose one with `az account set`"
     )]
     Missing,
+    #[error(
+        "no subscription: pass --subscription ID, set AZURE_SUBSCRIPTION_ID or [defaults] subscription in vmssid.toml, or choose one with `az account set` (asking {endpoint} for its subscriptions failed: {reason})"
+    )]
+    Unlisted { endpoint: String, reason: String },
+    #[error(
+        "no subscription: {endpoint} lists no subscription this identity may use\nhint: pass --subscription ID, or get access to a subscription"
+    )]
+    NoneListed { endpoint: String },
+    #[error(
+        "no subscription chosen: {endpoint} lists several ({listed})\nhint: pass --subscription ID, or set [defaults] subscription in vmssid.toml or the user config"
+    )]
+    Several { endpoint: String, listed: String },
     /// For clients that are built but never send (`vmssid check`).
     #[error("this command does not call ARM")]
     NotNeeded,
 }
 
-/// Picks the subscription: `--subscription`, else `AZURE_SUBSCRIPTION_ID`, else the Azure CLI's
-/// default subscription (its `azureProfile.json`), else an error that says how to set one.
+/// Picks the subscription: `--subscription`, else `AZURE_SUBSCRIPTION_ID`, else `defaults` (the
+/// `[defaults] subscription` in effect), else the Azure CLI's default subscription (its
+/// `azureProfile.json`), else an error that says how to set one.
 pub fn resolve_subscription(
     flag: Option<&str>,
     env: impl Fn(&str) -> Option<String>,
+    defaults: Option<(&str, SubscriptionSource)>,
 ) -> Result<(String, SubscriptionSource), SubscriptionError> {
     let checked = |value: &str, from: &str| {
         let value = value.trim();
@@ -121,6 +145,9 @@ pub fn resolve_subscription(
     }
     if let Some(v) = env("AZURE_SUBSCRIPTION_ID").filter(|v| !v.is_empty()) {
         return Ok((checked(&v, "AZURE_SUBSCRIPTION_ID")?, SubscriptionSource::Environment));
+    }
+    if let Some((id, source)) = defaults {
+        return Ok((checked(id, &source.to_string())?, source));
     }
     if let Some(path) = azure_cli_profile_path(&env)
         && let Some(id) = default_subscription_from_profile(&path)?
@@ -212,12 +239,21 @@ mod tests {
         const A: &str = "11111111-1111-1111-1111-111111111111";
         const B: &str = "22222222-2222-2222-2222-222222222222";
         let env = |n: &str| (n == "AZURE_SUBSCRIPTION_ID").then(|| B.to_string());
-        assert_eq!(resolve_subscription(Some(A), env).unwrap(), (A.to_string(), SubscriptionSource::Flag));
         assert_eq!(
-            resolve_subscription(None, env).unwrap(),
+            resolve_subscription(Some(A), env, None).unwrap(),
+            (A.to_string(), SubscriptionSource::Flag)
+        );
+        assert_eq!(
+            resolve_subscription(None, env, None).unwrap(),
             (B.to_string(), SubscriptionSource::Environment)
         );
-        let err = resolve_subscription(Some("nope"), env).unwrap_err().to_string();
+        let project = Some((A, SubscriptionSource::ProjectDefaults));
+        assert_eq!(resolve_subscription(None, env, project).unwrap().1, SubscriptionSource::Environment);
+        assert_eq!(
+            resolve_subscription(None, |_: &str| None, project).unwrap(),
+            (A.to_string(), SubscriptionSource::ProjectDefaults)
+        );
+        let err = resolve_subscription(Some("nope"), env, None).unwrap_err().to_string();
         assert!(err.contains("not a GUID"), "{err}");
     }
 
@@ -230,7 +266,9 @@ mod tests {
         std::fs::write(dir.path().join("azureProfile.json"), bytes).unwrap();
         let d = dir.path().to_string_lossy().to_string();
         let env = |n: &str| (n == "AZURE_CONFIG_DIR").then(|| d.clone());
-        let (id, source) = resolve_subscription(None, env).unwrap();
+        let user = Some(("55555555-5555-5555-5555-555555555555", SubscriptionSource::UserDefaults));
+        assert_eq!(resolve_subscription(None, env, user).unwrap().1, SubscriptionSource::UserDefaults);
+        let (id, source) = resolve_subscription(None, env, None).unwrap();
         assert_eq!(
             (id.as_str(), source),
             ("44444444-4444-4444-4444-444444444444", SubscriptionSource::AzureCliProfile)
@@ -238,8 +276,8 @@ mod tests {
 
         let empty = tempfile::tempdir().unwrap();
         let e = empty.path().to_string_lossy().to_string();
-        let err =
-            resolve_subscription(None, |n: &str| (n == "AZURE_CONFIG_DIR").then(|| e.clone())).unwrap_err();
+        let err = resolve_subscription(None, |n: &str| (n == "AZURE_CONFIG_DIR").then(|| e.clone()), None)
+            .unwrap_err();
         assert!(err.to_string().contains("--subscription"), "{err}");
     }
 }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use futures::StreamExt;
 
 use crate::cli::ApplyArgs;
-use crate::connect::connect;
+use crate::connect::{SubscriptionNeed, connect};
 use crate::frontend::exit::UsageError;
 use crate::frontend::{exit, signals};
 use crate::interrupt::Interrupt;
@@ -36,13 +36,14 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
     let runtime = signals::runtime()?;
     let interrupt = Interrupt::default();
     let project = crate::config::discover(&std::env::current_dir()?)?;
-    let connection = connect(&args.connect, &project, &runtime, interrupt.clone())?;
+    let connection =
+        connect(&args.connect, &project, &runtime, interrupt.clone(), SubscriptionNeed::AtStart)?;
     signals::forward_ctrl_c(&runtime, &interrupt);
     let journaled = crate::ops::run::Run::new(format!("apply {file}"));
     connection.primitives.set_run(journaled.clone());
     let primitives = connection.primitives.as_ref();
     check_target(&file, &plan, primitives)?;
-    let concurrency = args.connect.limits.over(project.limits).concurrency.max(1);
+    let concurrency = args.connect.concurrency.unwrap_or(project.limits.concurrency).max(1);
     let results = runtime.block_on(apply_all(primitives, &plan, args.replan, concurrency));
     let code = report(&plan, &results);
     super::undo::print_run_summary(&journaled, &args.connect);

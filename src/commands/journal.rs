@@ -15,6 +15,7 @@ pub fn run(args: JournalArgs) -> anyhow::Result<ExitCode> {
             .ok_or_else(|| anyhow::anyhow!("no state directory: pass --journal FILE"))?,
     };
     let mut entries = read(&path)?;
+    tracing::info!(journal = %path.display(), entries = entries.len(), "read the journal");
     if !(args.entries || args.run.is_some() || args.vmss.is_some()) {
         list_runs(&entries, args.last, args.json, &path);
         return Ok(ExitCode::SUCCESS);

@@ -8,10 +8,11 @@ use rhai::Dynamic;
 use serde_json::json;
 
 use crate::cli::{OutputFormat, RunArgs};
-use crate::connect::connect;
+use crate::connect::{SubscriptionNeed, connect};
 use crate::frontend::{exit, render, signals};
 use crate::host::check::{self, Diagnostic, Natives};
 use crate::host::convert::to_json;
+use crate::host::needs_subscription::script_needs_subscription;
 use crate::host::{HostContext, PrintTarget, ScriptErrorKind, Session, SessionOptions};
 use crate::interrupt::Interrupt;
 
@@ -23,8 +24,8 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     let interrupt = Interrupt::default();
     let project = crate::config::discover(&std::env::current_dir()?)?;
     // Before connecting: a library that does not match vmssid.lock stops everything.
-    let libraries = crate::libraries::load(&args.connect.libs, &project, &args.lock)?;
-    let connection = connect(&args.connect, &project, &runtime, interrupt.clone())?;
+    let libraries = crate::libraries::load(&args.script.libs, &project, &args.lock)?;
+    let connection = connect(&args.connect, &project, &runtime, interrupt.clone(), need(&args, &libraries))?;
     signals::forward_ctrl_c(&runtime, &interrupt);
     // Until the report is printed: SIGTERM then stops the script and the report still comes.
     let _running = interrupt.running();
@@ -40,7 +41,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
         args: args.args.clone(),
         vars: args.vars.clone(),
         libraries,
-        limits: args.connect.limits.over(project.limits),
+        limits: args.script.limits(&args.connect, project.limits),
         print: if args.output == OutputFormat::Json { PrintTarget::Stderr } else { PrintTarget::Stdout },
     };
     // The session and the value the script returns are handled on a thread with a script's
@@ -60,6 +61,19 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
         runtime.block_on(emulator.shutdown());
     }
     Ok(ExitCode::from(code))
+}
+
+/// A script that calls primitives needing a subscription gets it, or fails, before it starts.
+fn need(args: &RunArgs, libraries: &crate::host::library::Libraries) -> SubscriptionNeed {
+    let source = match (&args.eval, &args.file) {
+        (Some(text), _) => Some(text.clone()),
+        (None, Some(file)) => crate::host::read_script(file).ok(),
+        (None, None) => None,
+    };
+    match source {
+        Some(source) if script_needs_subscription(&source, libraries) => SubscriptionNeed::AtStart,
+        _ => SubscriptionNeed::OnFirstCall,
+    }
 }
 
 /// Checks the script, runs it if the check finds nothing, prints its value or error and the

@@ -6,7 +6,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::cli::{ConnectArgs, UndoArgs};
-use crate::connect::{connect, journal_path};
+use crate::connect::{SubscriptionNeed, connect, journal_path};
+use crate::frontend::exit::UsageError;
 use crate::frontend::{exit, signals};
 use crate::identity::ResourceId;
 use crate::interrupt::Interrupt;
@@ -50,10 +51,14 @@ pub fn run(args: UndoArgs) -> anyhow::Result<ExitCode> {
         eprintln!("nothing to undo in {}", path.display());
         return Ok(ExitCode::SUCCESS);
     }
+    if args.connect.emulator {
+        return Err(embedded_state_gone(&path, entries.len()).into());
+    }
     let runtime = signals::runtime()?;
     let interrupt = Interrupt::default();
     let project = crate::config::discover(&std::env::current_dir()?)?;
-    let connection = connect(&args.connect, &project, &runtime, interrupt.clone())?;
+    let connection =
+        connect(&args.connect, &project, &runtime, interrupt.clone(), SubscriptionNeed::AtStart)?;
     signals::forward_ctrl_c(&runtime, &interrupt);
     let primitives = connection.primitives.clone();
     primitives.set_run(Run::new(source(&args, run_id.as_deref())));
@@ -87,7 +92,7 @@ pub fn run(args: UndoArgs) -> anyhow::Result<ExitCode> {
         force: args.force,
         dry_run: primitives.mode() == WriteMode::DryRun,
     };
-    let concurrency = args.connect.limits.over(project.limits).concurrency;
+    let concurrency = args.connect.concurrency.unwrap_or(project.limits.concurrency);
     let totals = {
         // Like a script statement: SIGTERM winds it down (writes in flight finish) rather than
         // ending the process at once.
@@ -108,6 +113,16 @@ pub fn run(args: UndoArgs) -> anyhow::Result<ExitCode> {
         exit::OK
     };
     Ok(ExitCode::from(code))
+}
+
+/// Why `undo --emulator` cannot work: the writes were made in the embedded emulators of earlier
+/// `--emulator` runs, each of which lived and ended in its run's process; an emulator started
+/// now would hold the demo fixture, not what those runs changed.
+fn embedded_state_gone(path: &Path, writes: usize) -> UsageError {
+    UsageError(format!(
+        "nothing to undo with --emulator: the {writes} write(s) in {} were made in the embedded emulators of earlier --emulator runs, and each emulator's state ended with its run\nhint: `vmssid journal --emulator` lists them; to try undo, run against a `vmssid emulator` server (--endpoint URL), which keeps its state between commands",
+        path.display()
+    ))
 }
 
 /// What the undo's own run is called in `vmssid journal`.
@@ -136,6 +151,13 @@ pub fn print_run_summary(run: &Run, connect: &ConnectArgs) {
         0 => String::new(),
         n => format!(" and {n} write(s) whose outcome is unknown"),
     };
+    if connect.emulator {
+        eprintln!(
+            "run {id}: {} change(s){unknown} in the embedded emulator, whose state ends with this run; `vmssid journal --emulator --run {id}` lists them",
+            counts.changes
+        );
+        return;
+    }
     eprintln!(
         "run {id}: {} change(s){unknown} journaled; undo with: vmssid undo --run {id}{}",
         counts.changes,
@@ -148,12 +170,11 @@ pub fn print_run_summary(run: &Run, connect: &ConnectArgs) {
 fn connection_flags(connect: &ConnectArgs) -> String {
     let mut flags = String::new();
     let from_env = |name: &str, value: &str| std::env::var(name).is_ok_and(|v| v == value);
-    if connect.emulator {
-        flags.push_str(" --emulator");
-    } else if connect.endpoint != crate::arm::settings::DEFAULT_ENDPOINT
-        && !from_env("VMSSID_ENDPOINT", &connect.endpoint)
+    // Without --endpoint, undo finds the same endpoint by itself ([defaults], or public Azure).
+    if let Some(endpoint) = &connect.endpoint
+        && !from_env("VMSSID_ENDPOINT", endpoint)
     {
-        flags.push_str(&format!(" --endpoint {}", connect.endpoint));
+        flags.push_str(&format!(" --endpoint {endpoint}"));
     }
     if let Some(journal) = connect.journal.as_deref().map(Path::to_string_lossy)
         && !from_env("VMSSID_JOURNAL", &journal)

@@ -13,6 +13,7 @@ pub mod error;
 pub mod library;
 pub mod limits;
 pub mod memory;
+pub mod needs_subscription;
 pub mod parallel;
 pub mod primitives;
 mod roles;

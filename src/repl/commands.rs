@@ -162,6 +162,7 @@ impl Repl {
             &self.runtime,
             self.interrupt.clone(),
             self.connection.emulator.as_ref(),
+            crate::connect::SubscriptionNeed::AtStart,
         )
         .map_err(|e| format!("{e:#}"))?;
         let primitives = connection.primitives.clone();

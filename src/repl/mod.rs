@@ -22,7 +22,7 @@ use rustyline::{ColorMode, CompletionType, Config, Editor};
 use tokio::runtime::Runtime;
 
 use crate::cli::{ConnectArgs, ReplArgs};
-use crate::connect::{Connection, connect};
+use crate::connect::{Connection, SubscriptionNeed, connect};
 use crate::frontend::{exit, signals};
 use crate::host::check;
 use crate::host::{HostContext, ScriptErrorKind, Session, SessionOptions};
@@ -38,8 +38,9 @@ pub fn run(args: ReplArgs) -> anyhow::Result<ExitCode> {
     let runtime = signals::runtime()?;
     let interrupt = Interrupt::default();
     let project = crate::config::discover(&std::env::current_dir()?)?;
-    let libraries = crate::libraries::load(&args.connect.libs, &project, &args.lock)?;
-    let connection = connect(&args.connect, &project, &runtime, interrupt.clone())?;
+    let libraries = crate::libraries::load(&args.script.libs, &project, &args.lock)?;
+    let connection =
+        connect(&args.connect, &project, &runtime, interrupt.clone(), SubscriptionNeed::Announce)?;
     signals::forward_ctrl_c(&runtime, &interrupt);
     // One run per session: `vmssid undo --run` takes back everything it changed.
     let journaled = crate::ops::run::Run::new(SOURCE);
@@ -51,7 +52,7 @@ pub fn run(args: ReplArgs) -> anyhow::Result<ExitCode> {
     };
     let options = SessionOptions {
         libraries: libraries.clone(),
-        limits: args.connect.limits.over(project.limits),
+        limits: args.script.limits(&args.connect, project.limits),
         ..SessionOptions::default()
     };
     let session_stack = options.limits.script_stack();
@@ -177,7 +178,7 @@ impl Repl {
                 if self.args.emulator {
                     "the embedded emulator".to_string()
                 } else {
-                    self.args.endpoint.clone()
+                    self.primitives.client().endpoint().to_string()
                 },
                 self.primitives.client().subscription_label()
             );
