@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
-use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 
+pub use crate::frontend::output::OutputFormat;
 use crate::host::Limits;
 
 /// Manage the managed identities of Azure VM scale sets safely, from Rhai scripts.
@@ -53,6 +54,11 @@ pub enum Command {
     /// Pin the git libraries of vmssid.toml: lock them, update them, vendor them.
     #[command(after_help = crate::commands::lib::EXAMPLES)]
     Lib(crate::commands::lib::LibArgs),
+    /// Print the shell completion script for bash, zsh, fish, powershell or elvish.
+    #[command(after_help = crate::commands::shell::COMPLETIONS_EXAMPLES)]
+    Completions(crate::commands::shell::CompletionsArgs),
+    /// Print the manual page (roff) of vmssid, or of one subcommand: `vmssid man | man -l -`.
+    Man(crate::commands::shell::ManArgs),
 }
 
 const JOURNAL_EXAMPLES: &str = "Examples:
@@ -208,15 +214,6 @@ impl LimitArgs {
     }
 }
 
-/// How `run` prints the script's final value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// `print` to stdout; the final value of -e scripts printed readably.
-    Text,
-    /// `print` to stderr; stdout holds exactly one JSON document, the script's final value.
-    Json,
-}
-
 /// `vmssid run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -360,6 +357,10 @@ pub struct ReplArgs {
     /// Keep no history file for this session.
     #[arg(long)]
     pub no_history: bool,
+
+    /// How to print each result (`.output` changes it in the session).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
 }
 
 /// `vmssid docs`.

@@ -53,6 +53,8 @@ pub fn main() -> ExitCode {
         Command::Docs(args) => commands::docs::run(args),
         Command::Lib(args) => commands::lib::run(args),
         Command::Repl(args) => repl::run(args),
+        Command::Completions(args) => commands::shell::completions(&args),
+        Command::Man(args) => commands::shell::man(&args),
     };
     let code = result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");
