@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
-use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 
+pub use crate::frontend::output::OutputFormat;
 use crate::host::Limits;
 
 /// Manage the managed identities of Azure VM scale sets safely, from Rhai scripts.
@@ -56,6 +57,11 @@ pub enum Command {
     Lib(crate::commands::lib::LibArgs),
     /// Run the test_* functions of *_test.rhai files, each against a fresh in-process emulator.
     Test(crate::commands::test::TestArgs),
+    /// Print the shell completion script for bash, zsh, fish, powershell or elvish.
+    #[command(after_help = crate::commands::shell::COMPLETIONS_EXAMPLES)]
+    Completions(crate::commands::shell::CompletionsArgs),
+    /// Print the manual page (roff) of vmssid, or of one subcommand: `vmssid man | man -l -`.
+    Man(crate::commands::shell::ManArgs),
 }
 
 const JOURNAL_EXAMPLES: &str = "Examples:
@@ -232,15 +238,6 @@ impl LimitArgs {
     }
 }
 
-/// How `run` prints the script's final value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// `print` to stdout; the final value of -e scripts printed readably.
-    Text,
-    /// `print` to stderr; stdout holds exactly one JSON document, the script's final value.
-    Json,
-}
-
 /// `vmssid run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -394,6 +391,10 @@ pub struct ReplArgs {
     /// Keep no history file for this session.
     #[arg(long)]
     pub no_history: bool,
+
+    /// How to print each result (`.output` changes it in the session).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
 }
 
 /// `vmssid docs`.

@@ -57,6 +57,8 @@ pub fn main() -> ExitCode {
         Command::Lib(args) => commands::lib::run(args),
         Command::Repl(args) => repl::run(args),
         Command::Test(args) => commands::test::run(args),
+        Command::Completions(args) => commands::shell::completions(&args),
+        Command::Man(args) => commands::shell::man(&args),
     };
     let code = result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");

@@ -6,6 +6,7 @@ pub mod docs;
 pub mod journal;
 pub mod lib;
 pub mod run;
+pub mod shell;
 pub mod test;
 pub mod undo;
 mod undo_roles;

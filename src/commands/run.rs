@@ -9,9 +9,8 @@ use serde_json::json;
 
 use crate::cli::{OutputFormat, RunArgs};
 use crate::connect::{SubscriptionNeed, connect};
-use crate::frontend::{exit, render, signals};
+use crate::frontend::{exit, output, render, signals};
 use crate::host::check::{self, Diagnostic, Natives};
-use crate::host::convert::to_json;
 use crate::host::needs_subscription::script_needs_subscription;
 use crate::host::{HostContext, PrintTarget, ScriptErrorKind, Session, SessionOptions};
 use crate::interrupt::Interrupt;
@@ -42,7 +41,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
         vars: args.vars.clone(),
         libraries,
         limits: args.script.limits(&args.connect, project.limits),
-        print: if args.output == OutputFormat::Json { PrintTarget::Stderr } else { PrintTarget::Stdout },
+        print: if args.output.prints_to_stderr() { PrintTarget::Stderr } else { PrintTarget::Stdout },
     };
     // The session and the value the script returns are handled on a thread with a script's
     // stack: they may hold data nested deeper than the main thread's stack allows to drop.
@@ -206,15 +205,14 @@ fn report_problems(problems: &[Diagnostic], format: OutputFormat) {
     }
 }
 
-/// Prints the script's final value: always for JSON output, for `-e` scripts in text mode.
+/// Prints the script's final value: in text, only for `-e` scripts; in the other formats always.
 fn print_value(value: &Dynamic, format: OutputFormat, inline: bool) -> anyhow::Result<()> {
-    match format {
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&to_json(value).map_err(|e| anyhow::anyhow!("{e}"))?)?
-        ),
-        OutputFormat::Text if inline && !value.is_unit() => println!("{}", render::render_value(value)),
-        OutputFormat::Text => {}
+    if format == OutputFormat::Text && !inline {
+        return Ok(());
+    }
+    let text = output::render(value, format).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if !text.is_empty() {
+        println!("{text}");
     }
     Ok(())
 }

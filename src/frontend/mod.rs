@@ -1,7 +1,10 @@
 //! What `vmssid`'s subcommands and the REPL share: the runtime and its signal handling, exit
-//! codes, the rendering of values, and where libraries are looked up.
+//! codes, the rendering of values (`--output`), and where libraries are looked up.
 
+mod columns;
 pub mod exit;
+pub mod identity_view;
+pub mod output;
 pub mod render;
 pub mod signals;
 

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::{Flow, Repl, display};
+use crate::cli::OutputFormat;
 use crate::connect::connect_reusing;
 use crate::host::catalog::{self, PRIMITIVES};
 
@@ -42,6 +43,11 @@ pub const COMMANDS: &[DotCommand] = &[
         args: "[ID]",
         summary: "show the subscription, or switch to another",
     },
+    DotCommand {
+        name: ".output",
+        args: "[FORMAT]",
+        summary: "show how results are printed, or change it: text, json, table, tsv",
+    },
     DotCommand { name: ".load", args: "FILE", summary: "run a script file into the session" },
     DotCommand { name: ".history", args: "[N]", summary: "show the last N (default all) history entries" },
     DotCommand { name: ".quit", args: "", summary: "leave (also .exit, Ctrl-D)" },
@@ -61,6 +67,7 @@ impl Repl {
             ".read-only" => self.read_only(arg),
             ".allow-writes" => self.allow_writes(arg),
             ".subscription" => self.subscription(arg),
+            ".output" => self.output(arg),
             ".load" => self.load(arg),
             ".history" => self.history(arg),
             ".quit" | ".exit" | ".q" => return Flow::Quit,
@@ -191,7 +198,16 @@ impl Repl {
         self.keep_imports(&source);
         self.refresh_names();
         let value = result.map_err(|e| e.to_string())?;
-        Ok(display::render(&value).unwrap_or_default())
+        self.rendered(&value)
+    }
+
+    fn output(&mut self, arg: &str) -> Result<String, String> {
+        if arg.is_empty() {
+            return Ok(format!("output is {}", self.output.name()));
+        }
+        self.output = OutputFormat::named(arg)
+            .ok_or_else(|| format!("'.output {arg}': say .output text, json, table or tsv"))?;
+        Ok(format!("output {}", self.output.name()))
     }
 
     fn history(&self, arg: &str) -> Result<String, String> {

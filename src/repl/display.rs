@@ -1,7 +1,9 @@
 //! How results look at the prompt: change reports as a one-line identity diff, everything else
 //! the way `vmssid run -e` prints it (strings bare, maps and arrays as indented JSON).
 
-use rhai::{Dynamic, Map};
+use rhai::Dynamic;
+
+use crate::frontend::identity_view::ReportView;
 
 /// The text to print for a statement's value; `None` for `()`, which prints nothing.
 pub fn render(value: &Dynamic) -> Option<String> {
@@ -16,46 +18,33 @@ pub fn render(value: &Dynamic) -> Option<String> {
 
 /// A report, or a non-empty array of reports (what `id::ensure` returns), as diffs.
 fn render_reports(value: &Dynamic) -> Option<String> {
-    if let Some(map) = value.read_lock::<Map>() {
-        return report(&map);
+    if value.is_map() {
+        return report(value);
     }
     let array = value.read_lock::<rhai::Array>()?;
     if array.is_empty() {
         return None;
     }
-    let lines: Option<Vec<String>> =
-        array.iter().map(|item| item.read_lock::<Map>().and_then(|m| report(&m))).collect();
+    let lines: Option<Vec<String>> = array.iter().map(report).collect();
     lines.map(|l| l.join("\n"))
 }
 
-/// The keys every change report has (`ChangeReport::to_json`).
-const REPORT_KEYS: &[&str] = &["changed", "dry_run", "vmss", "before", "after", "request", "intent"];
-
 /// `myVMSS: UserAssigned [ID1] → SystemAssigned, UserAssigned [ID1]  (changed)` and one
 /// `+`/`-` line per identity gained or lost.
-fn report(map: &Map) -> Option<String> {
-    if !REPORT_KEYS.iter().all(|k| map.contains_key(*k)) {
+fn report(value: &Dynamic) -> Option<String> {
+    if !value.is_map() {
         return None;
     }
-    let before = Shape::of(map.get("before")?)?;
-    let after = Shape::of(map.get("after")?)?;
-    let flag = |k: &str| map.get(k).and_then(|v| v.as_bool().ok()).unwrap_or(false);
-    let status = match (flag("changed"), flag("dry_run")) {
-        (false, _) => "unchanged",
-        (true, true) => "dry run: not sent",
-        (true, false) => "changed",
-    };
-    let vmss = map.get("vmss").map(|v| v.to_string()).unwrap_or_default();
-    let name = last_segment(&vmss);
-    let mut text = format!("{name}: {} → {}  ({status})", before.describe(), after.describe());
-    let mut diff = Vec::new();
-    match (before.system, after.system) {
-        (false, true) => diff.push("+system".to_string()),
-        (true, false) => diff.push("-system".to_string()),
-        _ => {}
-    }
-    diff.extend(after.users.iter().filter(|u| !before.has(u)).map(|u| format!("+{u}")));
-    diff.extend(before.users.iter().filter(|u| !after.has(u)).map(|u| format!("-{u}")));
+    let json = crate::host::convert::to_json(value).ok()?;
+    let view = ReportView::of(json.as_object()?)?;
+    let mut text = format!(
+        "{}: {} → {}  ({})",
+        view.target,
+        view.before.describe(),
+        view.after.describe(),
+        view.status()
+    );
+    let diff = view.diff();
     if !diff.is_empty() {
         text.push_str("\n  ");
         text.push_str(&diff.join("  "));
@@ -63,53 +52,9 @@ fn report(map: &Map) -> Option<String> {
     Some(text)
 }
 
-/// An identity map `#{ type, system, user }` reduced to what a diff shows.
-struct Shape {
-    kind: String,
-    system: bool,
-    /// User identity names, as ARM spells them.
-    users: Vec<String>,
-}
-
-impl Shape {
-    fn of(value: &Dynamic) -> Option<Self> {
-        let map = value.read_lock::<Map>()?;
-        let kind = map.get("type").map(|v| v.to_string()).unwrap_or_else(|| "None".into());
-        let system = map.get("system").is_some_and(|v| !v.is_unit());
-        let users = match map.get("user").and_then(|u| u.read_lock::<rhai::Array>().map(|a| a.clone())) {
-            Some(list) => list
-                .iter()
-                .map(|u| match u.read_lock::<Map>() {
-                    Some(m) => m.get("id").map(|v| v.to_string()).unwrap_or_default(),
-                    None => u.to_string(),
-                })
-                .map(|id| last_segment(&id).to_string())
-                .collect(),
-            None => Vec::new(),
-        };
-        Some(Self { kind, system, users })
-    }
-
-    fn has(&self, name: &str) -> bool {
-        self.users.iter().any(|u| u.eq_ignore_ascii_case(name))
-    }
-
-    fn describe(&self) -> String {
-        if self.users.is_empty() {
-            self.kind.clone()
-        } else {
-            format!("{} [{}]", self.kind, self.users.join(", "))
-        }
-    }
-}
-
-fn last_segment(id: &str) -> &str {
-    id.trim_end_matches('/').rsplit('/').next().unwrap_or(id)
-}
-
 /// One line per variable for `.vars`: `name = value` with long values cut.
 pub fn variable_line(name: &str, constant: bool, value: &Dynamic) -> String {
-    let is_report = value.read_lock::<Map>().is_some_and(|m| report(&m).is_some());
+    let is_report = report(value).is_some();
     let text = if is_report { render(value).unwrap_or_default().replace("\n ", "") } else { compact(value) };
     let text = if text.chars().count() > 100 {
         format!("{}…", text.chars().take(99).collect::<String>())

@@ -21,7 +21,7 @@ use rustyline::history::DefaultHistory;
 use rustyline::{ColorMode, CompletionType, Config, Editor};
 use tokio::runtime::Runtime;
 
-use crate::cli::{ConnectArgs, ReplArgs};
+use crate::cli::{ConnectArgs, OutputFormat, ReplArgs};
 use crate::connect::{Connection, SubscriptionNeed, connect};
 use crate::frontend::{exit, signals};
 use crate::host::check;
@@ -100,6 +100,7 @@ pub fn run(args: ReplArgs) -> anyhow::Result<ExitCode> {
         natives: Default::default(),
         read_only_here: false,
         session_stack,
+        output: args.output,
     };
     repl.load_history();
     // The session's variables may nest deeper than the main thread's stack allows to drop, and
@@ -158,6 +159,8 @@ struct Repl {
     read_only_here: bool,
     /// The stack the session's values need (see [`crate::host::Limits::script_stack`]).
     session_stack: usize,
+    /// How results are printed (`--output`, `.output`).
+    output: OutputFormat,
 }
 
 impl Repl {
@@ -262,19 +265,12 @@ impl Repl {
         let result = self.session.eval(source, SOURCE);
         let syntax_error = matches!(&result, Err(e) if e.kind == ScriptErrorKind::Syntax);
         match result {
-            Ok(value) => {
-                if let Some(text) = display::render(&value) {
-                    println!("{text}");
-                }
-            }
+            Ok(value) => self.show(&value),
             Err(e) if e.kind == ScriptErrorKind::Interrupted => {
                 // A write already sent when Ctrl-C came was finished and verified first: show
                 // what it did, since the statement stopped before it could.
                 for report in self.primitives.take_finished_despite_ctrl_c() {
-                    let value = crate::host::convert::to_dynamic(&report.to_json());
-                    if let Some(text) = display::render(&value) {
-                        println!("{text}");
-                    }
+                    self.show(&crate::host::convert::to_dynamic(&report.to_json()));
                 }
                 if !self.interrupt.is_terminated() {
                     eprintln!("interrupted: the statement was stopped; the session is intact");
@@ -301,6 +297,27 @@ impl Repl {
         }
         self.refresh_names();
         Flow::Continue
+    }
+
+    /// Prints a result in the session's output format (text: change reports as diffs).
+    fn show(&mut self, value: &rhai::Dynamic) {
+        match self.rendered(value) {
+            Ok(text) if text.is_empty() => {}
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("error: cannot print the result: {e}");
+                self.failed = true;
+            }
+        }
+    }
+
+    /// A result as [`Repl::show`] prints it; empty for `()`.
+    fn rendered(&self, value: &rhai::Dynamic) -> Result<String, String> {
+        match self.output {
+            OutputFormat::Text => Ok(display::render(value).unwrap_or_default()),
+            OutputFormat::Json if value.is_unit() => Ok(String::new()),
+            format => crate::frontend::output::render(value, format),
+        }
     }
 
     /// Checks an input before any of it runs, as `vmssid run` does: with the functions and
