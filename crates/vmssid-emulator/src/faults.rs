@@ -237,7 +237,7 @@ impl FaultSet {
                 FaultKind::Slow { delay_ms } => d.delay += Duration::from_millis(delay_ms),
                 FaultKind::Throttle { retry_after_secs } => {
                     let policy = crate::compute_throttle::fault_policy(method, path);
-                    d.error = Some(crate::errors::compute_throttled(retry_after_secs, policy))
+                    d.error = Some(crate::errors::compute_throttled(retry_after_secs, policy, 180))
                 }
                 FaultKind::ServerError => d.error = Some(crate::errors::internal_error()),
                 FaultKind::Unavailable { retry_after_secs } => {
