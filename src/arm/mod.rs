@@ -7,6 +7,8 @@ pub mod error;
 pub mod retry;
 pub mod settings;
 pub mod throttle;
+mod throttle_bucket;
+mod throttle_policy;
 mod transport;
 
 pub use auth::{Token, TokenProvider};

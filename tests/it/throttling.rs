@@ -35,10 +35,12 @@ fn vmss(sub: &str, i: usize) -> ResourceId {
     ResourceId::vmss(sub, RG, &FleetSpec::vmss_name(i)).unwrap()
 }
 
-/// ARM answers 429 with a long Retry-After to a request for `OTHER`.
+/// ARM answers 429 (its own, for the subscription's reads) with a long Retry-After to a request
+/// for `OTHER`.
 fn throttle_other(w: &World) {
     w.control().add_fault(
-        FaultRule::new(FaultKind::Throttle { retry_after_secs: LONG }, Trigger::Next(1)).path_contains(OTHER),
+        FaultRule::new(FaultKind::ArmThrottle { retry_after_secs: LONG }, Trigger::Next(1))
+            .path_contains(OTHER),
     );
     w.rt.block_on(w.primitives.get_vmss(&vmss(OTHER, 0))).expect_err("throttled");
     assert_eq!(w.control().counters().by_status.get(&429).copied(), Some(1));

@@ -120,7 +120,7 @@ impl Kind {
         }
     }
 
-    fn singular(self) -> &'static str {
+    pub fn singular(self) -> &'static str {
         match self {
             Kind::Read => "read",
             Kind::Write => "write",
