@@ -17,6 +17,7 @@ mod http_scenarios;
 mod interfere;
 mod limits;
 mod lro;
+mod throttling;
 mod vm_control;
 mod vm_identity;
 mod vm_resources;
