@@ -85,6 +85,16 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "FILE", requires = "emulator")]
     pub state: Option<PathBuf>,
 
+    /// With --emulator: its request budgets, `generous` or `azure` (see `vmssid emulator --help`).
+    #[arg(long, value_name = "PROFILE", default_value = "generous", requires = "emulator",
+          value_parser = vmssid_emulator::cli::parse_profile)]
+    pub throttle: vmssid_emulator::ThrottleProfile,
+
+    /// With --emulator: its buckets refill N times faster than Azure's.
+    #[arg(long, value_name = "N", default_value_t = 1.0, requires = "emulator",
+          value_parser = vmssid_emulator::cli::parse_time_scale)]
+    pub time_scale: f64,
+
     /// ARM endpoint; plain http:// is accepted only for loopback addresses [default: [defaults]
     /// endpoint in vmssid.toml or the user config, else https://management.azure.com].
     #[arg(long, value_name = "URL", env = "VMSSID_ENDPOINT")]

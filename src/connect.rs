@@ -185,7 +185,8 @@ pub fn connect_reusing(
                     token: Some(EMBEDDED_TOKEN.into()),
                     fixture,
                     ..EmulatorConfig::default()
-                };
+                }
+                .with_throttle(args.throttle, args.time_scale);
                 let emulator = runtime
                     .block_on(Emulator::start(config))
                     .context("cannot start the embedded emulator")?;

@@ -15,11 +15,14 @@ use super::auth::TokenProvider;
 use super::error::{ArmError, CloudError, RequestIds};
 use super::retry::{Failure, RetryPolicy, parse_retry_after};
 use super::settings::SubscriptionError;
-use super::throttle::Throttles;
+use super::throttle::{Throttles, Ticket};
 use super::transport::{
     connection_refused, describe_reqwest, extra_roots, redact_query, refused_redirect, same_origin_redirects,
 };
 use crate::interrupt::Interrupt;
+
+/// A request waiting for a budget checks it again at least this often.
+const PACE_TICK: Duration = Duration::from_millis(50);
 
 /// How the client talks to ARM.
 #[derive(Debug, Clone)]
@@ -397,8 +400,8 @@ impl ArmClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.pause(self.throttle.delay_before(url.path(), is_write)).await?;
-            let outcome = self.attempt(&method, &url, body, precondition, correlation_id).await;
+            let ticket = self.ticket(&method, &url).await?;
+            let outcome = self.attempt(&method, &url, body, precondition, correlation_id, ticket).await;
             let (failure, error) = match outcome {
                 Ok(response) => return Ok(response),
                 Err(AttemptError::Final(e)) => return Err(e),
@@ -429,6 +432,24 @@ impl ArmClient {
         }
     }
 
+    /// Waits until the request budgets it draws on allow it (docs/arm.md §12.3), checking again
+    /// at least every [`PACE_TICK`]: answers to other requests may show room sooner.
+    async fn ticket(&self, method: &Method, url: &Url) -> Result<Ticket, ArmError> {
+        let mut waited = false;
+        loop {
+            match self.throttle.try_acquire(method.as_str(), url.path()) {
+                Ok(ticket) => return Ok(ticket),
+                Err(wait) => {
+                    if !waited && self.throttle.paused_for_request(method.as_str(), url.path()) < wait {
+                        self.throttle.count_paced();
+                    }
+                    waited = true;
+                    self.pause(wait.min(PACE_TICK)).await?;
+                }
+            }
+        }
+    }
+
     async fn attempt(
         &self,
         method: &Method,
@@ -436,6 +457,7 @@ impl ArmClient {
         body: Option<&Value>,
         precondition: Precondition<'_>,
         correlation_id: Option<&str>,
+        ticket: Ticket,
     ) -> Result<ArmResponse, AttemptError> {
         let token = self.tokens.token().await.map_err(AttemptError::Final)?;
         let http = self.http().map_err(|e| AttemptError::Final(ArmError::Config(e.to_string())))?;
@@ -498,7 +520,6 @@ impl ArmClient {
             // one too many: never read its body as ARM's answer.
             return Err(AttemptError::Final(refused_redirect(method, url, status, &headers)));
         }
-        self.throttle.for_path(url.path()).observe(&headers, body.is_some());
         let text = match response.text().await {
             Ok(t) => t,
             Err(e) => {
@@ -510,6 +531,13 @@ impl ArmClient {
             }
         };
         tracing::debug!(%method, path = url.path(), status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "ARM answered");
+        let retry_after = parse_retry_after(headers.get("retry-after").and_then(|v| v.to_str().ok()));
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+            ticket.throttled(&headers, &text, retry_after.unwrap_or(Duration::from_secs(5)));
+        } else {
+            ticket.answered(&headers);
+        }
         if status.is_success() {
             let body = if text.trim().is_empty() {
                 Value::Null
@@ -529,11 +557,8 @@ impl ArmClient {
             &text,
             RequestIds::from_headers(&headers),
         )));
-        let retry_after = parse_retry_after(headers.get("retry-after").and_then(|v| v.to_str().ok()));
         match status {
             StatusCode::TOO_MANY_REQUESTS => {
-                self.stats.throttled.fetch_add(1, Ordering::Relaxed);
-                self.throttle.for_path(url.path()).pause_for(retry_after.unwrap_or(Duration::from_secs(5)));
                 Err(AttemptError::Retryable(Failure::Refused { retry_after }, error))
             }
             StatusCode::SERVICE_UNAVAILABLE => {

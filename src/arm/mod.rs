@@ -8,6 +8,8 @@ pub mod retry;
 pub mod settings;
 pub mod subscriptions;
 pub mod throttle;
+mod throttle_bucket;
+mod throttle_policy;
 pub mod transport;
 
 pub use auth::{Token, TokenProvider};

@@ -234,7 +234,7 @@ impl Batch<'_> {
         let mut queue = self.queue.lock().ok()?;
         for _ in 0..queue.len() {
             let (i, sub) = queue.pop_front()?;
-            let held = sub.as_deref().is_some_and(|s| throttles.for_subscription(s).paused_for() > HOLD_OVER);
+            let held = sub.as_deref().is_some_and(|s| throttles.paused_for(s) > HOLD_OVER);
             if !held {
                 return Some(i);
             }

@@ -329,6 +329,23 @@ fn bad_state_file_is_a_one_line_error_naming_the_file() {
 }
 
 #[tokio::test]
+async fn throttle_azure_enforces_compute_s_budget_per_scale_set() {
+    let p = EmulatorProcess::start(&["--throttle", "azure", "--time-scale", "60"]);
+    let url = format!("{}{}", p.url(), vmss("2026-04-01"));
+    let patch = || client().patch(&url).bearer_auth("t").json(&serde_json::json!({"tags": {}})).send();
+    let first = patch().await.unwrap_or_else(|e| panic!("{e}"));
+    let remaining = first.headers().get("x-ms-ratelimit-remaining-resource").and_then(|v| v.to_str().ok());
+    assert_eq!(
+        remaining,
+        Some(
+            "Microsoft.Compute/VMScaleSetActionsSubscriptionMaximum;1499,Microsoft.Compute/VMScaleSetActionsResource;11"
+        )
+    );
+    let bad = Vmssid::new(["emulator", "--time-scale", "0"]).run();
+    assert!(bad.stderr().contains("is not a positive number"), "{}", bad.stderr());
+}
+
+#[tokio::test]
 async fn state_file_example_loads() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/state/demo.json");
     let p = EmulatorProcess::start(&["--state", path]);

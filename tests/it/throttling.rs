@@ -12,7 +12,8 @@ use vmssid::host::{Limits, ScriptErrorKind, SessionOptions};
 use vmssid::identity::{Intent, ResourceId};
 use vmssid::ops::{Target, WriteMode};
 use vmssid_emulator::{
-    BucketConfig, EmulatorConfig, FaultKind, FaultRule, Fixture, FleetSpec, ThrottleConfig, Trigger,
+    BucketConfig, EmulatorConfig, FaultKind, FaultRule, Fixture, FleetSpec, ThrottleConfig, ThrottleProfile,
+    Trigger,
 };
 
 /// The other subscription; `SUB` is the client's default one.
@@ -35,10 +36,12 @@ fn vmss(sub: &str, i: usize) -> ResourceId {
     ResourceId::vmss(sub, RG, &FleetSpec::vmss_name(i)).unwrap()
 }
 
-/// ARM answers 429 with a long Retry-After to a request for `OTHER`.
+/// ARM answers 429 (its own, for the subscription's reads) with a long Retry-After to a request
+/// for `OTHER`.
 fn throttle_other(w: &World) {
     w.control().add_fault(
-        FaultRule::new(FaultKind::Throttle { retry_after_secs: LONG }, Trigger::Next(1)).path_contains(OTHER),
+        FaultRule::new(FaultKind::ArmThrottle { retry_after_secs: LONG }, Trigger::Next(1))
+            .path_contains(OTHER),
     );
     w.rt.block_on(w.primitives.get_vmss(&vmss(OTHER, 0))).expect_err("throttled");
     assert_eq!(w.control().counters().by_status.get(&429).copied(), Some(1));
@@ -160,4 +163,31 @@ fn the_remaining_budget_headers_keep_the_client_clear_of_429s() {
     assert_eq!(client.stats().throttled.load(Ordering::Relaxed), 0);
     assert!(client.throttles().paced() > 0, "the client spaced requests out as the budget shrank");
     assert_eq!(w.count("PATCH"), n as u64);
+}
+
+/// A world enforcing Azure's published budgets, refilled 10 times faster.
+fn azure_budgets(spec: FleetSpec) -> World {
+    let config = EmulatorConfig { fixture: Fixture::State(spec.state()), ..EmulatorConfig::default() }
+        .with_throttle(ThrottleProfile::Azure, 10.0);
+    World::with(config, "2026-04-01", WriteMode::Allow)
+}
+
+#[test]
+fn a_fleet_run_within_azure_s_budgets_gets_no_429() {
+    // 260 sets in one subscription: more writes than ARM's 200 at once, so the client must
+    // pace itself on the reported counts to get through without a refusal.
+    let n = 260;
+    let w = azure_budgets(FleetSpec::new(SUB, n));
+    let mut s = w.session_with(SessionOptions {
+        limits: Limits { concurrency: 32, ..Limits::default() },
+        ..SessionOptions::default()
+    });
+    let out = w.eval(
+        &mut s,
+        r#"let id = user_identity("fleet-rg", "idA");
+           parallel(list_vmss("fleet-rg"), |v| add_user(v, id)).filter(|r| r.changed).len()"#,
+    );
+    assert_eq!(out.as_int().unwrap(), n as i64);
+    assert_eq!(w.control().counters().by_status.get(&429), None, "no request was refused");
+    assert!(w.primitives.client().throttles().paced() > 0, "the client held requests back");
 }

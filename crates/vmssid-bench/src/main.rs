@@ -4,6 +4,8 @@
 //! Usage: vmssid-bench [--n N] [--quick], e.g. `cargo run --release -p vmssid-bench -- --quick`.
 //! The `vmssid run -e '1'` timing needs target/release/vmssid next to it (`cargo build --release`).
 
+mod budgets;
+
 use std::process::{Command, ExitCode};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -29,15 +31,18 @@ const FLEET_SCRIPT: &str = r#"
 struct Args {
     n: usize,
     quick: bool,
+    /// Only the section within Azure's budgets.
+    budgets: bool,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
-    let mut args = Args { n: 1000, quick: false };
+    let mut args = Args { n: 1000, quick: false, budgets: false };
     let mut n_given = false;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--quick" => args.quick = true,
+            "--budgets" => args.budgets = true,
             "--n" => {
                 let value = it.next().context("--n needs a number")?;
                 args.n = value.parse().with_context(|| format!("--n {value}: not a number"))?;
@@ -45,7 +50,7 @@ fn parse_args() -> anyhow::Result<Args> {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: vmssid-bench [--n N] [--quick]\n  --n N    scale sets in the fleet (default 1000; 100 with --quick)\n  --quick  a smaller, faster run"
+                    "usage: vmssid-bench [--n N] [--quick] [--budgets]\n  --n N      scale sets in the fleet (default 1000; 100 with --quick)\n  --quick    a smaller, faster run\n  --budgets  only the run within Azure's request budgets"
                 );
                 std::process::exit(0);
             }
@@ -82,6 +87,11 @@ fn run() -> anyhow::Result<()> {
     println!();
 
     let mut peaks = Vec::new();
+    if args.budgets {
+        budgets_section(&rt, args.quick)?;
+        println!("total bench time: {:.1} s", started.elapsed().as_secs_f64());
+        return Ok(());
+    }
     fleet_section(&rt, args.n)?;
     peaks.push(("fleet runs", take_peak_kb()));
     rotation_section(&rt, args.n)?;
@@ -93,6 +103,7 @@ fn run() -> anyhow::Result<()> {
     peaks.push(("emulator throughput", take_peak_kb()));
     enable_system_section(&rt, if args.quick { 21 } else { 101 })?;
     peaks.push(("enable_system", take_peak_kb()));
+    budgets_section(&rt, args.quick)?;
 
     let overall = peaks.iter().filter_map(|(_, kb)| *kb).max();
     println!("memory (this process: emulator, client and scripts together)");
@@ -199,6 +210,47 @@ fn fleet_section(rt: &Runtime, n: usize) -> anyhow::Result<()> {
     println!(
         "  (requests include the list pages; efficiency = requests x latency / concurrency / wall time)"
     );
+    println!();
+    Ok(())
+}
+
+/// `add_user` across fleets within Azure's request budgets (`--throttle azure --time-scale 60`,
+/// 20 ms latency), and the peak memory of the largest one.
+fn budgets_section(rt: &Runtime, quick: bool) -> anyhow::Result<()> {
+    println!("within Azure's budgets: --throttle azure --time-scale 60, 20 ms latency, add_user");
+    println!("  targets: zero 429s; wall within 15 % of the ideal; peak RSS at 10,000 scale sets <= 64 MB");
+    println!(
+        "  {:>22} {:>5} {:>9} {:>9} {:>5} {:>12} {:>12} {:>9}  binding budget",
+        "fleet", "conc", "wall", "requests", "429s", "budget-bound", "latency-bound", "wall/ideal"
+    );
+    let scale = if quick { 10 } else { 1 };
+    let runs =
+        [(1, 2_000 / scale, 16), (1, 2_000 / scale, 64), (100 / scale, 100, 16), (100 / scale, 100, 64)];
+    let mut peak_at_largest = None;
+    for (subs, per_sub, concurrency) in runs {
+        let _ = take_peak_kb();
+        let o = budgets::run(rt, subs, per_sub, concurrency)?;
+        if subs * per_sub == 10_000 {
+            peak_at_largest = peak_at_largest.max(take_peak_kb());
+        }
+        let ideal = o.budget_bound.max(o.latency_bound);
+        println!(
+            "  {:>22} {:>5} {:>7.2} s {:>9} {:>5} {:>10.2} s {:>11.2} s {:>9.2}  {}",
+            format!("{subs} sub x {per_sub} VMSS"),
+            concurrency,
+            o.wall.as_secs_f64(),
+            o.requests,
+            o.throttled,
+            o.budget_bound.as_secs_f64(),
+            o.latency_bound.as_secs_f64(),
+            o.wall.as_secs_f64() / ideal.as_secs_f64(),
+            o.binding
+        );
+    }
+    println!("  (ideal = max(budget-bound, latency-bound); latency-bound = requests x 20 ms / concurrency)");
+    if !quick {
+        println!("  peak RSS at 10,000 scale sets (VmHWM): {}   [target <= 64 MB]", mb(peak_at_largest));
+    }
     println!();
     Ok(())
 }

@@ -11,7 +11,7 @@ use hyper::body::Bytes;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::compute_throttle::ComputeThrottle;
+use crate::compute_throttle::{ComputeThrottle, Policy};
 use crate::control;
 use crate::errors::{self, ArmError};
 use crate::fault_error::{self, FaultedRequest};
@@ -334,6 +334,14 @@ fn arm_request(
     let Some(api_version) = api_version else {
         return with_headers(Reply::from_error(&errors::missing_api_version()), throttle_headers);
     };
+    let mut throttle_headers = throttle_headers;
+    if let (Route::Operation { sub, id, .. }, "GET") = (&route, method) {
+        // Status polls draw on Compute's GetOperation buckets (docs/arm.md §12.2).
+        match inner.compute_throttle.take(Policy::GetOperation, sub, "operations", id) {
+            Ok(h) => throttle_headers.push(h),
+            Err(e) => return with_headers(Reply::from_error(&e), throttle_headers),
+        }
+    }
     let body = match parse_body(method, &req.headers, &req.body) {
         Ok(b) => b,
         Err(e) => return with_headers(Reply::from_error(&e), throttle_headers),
@@ -357,13 +365,6 @@ fn arm_request(
     let mut reply = with_headers(reply, throttle_headers);
     if method == "HEAD" {
         reply.body = Body::Empty;
-    }
-    if let Route::Resource { ty: router::ResType::Vmss, .. } = route {
-        // Compute answers with its own resource-level limits as well (docs/arm.md §3a).
-        reply.headers.push((
-            "x-ms-ratelimit-remaining-resource".into(),
-            "Microsoft.Compute/GetVMScaleSetSubscriptionMaximum;2392,Microsoft.Compute/GetVMScaleSetResource;28".into(),
-        ));
     }
     reply
 }

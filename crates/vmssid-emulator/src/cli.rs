@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::{Emulator, EmulatorConfig, FaultRule, Fixture, StateFile};
+use crate::{Emulator, EmulatorConfig, FaultRule, Fixture, StateFile, ThrottleProfile};
 
 /// Flags of `vmssid emulator`.
 #[derive(Debug, Clone, clap::Args)]
@@ -67,6 +67,16 @@ pub struct EmulatorArgs {
     #[arg(long, value_name = "N", default_value_t = 5000)]
     pub principal_delay_ms: u64,
 
+    /// Request budgets: `generous` (Azure's refill rates, buckets 1000 times larger, so tests
+    /// never run dry) or `azure` (ARM's and Compute's published budgets: 429s as in Azure).
+    #[arg(long, value_name = "PROFILE", default_value = "generous", value_parser = parse_profile)]
+    pub throttle: ThrottleProfile,
+
+    /// Buckets refill N times faster than Azure's and Retry-After shrinks by as much, so
+    /// budget-bound runs with `--throttle azure` finish in seconds.
+    #[arg(long, value_name = "N", default_value_t = 1.0, value_parser = parse_time_scale)]
+    pub time_scale: f64,
+
     /// Inject a fault (repeatable); see FAULTS below.
     #[arg(long = "fault", value_name = "SPEC", value_parser = parse_fault)]
     pub faults: Vec<FaultRule>,
@@ -83,7 +93,9 @@ pub struct EmulatorArgs {
 
 const FAULT_HELP: &str = "\
 FAULTS (--fault KIND[=ARG][:TRIGGER][:METHOD][:PATH]):
-  KIND     429[=RETRY_AFTER_S]  Compute's throttling answer with Retry-After (default 1 s)
+  KIND     429[=RETRY_AFTER_S]  Compute's throttling answer with Retry-After (default 1 s),
+                                naming the policy the request draws on
+           arm-429[=RETRY_AFTER_S]  ARM's SubscriptionRequestsThrottled with Retry-After
            500                  InternalServerError
            503[=RETRY_AFTER_S]  ServiceUnavailable with Retry-After
            drop                 close the connection without answering (request not processed)
@@ -107,6 +119,19 @@ MANAGED IDENTITY: IDENTITY_ENDPOINT=<URL>/msi/token, IDENTITY_HEADER=<--identity
 
 fn parse_fault(s: &str) -> Result<FaultRule, String> {
     FaultRule::parse(s)
+}
+
+/// `--throttle`.
+pub fn parse_profile(s: &str) -> Result<ThrottleProfile, String> {
+    s.parse()
+}
+
+/// `--time-scale`: a positive number of at most a million.
+pub fn parse_time_scale(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 && n <= 1e6 => Ok(n),
+        _ => Err(format!("'{s}' is not a positive number up to 1000000 (e.g. 60)")),
+    }
 }
 
 /// Runs the emulator until SIGINT/SIGTERM.
@@ -137,7 +162,8 @@ async fn serve(args: EmulatorArgs) -> anyhow::Result<()> {
         faults: args.faults,
         seed: args.seed,
         ..EmulatorConfig::default()
-    };
+    }
+    .with_throttle(args.throttle, args.time_scale);
     if let Some(h) = args.identity_header.filter(|h| !h.is_empty()) {
         config.identity_header = h;
     }

@@ -1,13 +1,13 @@
-//! Compute's own request limits for virtual machines (docs/arm.md §12): token buckets per policy,
-//! per virtual machine and per subscription, refilled per minute, drawn on after ARM's
-//! subscription buckets and reported in `x-ms-ratelimit-remaining-resource`. Scale sets keep
-//! the fixed header of `app.rs`.
+//! Compute's own request limits (docs/arm.md §12.2, §12.4): token buckets per policy, per
+//! resource and per subscription, refilled per minute, drawn on after ARM's subscription buckets
+//! and reported in `x-ms-ratelimit-remaining-resource`, subscription bucket first.
 //!
-//! Policy names recorded from Azure (azure-cli `test_vm_explicit_msi` recording, 2026): a PATCH
-//! draws on `UpdateVMSubscriptionMaximum` and `UpdateVMResource`, a GET on
-//! `LowCostGetSubscriptionMaximum` and `LowCostGetResource`. `PutVM…`, `DeleteVM…` and
-//! `HighCostGetSubscriptionMaximum` follow the same pattern from the older fixed-window names
-//! (`PutVM3Min`, `HighCostGet3Min`) and are UNCONFIRMED.
+//! Policy names recorded from Azure (azure-cli `test_vm_explicit_msi` and `test_vmss_explicit_msi`
+//! recordings): a VM PATCH draws on `UpdateVM…`, a VM GET on `LowCostGet…`, a scale-set PATCH on
+//! `VMScaleSetActions…`, a scale-set GET on `GetVMScaleSet…`, a status poll on `GetOperation…`.
+//! `PutVM…`, `DeleteVM…`, `HighCostGet…`, `PutVMScaleSet…`, `DeleteVMScaleSet…` and
+//! `HighCostGetVMScaleSet…` follow the same pattern from the older fixed-window names
+//! (`PutVM3Min`, `DeleteVMScaleSet3Min`, `HighCostGetVMScaleSet3Min`) and are UNCONFIRMED.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -17,14 +17,20 @@ use crate::errors::{self, ArmError};
 use crate::router;
 use crate::throttle::{Bucket, BucketConfig};
 
-/// A policy's buckets: one per virtual machine (none for lists) and one per subscription.
+/// A policy's buckets: one per resource (none for lists) and one per subscription.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PolicyShape {
     pub resource: Option<BucketConfig>,
     pub subscription: BucketConfig,
 }
 
-/// The shapes of Compute's virtual-machine policies.
+impl PolicyShape {
+    fn map(self, f: impl Fn(BucketConfig) -> BucketConfig) -> PolicyShape {
+        PolicyShape { resource: self.resource.map(&f), subscription: f(self.subscription) }
+    }
+}
+
+/// The shapes of Compute's policies.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ComputeThrottleConfig {
     /// PUT, PATCH and DELETE of one virtual machine (three policies of this shape).
@@ -33,6 +39,18 @@ pub struct ComputeThrottleConfig {
     pub vm_get: PolicyShape,
     /// Lists of virtual machines, by group or subscription (subscription level only).
     pub vm_list: PolicyShape,
+    /// PUT that creates a scale set.
+    pub vmss_create: PolicyShape,
+    /// PATCH of a scale set, PUT of an existing one, and its actions (`VMScaleSetActions…`).
+    pub vmss_update: PolicyShape,
+    /// DELETE of a scale set.
+    pub vmss_delete: PolicyShape,
+    /// GET of one scale set.
+    pub vmss_get: PolicyShape,
+    /// Lists of scale sets (subscription level only).
+    pub vmss_list: PolicyShape,
+    /// Polls of an operation's status URL (per operation and per subscription).
+    pub get_operation: PolicyShape,
 }
 
 /// `capacity` tokens, `per_minute` back each minute.
@@ -40,21 +58,44 @@ fn per_minute(capacity: u64, per_minute: f64) -> BucketConfig {
     BucketConfig { capacity, refill_per_sec: per_minute / 60.0 }
 }
 
+fn both(resource: BucketConfig, subscription: BucketConfig) -> PolicyShape {
+    PolicyShape { resource: Some(resource), subscription }
+}
+
 impl ComputeThrottleConfig {
-    /// Azure's shapes (learn.microsoft.com, "Compute throttling limits"): writes 12 per virtual
-    /// machine then 4 a minute, 1 500 per subscription then 500 a minute; GETs 36 then 12, and
-    /// 24 000 then 8 000; lists 900 then 300 per subscription.
+    /// Azure's shapes (learn.microsoft.com, "Compute throttling limits"), as docs/arm.md §12.2
+    /// lists them: bucket size, then refill per minute.
     pub fn azure() -> ComputeThrottleConfig {
         ComputeThrottleConfig {
-            vm_write: PolicyShape {
-                resource: Some(per_minute(12, 4.0)),
-                subscription: per_minute(1_500, 500.0),
-            },
-            vm_get: PolicyShape {
-                resource: Some(per_minute(36, 12.0)),
-                subscription: per_minute(24_000, 8_000.0),
-            },
+            vm_write: both(per_minute(12, 4.0), per_minute(1_500, 500.0)),
+            vm_get: both(per_minute(36, 12.0), per_minute(24_000, 8_000.0)),
             vm_list: PolicyShape { resource: None, subscription: per_minute(900, 300.0) },
+            vmss_create: both(per_minute(12, 4.0), per_minute(375, 125.0)),
+            vmss_update: both(per_minute(12, 4.0), per_minute(1_500, 500.0)),
+            vmss_delete: both(per_minute(12, 4.0), per_minute(525, 175.0)),
+            vmss_get: both(per_minute(36, 12.0), per_minute(2_400, 800.0)),
+            vmss_list: PolicyShape { resource: None, subscription: per_minute(1_080, 360.0) },
+            get_operation: both(per_minute(45, 15.0), per_minute(15_000, 5_000.0)),
+        }
+    }
+
+    /// Every bucket refills `factor` times faster (`--time-scale`), so `Retry-After` shrinks
+    /// by as much.
+    pub fn time_scaled(self, factor: f64) -> ComputeThrottleConfig {
+        self.map(|b| b.time_scaled(factor))
+    }
+
+    fn map(self, f: impl Fn(BucketConfig) -> BucketConfig + Copy) -> ComputeThrottleConfig {
+        ComputeThrottleConfig {
+            vm_write: self.vm_write.map(f),
+            vm_get: self.vm_get.map(f),
+            vm_list: self.vm_list.map(f),
+            vmss_create: self.vmss_create.map(f),
+            vmss_update: self.vmss_update.map(f),
+            vmss_delete: self.vmss_delete.map(f),
+            vmss_get: self.vmss_get.map(f),
+            vmss_list: self.vmss_list.map(f),
+            get_operation: self.get_operation.map(f),
         }
     }
 }
@@ -63,19 +104,11 @@ impl Default for ComputeThrottleConfig {
     /// Azure's refill rates with 1000 times Azure's bucket sizes, as for ARM's buckets: no test
     /// or benchmark runs dry, yet the counts visibly fall.
     fn default() -> ComputeThrottleConfig {
-        let big = |b: BucketConfig| BucketConfig { capacity: b.capacity * 1000, ..b };
-        let grow =
-            |p: PolicyShape| PolicyShape { resource: p.resource.map(big), subscription: big(p.subscription) };
-        let azure = ComputeThrottleConfig::azure();
-        ComputeThrottleConfig {
-            vm_write: grow(azure.vm_write),
-            vm_get: grow(azure.vm_get),
-            vm_list: grow(azure.vm_list),
-        }
+        ComputeThrottleConfig::azure().map(|b| BucketConfig { capacity: b.capacity * 1000, ..b })
     }
 }
 
-/// One of Compute's virtual-machine policies.
+/// One of Compute's policies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Policy {
     PutVm,
@@ -83,43 +116,56 @@ pub enum Policy {
     DeleteVm,
     LowCostGet,
     HighCostGet,
+    PutVmss,
+    VmssActions,
+    DeleteVmss,
+    GetVmss,
+    HighCostGetVmss,
+    GetOperation,
 }
 
 impl Policy {
-    /// The policy a request on a virtual machine (`list`: a list of them) draws on; `None` for
-    /// scale sets and for methods Compute does not serve.
-    pub fn of(kind: ComputeKind, method: &str, list: bool) -> Option<Policy> {
-        if kind != ComputeKind::Vm {
-            return None;
-        }
-        match (method, list) {
-            ("GET", true) => Some(Policy::HighCostGet),
-            ("GET", false) => Some(Policy::LowCostGet),
-            ("PUT", false) => Some(Policy::PutVm),
-            ("PATCH", false) => Some(Policy::UpdateVm),
-            ("DELETE", false) => Some(Policy::DeleteVm),
-            _ => None,
-        }
+    /// The policy a request draws on: `list` for a list of resources, `exists` whether the
+    /// named resource exists (a PUT on an existing scale set is an update, as in Azure); `None`
+    /// for methods Compute does not serve.
+    pub fn of(kind: ComputeKind, method: &str, list: bool, exists: bool) -> Option<Policy> {
+        let vm = kind == ComputeKind::Vm;
+        Some(match (method, list) {
+            ("GET", true) if vm => Policy::HighCostGet,
+            ("GET", true) => Policy::HighCostGetVmss,
+            (_, true) => return None,
+            ("GET", _) if vm => Policy::LowCostGet,
+            ("GET", _) => Policy::GetVmss,
+            ("PUT", _) if vm => Policy::PutVm,
+            ("PUT", _) if !exists => Policy::PutVmss,
+            ("PATCH", _) if vm => Policy::UpdateVm,
+            ("PUT" | "PATCH" | "POST", _) if !vm => Policy::VmssActions,
+            ("DELETE", _) if vm => Policy::DeleteVm,
+            ("DELETE", _) => Policy::DeleteVmss,
+            _ => return None,
+        })
     }
 
     /// The names of its resource bucket (if any) and its subscription bucket.
     pub fn names(self) -> (Option<&'static str>, &'static str) {
-        match self {
-            Policy::PutVm => {
-                (Some("Microsoft.Compute/PutVMResource"), "Microsoft.Compute/PutVMSubscriptionMaximum")
-            }
-            Policy::UpdateVm => {
-                (Some("Microsoft.Compute/UpdateVMResource"), "Microsoft.Compute/UpdateVMSubscriptionMaximum")
-            }
-            Policy::DeleteVm => {
-                (Some("Microsoft.Compute/DeleteVMResource"), "Microsoft.Compute/DeleteVMSubscriptionMaximum")
-            }
-            Policy::LowCostGet => (
-                Some("Microsoft.Compute/LowCostGetResource"),
-                "Microsoft.Compute/LowCostGetSubscriptionMaximum",
-            ),
-            Policy::HighCostGet => (None, "Microsoft.Compute/HighCostGetSubscriptionMaximum"),
-        }
+        let (family, per_resource) = match self {
+            Policy::PutVm => ("PutVM", true),
+            Policy::UpdateVm => ("UpdateVM", true),
+            Policy::DeleteVm => ("DeleteVM", true),
+            Policy::LowCostGet => ("LowCostGet", true),
+            Policy::HighCostGet => ("HighCostGet", false),
+            Policy::PutVmss => ("PutVMScaleSet", true),
+            Policy::VmssActions => ("VMScaleSetActions", true),
+            Policy::DeleteVmss => ("DeleteVMScaleSet", true),
+            Policy::GetVmss => ("GetVMScaleSet", true),
+            Policy::HighCostGetVmss => ("HighCostGetVMScaleSet", false),
+            Policy::GetOperation => ("GetOperation", true),
+        };
+        NAMES
+            .iter()
+            .find(|(f, _, _)| *f == family)
+            .map(|(_, resource, sub)| (per_resource.then_some(*resource), *sub))
+            .unwrap_or((None, "Microsoft.Compute/Unknown"))
     }
 
     fn shape(self, cfg: &ComputeThrottleConfig) -> PolicyShape {
@@ -127,21 +173,71 @@ impl Policy {
             Policy::PutVm | Policy::UpdateVm | Policy::DeleteVm => cfg.vm_write,
             Policy::LowCostGet => cfg.vm_get,
             Policy::HighCostGet => cfg.vm_list,
+            Policy::PutVmss => cfg.vmss_create,
+            Policy::VmssActions => cfg.vmss_update,
+            Policy::DeleteVmss => cfg.vmss_delete,
+            Policy::GetVmss => cfg.vmss_get,
+            Policy::HighCostGetVmss => cfg.vmss_list,
+            Policy::GetOperation => cfg.get_operation,
         }
     }
 }
 
-/// The policy an injected 429 names for a request: a virtual machine's when the path is one,
-/// else the scale-set policy the emulator has always named.
+/// Bucket names as Compute spells them: family, resource bucket, subscription bucket.
+const NAMES: &[(&str, &str, &str)] = &[
+    ("PutVM", "Microsoft.Compute/PutVMResource", "Microsoft.Compute/PutVMSubscriptionMaximum"),
+    ("UpdateVM", "Microsoft.Compute/UpdateVMResource", "Microsoft.Compute/UpdateVMSubscriptionMaximum"),
+    ("DeleteVM", "Microsoft.Compute/DeleteVMResource", "Microsoft.Compute/DeleteVMSubscriptionMaximum"),
+    ("LowCostGet", "Microsoft.Compute/LowCostGetResource", "Microsoft.Compute/LowCostGetSubscriptionMaximum"),
+    ("HighCostGet", "", "Microsoft.Compute/HighCostGetSubscriptionMaximum"),
+    (
+        "PutVMScaleSet",
+        "Microsoft.Compute/PutVMScaleSetResource",
+        "Microsoft.Compute/PutVMScaleSetSubscriptionMaximum",
+    ),
+    (
+        "VMScaleSetActions",
+        "Microsoft.Compute/VMScaleSetActionsResource",
+        "Microsoft.Compute/VMScaleSetActionsSubscriptionMaximum",
+    ),
+    (
+        "DeleteVMScaleSet",
+        "Microsoft.Compute/DeleteVMScaleSetResource",
+        "Microsoft.Compute/DeleteVMScaleSetSubscriptionMaximum",
+    ),
+    (
+        "GetVMScaleSet",
+        "Microsoft.Compute/GetVMScaleSetResource",
+        "Microsoft.Compute/GetVMScaleSetSubscriptionMaximum",
+    ),
+    ("HighCostGetVMScaleSet", "", "Microsoft.Compute/HighCostGetVMScaleSetSubscriptionMaximum"),
+    (
+        "GetOperation",
+        "Microsoft.Compute/GetOperationResource",
+        "Microsoft.Compute/GetOperationSubscriptionMaximum",
+    ),
+];
+
+/// The bucket an injected 429 names for a request: the resource bucket of the policy the
+/// request draws on (the subscription bucket for lists).
 pub fn fault_policy(method: &str, path: &str) -> &'static str {
     let segs = router::segments(path).unwrap_or_default();
     let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
-    let at = lower
-        .windows(3)
-        .rposition(|w| w[0] == "providers" && w[1] == "microsoft.compute" && w[2] == "virtualmachines");
-    let policy = at.and_then(|i| Policy::of(ComputeKind::Vm, method, lower.len() == i + 3));
+    let find = |ty: &str| {
+        lower.windows(3).rposition(|w| w[0] == "providers" && w[1] == "microsoft.compute" && w[2] == ty)
+    };
+    let policy = if lower.iter().any(|s| s == "operations") && lower.iter().any(|s| s == "locations") {
+        Some(Policy::GetOperation)
+    } else if let Some(i) = find("virtualmachines") {
+        Policy::of(ComputeKind::Vm, method, lower.len() == i + 3, true)
+    } else if let Some(i) = find("virtualmachinescalesets") {
+        Policy::of(ComputeKind::Vmss, method, lower.len() == i + 3, true)
+    } else {
+        None
+    };
     match policy.map(Policy::names) {
         Some((resource, subscription)) => resource.unwrap_or(subscription),
+        // Not a Compute path: an older fixed-window name, as seen in the wild.
         None => "Microsoft.Compute/HighCostGetVMScaleSet3Min",
     }
 }
@@ -162,9 +258,10 @@ impl ComputeThrottle {
         ComputeThrottle { cfg, buckets: HashMap::new() }
     }
 
-    /// Takes a token of `policy` for the subscription and (for per-resource policies) the virtual
-    /// machine `rg`/`name`: the `x-ms-ratelimit-remaining-resource` header, or Compute's 429
-    /// naming the policy that ran dry.
+    /// Takes a token of `policy` for the subscription and (for per-resource policies) the
+    /// resource `rg`/`name` (an operation: any fixed `rg` and its id): the
+    /// `x-ms-ratelimit-remaining-resource` header, or Compute's 429 naming the bucket that ran
+    /// dry, with `Retry-After` until it holds a token again.
     pub fn take(
         &mut self,
         policy: Policy,
@@ -188,9 +285,9 @@ impl ComputeThrottle {
             self.buckets.entry(key.clone()).or_insert_with(|| Bucket::new(*cfg)).refill(now);
         }
         let dry = taken.iter().find(|(_, k, _)| self.buckets.get(k).is_none_or(|b| b.tokens < 1.0));
-        if let Some((policy_name, key, _)) = dry {
+        if let Some((policy_name, key, cfg)) = dry {
             let wait = self.buckets.get(key).map_or(60, Bucket::wait_secs);
-            return Err(errors::compute_throttled(wait, policy_name));
+            return Err(errors::compute_throttled(wait, policy_name, cfg.capacity));
         }
         let mut reported = Vec::new();
         for (n, key, _) in &taken {
@@ -228,15 +325,64 @@ mod tests {
     }
 
     #[test]
+    fn a_scale_set_patch_draws_on_its_actions_not_on_its_gets() {
+        let mut t = ComputeThrottle::new(ComputeThrottleConfig::azure());
+        let patch = t.take(Policy::VmssActions, "s", "rg", "v").map(|h| h.1);
+        assert_eq!(
+            patch.as_deref(),
+            Ok(
+                "Microsoft.Compute/VMScaleSetActionsSubscriptionMaximum;1499,Microsoft.Compute/VMScaleSetActionsResource;11"
+            )
+        );
+        let get = t.take(Policy::GetVmss, "s", "rg", "v").map(|h| h.1);
+        assert_eq!(
+            get.as_deref(),
+            Ok(
+                "Microsoft.Compute/GetVMScaleSetSubscriptionMaximum;2399,Microsoft.Compute/GetVMScaleSetResource;35"
+            )
+        );
+    }
+
+    #[test]
+    fn time_scale_refills_faster_and_shortens_retry_after() {
+        let slow = ComputeThrottleConfig::azure();
+        let fast = slow.time_scaled(60.0);
+        assert!((fast.vmss_update.subscription.refill_per_sec - 500.0).abs() < 1e-9);
+        let mut t = ComputeThrottle::new(ComputeThrottleConfig::azure());
+        for _ in 0..12 {
+            assert!(t.take(Policy::VmssActions, "s", "rg", "v").is_ok());
+        }
+        let retry = |e: Option<ArmError>| {
+            e.and_then(|e| e.headers.iter().find(|(k, _)| k == "Retry-After").map(|(_, v)| v.clone()))
+        };
+        assert_eq!(retry(t.take(Policy::VmssActions, "s", "rg", "v").err()).as_deref(), Some("15"));
+        let mut t = ComputeThrottle::new(fast);
+        for _ in 0..12 {
+            assert!(t.take(Policy::VmssActions, "s", "rg", "v").is_ok());
+        }
+        assert_eq!(retry(t.take(Policy::VmssActions, "s", "rg", "v").err()).as_deref(), Some("1"));
+    }
+
+    #[test]
     fn policies_by_request() {
-        assert_eq!(Policy::of(ComputeKind::Vmss, "GET", false), None);
-        assert_eq!(Policy::of(ComputeKind::Vm, "GET", true), Some(Policy::HighCostGet));
-        assert_eq!(Policy::of(ComputeKind::Vm, "PATCH", false), Some(Policy::UpdateVm));
+        use ComputeKind::{Vm, Vmss};
+        assert_eq!(Policy::of(Vmss, "GET", false, true), Some(Policy::GetVmss));
+        assert_eq!(Policy::of(Vmss, "GET", true, false), Some(Policy::HighCostGetVmss));
+        assert_eq!(Policy::of(Vmss, "PATCH", false, true), Some(Policy::VmssActions));
+        assert_eq!(Policy::of(Vmss, "PUT", false, true), Some(Policy::VmssActions));
+        assert_eq!(Policy::of(Vmss, "PUT", false, false), Some(Policy::PutVmss));
+        assert_eq!(Policy::of(Vmss, "POST", false, true), Some(Policy::VmssActions));
+        assert_eq!(Policy::of(Vm, "GET", true, false), Some(Policy::HighCostGet));
+        assert_eq!(Policy::of(Vm, "PATCH", false, true), Some(Policy::UpdateVm));
         let vm = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines";
         assert_eq!(fault_policy("PATCH", &format!("{vm}/myVM")), "Microsoft.Compute/UpdateVMResource");
         assert_eq!(fault_policy("GET", vm), "Microsoft.Compute/HighCostGetSubscriptionMaximum");
+        let vmss = vm.replace("virtualMachines", "virtualMachineScaleSets/x");
+        assert_eq!(fault_policy("PATCH", &vmss), "Microsoft.Compute/VMScaleSetActionsResource");
+        let op = "/subscriptions/s/providers/Microsoft.Compute/locations/eastus/operations/1";
+        assert_eq!(fault_policy("GET", op), "Microsoft.Compute/GetOperationResource");
         assert_eq!(
-            fault_policy("GET", &vm.replace("virtualMachines", "virtualMachineScaleSets/x")),
+            fault_policy("GET", "/subscriptions/s/resourceGroups/rg"),
             "Microsoft.Compute/HighCostGetVMScaleSet3Min"
         );
     }

@@ -356,15 +356,16 @@ pub fn if_none_match_unsupported(sent: &str) -> ArmError {
     )
 }
 
-/// Compute's own throttling answer (aks-engine #2295), not ARM's.
-pub fn compute_throttled(retry_after: u64, policy: &str) -> ArmError {
+/// Compute's own throttling answer (aks-engine #2295), not ARM's: `policy` is the bucket that ran
+/// dry and `allowed` its size.
+pub fn compute_throttled(retry_after: u64, policy: &str, allowed: u64) -> ArmError {
     let now = crate::util::now_rfc3339();
     let detail_msg = json!({
         "operationgroup": policy,
         "starttime": now,
         "endtime": now,
-        "allowedrequestcount": 180,
-        "measuredrequestcount": 478,
+        "allowedrequestcount": allowed,
+        "measuredrequestcount": allowed + 1,
     })
     .to_string();
     let mut e = ArmError::new(

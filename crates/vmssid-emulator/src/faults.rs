@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 pub enum FaultKind {
     /// 429 with `Retry-After` and Compute's `OperationNotAllowed`/`TooManyRequests` body.
     Throttle { retry_after_secs: u64 },
+    /// 429 with `Retry-After` and ARM's own `SubscriptionRequestsThrottled` body (a request
+    /// budget of the subscription ran out, not a Compute policy).
+    ArmThrottle { retry_after_secs: u64 },
     /// 500 `InternalServerError`.
     ServerError,
     /// 503 with `Retry-After`.
@@ -107,6 +110,7 @@ impl FaultRule {
         };
         let kind = match name.to_ascii_lowercase().as_str() {
             "429" | "throttle" => FaultKind::Throttle { retry_after_secs: num(1)? },
+            "arm-429" => FaultKind::ArmThrottle { retry_after_secs: num(1)? },
             "500" => FaultKind::ServerError,
             "503" => FaultKind::Unavailable { retry_after_secs: num(1)? },
             "drop" => FaultKind::Drop,
@@ -116,7 +120,7 @@ impl FaultRule {
             "error" => parse_error_arg(spec, arg)?,
             other => {
                 return Err(format!(
-                    "fault '{spec}': unknown kind '{other}' (expected 429, 500, 503, drop, drop-after, slow, lro-failed, error)"
+                    "fault '{spec}': unknown kind '{other}' (expected 429, arm-429, 500, 503, drop, drop-after, slow, lro-failed, error)"
                 ));
             }
         };
@@ -237,7 +241,13 @@ impl FaultSet {
                 FaultKind::Slow { delay_ms } => d.delay += Duration::from_millis(delay_ms),
                 FaultKind::Throttle { retry_after_secs } => {
                     let policy = crate::compute_throttle::fault_policy(method, path);
-                    d.error = Some(crate::errors::compute_throttled(retry_after_secs, policy))
+                    d.error = Some(crate::errors::compute_throttled(retry_after_secs, policy, 180))
+                }
+                FaultKind::ArmThrottle { retry_after_secs } => {
+                    let kind = crate::throttle::Kind::of(method);
+                    let sub = subscription_in(path).unwrap_or_default();
+                    d.error =
+                        Some(crate::errors::subscription_throttled(kind.singular(), &sub, retry_after_secs))
                 }
                 FaultKind::ServerError => d.error = Some(crate::errors::internal_error()),
                 FaultKind::Unavailable { retry_after_secs } => {
@@ -264,6 +274,13 @@ impl FaultSet {
         }
         false
     }
+}
+
+/// The subscription id in a path, as written.
+fn subscription_in(path: &str) -> Option<String> {
+    let mut segs = path.split('/');
+    segs.by_ref().find(|s| s.eq_ignore_ascii_case("subscriptions"))?;
+    segs.next().filter(|s| !s.is_empty()).map(str::to_string)
 }
 
 #[cfg(test)]

@@ -83,7 +83,7 @@ pub use store::{
     DEMO_SUBSCRIPTION, DEMO_TENANT, IdentityState, ResourceGroupState, StateFile, SubscriptionState,
     UaiState, UserAssignedState, VmState, VmssState,
 };
-pub use throttle::{BucketConfig, ThrottleConfig};
+pub use throttle::{BucketConfig, ThrottleConfig, ThrottleProfile};
 pub use token::MI_PATH;
 
 /// The VMSS api-versions served, oldest first.
@@ -161,6 +161,15 @@ impl Default for EmulatorConfig {
             header_read_timeout: Duration::from_secs(30),
             body_read_timeout: Duration::from_secs(30),
         }
+    }
+}
+
+impl EmulatorConfig {
+    /// Enforces `profile`'s request budgets, refilled `time_scale` times faster than Azure's
+    /// (`--throttle`, `--time-scale`); `Retry-After` shrinks by as much.
+    pub fn with_throttle(mut self, profile: ThrottleProfile, time_scale: f64) -> EmulatorConfig {
+        (self.throttle, self.compute_throttle) = profile.configs(time_scale);
+        self
     }
 }
 

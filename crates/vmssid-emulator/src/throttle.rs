@@ -14,12 +14,42 @@ pub struct BucketConfig {
     pub refill_per_sec: f64,
 }
 
+impl BucketConfig {
+    /// Refills `factor` times faster (`--time-scale`); a factor that is not a positive number
+    /// leaves it as it is.
+    pub fn time_scaled(self, factor: f64) -> BucketConfig {
+        let factor = if factor.is_finite() && factor > 0.0 { factor } else { 1.0 };
+        BucketConfig { refill_per_sec: self.refill_per_sec * factor, ..self }
+    }
+}
+
 /// Bucket shapes per request kind; the global buckets are 15 times these (as in ARM).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ThrottleConfig {
     pub reads: BucketConfig,
     pub writes: BucketConfig,
     pub deletes: BucketConfig,
+}
+
+impl ThrottleConfig {
+    /// ARM's published shapes per subscription and principal (docs/arm.md §12.1): 250 reads
+    /// refilled at 25 a second, 200 writes and 200 deletes refilled at 10 a second.
+    pub fn azure() -> ThrottleConfig {
+        ThrottleConfig {
+            reads: BucketConfig { capacity: 250, refill_per_sec: 25.0 },
+            writes: BucketConfig { capacity: 200, refill_per_sec: 10.0 },
+            deletes: BucketConfig { capacity: 200, refill_per_sec: 10.0 },
+        }
+    }
+
+    /// Every bucket refills `factor` times faster (`--time-scale`).
+    pub fn time_scaled(self, factor: f64) -> ThrottleConfig {
+        ThrottleConfig {
+            reads: self.reads.time_scaled(factor),
+            writes: self.writes.time_scaled(factor),
+            deletes: self.deletes.time_scaled(factor),
+        }
+    }
 }
 
 impl Default for ThrottleConfig {
@@ -30,6 +60,39 @@ impl Default for ThrottleConfig {
             writes: BucketConfig { capacity: 200_000, refill_per_sec: 10.0 },
             deletes: BucketConfig { capacity: 200_000, refill_per_sec: 10.0 },
         }
+    }
+}
+
+/// Which request budgets the emulator enforces (`--throttle`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ThrottleProfile {
+    /// Azure's refill rates with 1000 times its bucket sizes: never runs dry in tests.
+    #[default]
+    Generous,
+    /// The budgets Azure publishes for ARM and for Compute.
+    Azure,
+}
+
+impl std::str::FromStr for ThrottleProfile {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<ThrottleProfile, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "generous" | "off" => Ok(ThrottleProfile::Generous),
+            "azure" => Ok(ThrottleProfile::Azure),
+            other => Err(format!("unknown throttle profile '{other}' (use azure or generous)")),
+        }
+    }
+}
+
+impl ThrottleProfile {
+    /// ARM's and Compute's bucket shapes for this profile, refilled `time_scale` times faster.
+    pub fn configs(self, time_scale: f64) -> (ThrottleConfig, crate::ComputeThrottleConfig) {
+        let (arm, compute) = match self {
+            ThrottleProfile::Generous => (ThrottleConfig::default(), crate::ComputeThrottleConfig::default()),
+            ThrottleProfile::Azure => (ThrottleConfig::azure(), crate::ComputeThrottleConfig::azure()),
+        };
+        (arm.time_scaled(time_scale), compute.time_scaled(time_scale))
     }
 }
 
@@ -57,7 +120,7 @@ impl Kind {
         }
     }
 
-    fn singular(self) -> &'static str {
+    pub fn singular(self) -> &'static str {
         match self {
             Kind::Read => "read",
             Kind::Write => "write",

@@ -53,7 +53,7 @@ pub(super) struct At<'a> {
     pub name: &'a str,
 }
 
-/// Draws on Compute's bucket for the request (virtual machines only) and adds what it reports
+/// Draws on Compute's buckets for the request and adds what it reports
 /// to the answer, whatever the answer is.
 pub(super) fn with_compute_limits(
     inner: &mut Inner,
@@ -61,7 +61,8 @@ pub(super) fn with_compute_limits(
     at: &At,
     handler: impl FnOnce(&mut Inner) -> HResult,
 ) -> HResult {
-    let Some(policy) = Policy::of(at.kind, ctx.method, at.name.is_empty()) else {
+    let exists = inner.store.compute(at.kind).contains_key(&store::res_key(at.sub, at.rg, at.name));
+    let Some(policy) = Policy::of(at.kind, ctx.method, at.name.is_empty(), exists) else {
         return handler(inner);
     };
     let (header, value) = inner.compute_throttle.take(policy, at.sub, at.rg, at.name)?;

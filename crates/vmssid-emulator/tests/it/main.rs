@@ -20,6 +20,7 @@ mod interfere;
 mod limits;
 mod lro;
 mod model;
+mod throttling;
 mod vm_control;
 mod vm_identity;
 mod vm_resources;
