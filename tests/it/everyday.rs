@@ -82,3 +82,19 @@ fn a_read_only_project_names_the_flag_that_allows_writes() {
     assert!(flag.contains("--read-only was passed"), "{flag}");
     assert!(!project.contains("run without --read-only"), "names a flag the user never passed: {project}");
 }
+
+#[test]
+fn readmes_test_command_needs_only_the_toolchain_and_is_what_ci_runs() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let ci = std::fs::read_to_string(format!("{root}/.ci/run")).unwrap();
+    // The second command of README's opening block is the test command.
+    let block = readme.split("```sh\n").nth(1).and_then(|b| b.split("```").next()).unwrap_or_default();
+    let command = block.lines().nth(1).and_then(|l| l.split('#').next()).unwrap_or_default().trim();
+    assert_eq!(
+        command, "cargo test --release",
+        "README's test command (a fresh machine has no cargo-nextest)"
+    );
+    let last = ci.lines().rev().find(|l| !l.trim().is_empty() && !l.starts_with('#')).unwrap_or_default();
+    assert_eq!(last.trim(), command, ".ci/run must end by running exactly README's test command");
+}
