@@ -43,6 +43,26 @@ pub fn bad_argument(function: &str, message: &str) -> Box<EvalAltResult> {
     runtime("InvalidArgument", &format!("{function}: {message}"), None)
 }
 
+/// `Ok` when `given` looks like a full id; otherwise the error shows `function`'s accepted
+/// forms, for the common slip of passing a resource group or a name where an id belongs.
+pub fn expect_id(function: &str, given: &str, noun: &str, type_path: &str) -> RhaiResult<()> {
+    if given.starts_with('/') {
+        return Ok(());
+    }
+    Err(not_an_id(
+        function,
+        &format!(
+            "'{given}' is not a {noun} id; hint: {function} takes (resource group, name), as in {function}(\"{given}\", \"NAME\"), or a full id /subscriptions/…/{type_path}/NAME"
+        ),
+    ))
+}
+
+/// An argument that should have been a resource id (code `InvalidResourceId`, as a malformed
+/// id gets), named after the function that got it.
+pub fn not_an_id(function: &str, message: &str) -> Box<EvalAltResult> {
+    runtime("InvalidResourceId", &format!("{function}: {message}"), None)
+}
+
 /// A string field of a script map.
 pub fn map_str(map: &Map, key: &str) -> Option<ImmutableString> {
     map.get(key).and_then(|v| v.clone().into_immutable_string().ok())

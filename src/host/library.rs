@@ -124,6 +124,8 @@ fn folder_modules(root: &Path, prefix: Option<&str>, out: &mut Vec<(String, Stri
 /// Resolves imports against the embedded stdlib and the libraries, caching each module per run.
 pub struct LibraryResolver {
     roots: Vec<PathBuf>,
+    /// Configured folders that do not exist, named when an import finds nothing.
+    missing: Vec<PathBuf>,
     named: Libraries,
     cache: Mutex<HashMap<String, SharedModule>>,
 }
@@ -131,7 +133,13 @@ pub struct LibraryResolver {
 impl LibraryResolver {
     /// A resolver over `libraries`; folders that do not exist are skipped.
     pub fn new(libraries: &Libraries) -> Self {
-        let roots = libraries.paths.iter().filter_map(|r| r.canonicalize().ok()).collect();
+        let (mut roots, mut missing) = (Vec::new(), Vec::new());
+        for path in &libraries.paths {
+            match path.canonicalize() {
+                Ok(real) => roots.push(real),
+                Err(_) => missing.push(path.clone()),
+            }
+        }
         let mut named = Libraries { paths: Vec::new(), named: libraries.named.clone() };
         for library in &mut named.named {
             if matches!(library.content, LibraryContent::Folder)
@@ -140,7 +148,7 @@ impl LibraryResolver {
                 library.origin = real;
             }
         }
-        Self { roots, named, cache: Mutex::new(HashMap::new()) }
+        Self { roots, missing, named, cache: Mutex::new(HashMap::new()) }
     }
 
     /// Finds the file an import path names, or says why it may not be used.
@@ -198,7 +206,22 @@ impl LibraryResolver {
                     library.origin.display()
                 )
             }
-            None => not_found_message(import, &self.roots),
+            None => {
+                if self.missing.is_empty() || import.starts_with(STDLIB_PREFIX) {
+                    return not_found_message(import, &self.roots);
+                }
+                let names: Vec<String> = self.missing.iter().map(|p| p.display().to_string()).collect();
+                let searched = if self.roots.is_empty() {
+                    String::new()
+                } else {
+                    let roots: Vec<String> = self.roots.iter().map(|p| p.display().to_string()).collect();
+                    format!("searched {}; ", roots.join(", "))
+                };
+                format!(
+                    "module '{import}' not found: {searched}the library folder(s) {} do not exist; hint: create them, or fix --lib, VMSSID_PATH or [libraries] paths in vmssid.toml",
+                    names.join(", ")
+                )
+            }
         }
     }
 

@@ -10,7 +10,9 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, Position
 use tokio::runtime::Handle;
 
 use super::catalog::registration;
-use super::convert::{RhaiResult, bad_argument, map_str, op_error, to_dynamic, to_json};
+use super::convert::{
+    RhaiResult, bad_argument, expect_id, friendly_type, map_str, op_error, to_dynamic, to_json,
+};
 use crate::identity::{Intent, ResourceId};
 use crate::interrupt::Interrupt;
 use crate::ops::{OpError, Primitives, RoleOptions, Target, WriteMode};
@@ -127,10 +129,18 @@ impl HostContext {
                 function,
                 &format!(
                     "expected a user identity id (see user_identity(rg, name)) or the map get_user_identity returns, got {}",
-                    value.type_name()
+                    friendly_type(value.type_name())
                 ),
             ));
         };
+        if !raw.starts_with('/') {
+            return Err(super::convert::not_an_id(
+                function,
+                &format!(
+                    "'{raw}' is a name, not a user identity id; hint: pass user_identity(RESOURCE_GROUP, \"{raw}\"), the id of identity {raw} in that resource group"
+                ),
+            ));
+        }
         self.primitives.parse_user_identity_id(&raw).map_err(op_error)
     }
 
@@ -177,6 +187,7 @@ fn register_reads(engine: &mut Engine, ctx: &HostContext) {
     );
     let c = ctx.clone();
     registration("get_vmss").register_into_engine(engine, move |id: &str| -> RhaiResult<Dynamic> {
+        expect_id("get_vmss", id, "scale set", "virtualMachineScaleSets")?;
         let id = c.primitives.parse_vmss_id(id).map_err(op_error)?;
         let vmss = c.block(c.primitives.get_vmss(&id))?;
         Ok(to_dynamic(&vmss.to_json()))

@@ -20,6 +20,7 @@ pub fn register(engine: &mut Engine, ctx: &HostContext) {
     });
     let c = ctx.clone();
     registration("get_vm").register_into_engine(engine, move |id: &str| -> RhaiResult<Dynamic> {
+        crate::host::convert::expect_id("get_vm", id, "virtual machine", "virtualMachines")?;
         let id = c.primitives.parse_vm_id(id).map_err(op_error)?;
         Ok(to_dynamic(&c.block(c.primitives.get_vmss(&id))?.to_json()))
     });

@@ -68,9 +68,9 @@ impl ReadOnlyBy {
     /// Why the write was refused, and how to allow writes.
     pub fn explain(self) -> &'static str {
         match self {
-            Self::Flag => "--read-only was passed\nhint: run without --read-only to allow writes",
-            Self::Project => "vmssid.toml says read_only = true\nhint: pass --allow-writes to write anyway",
-            Self::Repl => "this REPL is read-only\nhint: .allow-writes lets writes through",
+            Self::Flag => "--read-only was passed; hint: run without --read-only to allow writes",
+            Self::Project => "vmssid.toml says read_only = true; hint: pass --allow-writes to write anyway",
+            Self::Repl => "this REPL is read-only; hint: .allow-writes lets writes through",
             Self::Command => "this command never writes",
         }
     }

@@ -190,6 +190,8 @@ impl Repl {
             signals::terminal::remember();
         }
         let mut pending = String::new();
+        // Piped input: the line the pending statement starts on, so errors name input lines.
+        let (mut lines_read, mut starts_at) = (0usize, 1usize);
         loop {
             // SIGTERM or SIGHUP stopped the statement: the session ends (`main` exits 143 or 129).
             if self.interrupt.is_terminated() {
@@ -201,7 +203,10 @@ impl Repl {
                 format!("{:>width$}", "...> ", width = self.prompt().chars().count())
             };
             let line = match self.editor.readline(&prompt) {
-                Ok(line) => line,
+                Ok(line) => {
+                    lines_read += 1;
+                    line
+                }
                 // Ctrl-C at the prompt drops what was typed, including a pending statement.
                 Err(ReadlineError::Interrupted) => {
                     pending.clear();
@@ -216,7 +221,7 @@ impl Repl {
                 Err(ReadlineError::Eof) => {
                     if !pending.trim().is_empty() {
                         // Report the syntax error of the unfinished statement rather than drop it silently.
-                        self.evaluate(&pending);
+                        self.evaluate(&self.placed(&pending, starts_at));
                     }
                     break;
                 }
@@ -232,7 +237,9 @@ impl Repl {
             if pending.is_empty() && line.trim().is_empty() {
                 continue;
             }
-            if !pending.is_empty() {
+            if pending.is_empty() {
+                starts_at = lines_read;
+            } else {
                 pending.push('\n');
             }
             pending.push_str(&line);
@@ -242,7 +249,11 @@ impl Repl {
             }
             let entry = std::mem::take(&mut pending);
             self.remember(&entry);
-            let flow = if is_command { self.command(entry.trim()) } else { self.evaluate(&entry) };
+            let flow = if is_command {
+                self.command(entry.trim())
+            } else {
+                self.evaluate(&self.placed(&entry, starts_at))
+            };
             if flow == Flow::Quit {
                 break;
             }
@@ -251,6 +262,13 @@ impl Repl {
             }
         }
         if self.failed && !self.interactive { exit::FAILED } else { exit::OK }
+    }
+
+    /// Piped input: `entry` moved down to the input line it starts on (blank lines before it), so
+    /// that positions in errors are lines of the input. At a terminal, positions stay relative
+    /// to the statement typed.
+    fn placed(&self, entry: &str, starts_at: usize) -> String {
+        if self.interactive { entry.to_string() } else { "\n".repeat(starts_at.saturating_sub(1)) + entry }
     }
 
     /// Runs one statement and prints its value, or the error; the session goes on either way.

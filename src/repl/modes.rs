@@ -68,7 +68,7 @@ impl Repl {
             WriteMode::DryRun => {
                 "dry run: writes are planned and reported, none is sent (.dry-run off)".into()
             }
-            WriteMode::ReadOnly(by) => format!("read-only: {}", by.explain().replace("\nhint: ", "; ")),
+            WriteMode::ReadOnly(by) => format!("read-only: {}", by.explain()),
         }
     }
 }

@@ -30,7 +30,7 @@ fn hostile_resource_ids_and_names() {
     let long = "a".repeat(10_000);
     let cases: Vec<(String, &str)> = vec![
         (r#"get_vmss("/subscriptions/x/resourceGroups/rg/providers/A/b/c")"#.into(), "not a GUID"),
-        (r#"get_vmss("../../etc/passwd")"#.into(), "must start with '/subscriptions/'"),
+        (r#"get_vmss("../../etc/passwd")"#.into(), "is not a scale set id"),
         (r#"get_vmss("myResourceGroup", "..")"#.into(), "'..'"),
         (r#"get_vmss("myResourceGroup", "a?b=c")"#.into(), "'?'"),
         (r#"get_vmss("myResourceGroup", "a#b")"#.into(), "'#'"),

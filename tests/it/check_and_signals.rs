@@ -109,8 +109,8 @@ fn the_repl_checks_each_input_with_what_earlier_ones_defined() {
     assert_eq!(
         errors,
         [
-            "error: repl:1:45: unknown function 'enable_sytem'; hint: did you mean 'enable_system'?",
-            "error: repl:1:4: unknown function 't::twise' (module 'team' has no such function); hint: did you mean 't::twice'?",
+            "error: repl:5:45: unknown function 'enable_sytem'; hint: did you mean 'enable_system'?",
+            "error: repl:6:4: unknown function 't::twise' (module 'team' has no such function); hint: did you mean 't::twice'?",
             "error: typo.rhai:2:7: unknown function 'dubble'; hint: did you mean 'double'?",
         ],
         "--- stderr\n{stderr}"

@@ -78,7 +78,7 @@ fn a_read_only_project_names_the_flag_that_allows_writes() {
     let project = Vmssid::new(["run", "--emulator", "-e", write]).dir(dir.path()).run();
     let flag = Vmssid::new(["run", "--emulator", "--read-only", "-e", write]).run();
     let (project, flag) = (String::from_utf8_lossy(&project.stderr), String::from_utf8_lossy(&flag.stderr));
-    assert!(project.contains("vmssid.toml says read_only = true\nhint: pass --allow-writes"), "{project}");
+    assert!(project.contains("vmssid.toml says read_only = true; hint: pass --allow-writes"), "{project}");
     assert!(flag.contains("--read-only was passed"), "{flag}");
     assert!(!project.contains("run without --read-only"), "names a flag the user never passed: {project}");
 }
@@ -97,4 +97,25 @@ fn readmes_test_command_needs_only_the_toolchain_and_is_what_ci_runs() {
     );
     let last = ci.lines().rev().find(|l| !l.trim().is_empty() && !l.starts_with('#')).unwrap_or_default();
     assert_eq!(last.trim(), command, ".ci/run must end by running exactly README's test command");
+}
+
+#[test]
+fn wrong_argument_shapes_and_missing_library_folders_get_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("vmssid.toml"), "[libraries]\npaths = [\"nolibs\"]\n").unwrap();
+    let cases = [
+        (
+            r#"add_user("myResourceGroup", "myVMSS", "ID2")"#,
+            r#"hint: pass user_identity(RESOURCE_GROUP, "ID2")"#,
+        ),
+        (r#"get_vmss("myResourceGroup")"#, r#"as in get_vmss("myResourceGroup", "NAME"), or a full id"#),
+        (r#"get_vm("myResourceGroup")"#, "'myResourceGroup' is not a virtual machine id"),
+        ("import \"team\" as t; 1", "nolibs do not exist; hint: create them"),
+    ];
+    for (script, expected) in cases {
+        let out = Vmssid::new(["run", "--emulator", "-e", script]).dir(dir.path()).run();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "{script}: expected '{expected}' in:\n{stderr}");
+        assert!(!stderr.contains("ImmutableString"), "{script}: a Rust type name: {stderr}");
+    }
 }

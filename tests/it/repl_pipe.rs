@@ -313,3 +313,9 @@ fn read_only_and_allow_writes_toggle_and_say_how_to_undo_them() {
     let t = session(Vmssid::new(["repl", "--emulator"]).dir(dir.path()), input).transcript;
     assert_transcript!("repl_read_only_toggles", t);
 }
+
+#[test]
+fn errors_in_piped_input_name_the_input_line() {
+    let run = repl("let a = 1;\n\nlet b = [\n  1,\n  undefined_thing()\n];\n");
+    assert!(run.stderr.contains("repl:5:"), "the error is on input line 5:\n{}", run.stderr);
+}

@@ -228,7 +228,7 @@ fn bad_change_maps_are_refused_before_anything_is_sent() {
         ),
         (
             r#"set_identity("myResourceGroup", "myVMSS", #{ system: true, user: ["nope"] })"#.to_string(),
-            "invalid resource id: resource id must start with '/subscriptions/', got 'nope'",
+            "'nope' is a name, not a user identity id; hint: pass user_identity(RESOURCE_GROUP, \"nope\")",
         ),
         (
             format!(
