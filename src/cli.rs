@@ -340,6 +340,7 @@ pub struct JournalArgs {
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("what").args(["last", "entry", "run", "last_run"])))]
 #[command(mut_arg("state", |a| a.hide(true)))]
+#[command(mut_arg("throttle", |a| a.hide(true)), mut_arg("time_scale", |a| a.hide(true)))]
 #[command(mut_arg("emulator", |a| a.help("Use the journal of --emulator runs (their writes cannot be undone: each emulator's state ended with its run)")))]
 pub struct UndoArgs {
     /// Undo the last N writes (newest first) [default: 1].
