@@ -44,8 +44,6 @@ pub fn main() -> ExitCode {
     use cli::{Cli, Command};
     let cli = Cli::parse();
     logging::init(cli.verbose);
-    // Before any credential or client builds an HTTPS client.
-    arm::transport::install_crypto_provider();
     let result = match cli.command {
         Command::Run(args) => commands::run::run(args),
         Command::Emulator(args) => vmssid_emulator::cli::run(args).map(|()| ExitCode::SUCCESS),

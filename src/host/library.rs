@@ -206,22 +206,7 @@ impl LibraryResolver {
                     library.origin.display()
                 )
             }
-            None => {
-                if self.missing.is_empty() || import.starts_with(STDLIB_PREFIX) {
-                    return not_found_message(import, &self.roots);
-                }
-                let names: Vec<String> = self.missing.iter().map(|p| p.display().to_string()).collect();
-                let searched = if self.roots.is_empty() {
-                    String::new()
-                } else {
-                    let roots: Vec<String> = self.roots.iter().map(|p| p.display().to_string()).collect();
-                    format!("searched {}; ", roots.join(", "))
-                };
-                format!(
-                    "module '{import}' not found: {searched}the library folder(s) {} do not exist; hint: create them, or fix --lib, VMSSID_PATH or [libraries] paths in vmssid.toml",
-                    names.join(", ")
-                )
-            }
+            None => not_found_message(import, &self.roots, &self.missing),
         }
     }
 
@@ -306,16 +291,27 @@ fn not_found(message: &str, import: &str, pos: Position) -> Box<EvalAltResult> {
     EvalAltResult::ErrorInModule(import.to_string(), inner.into(), pos).into()
 }
 
-/// Why `import` names no module, and where it was looked for (`vmssid check` says it too).
-pub fn not_found_message(import: &str, roots: &[PathBuf]) -> String {
-    let searched = if import.starts_with(STDLIB_PREFIX) {
-        format!("the stdlib has {}", STDLIB.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "))
-    } else if roots.is_empty() {
-        "no library folders are configured (use --lib DIR, VMSSID_PATH or vmssid.toml)".to_string()
-    } else {
-        format!("searched {}", roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", "))
-    };
-    format!("module '{import}' not found: {searched}")
+/// Why `import` names no module, where it was looked for, and which configured folders do not
+/// exist (`vmssid check` says it too).
+pub fn not_found_message(import: &str, roots: &[PathBuf], missing: &[PathBuf]) -> String {
+    let shown =
+        |paths: &[PathBuf]| paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+    if import.starts_with(STDLIB_PREFIX) {
+        let names: Vec<&str> = STDLIB.iter().map(|(n, _)| *n).collect();
+        return format!("module '{import}' not found: the stdlib has {}", names.join(", "));
+    }
+    let searched = if roots.is_empty() { String::new() } else { format!("searched {}", shown(roots)) };
+    match (searched.is_empty(), missing.is_empty()) {
+        (true, true) => format!(
+            "module '{import}' not found: no library folders are configured (use --lib DIR, VMSSID_PATH or vmssid.toml)"
+        ),
+        (false, true) => format!("module '{import}' not found: {searched}"),
+        (_, false) => format!(
+            "module '{import}' not found: {searched}{}the library folder(s) {} do not exist; hint: create them, or fix --lib, VMSSID_PATH or [libraries] paths in vmssid.toml",
+            if searched.is_empty() { "" } else { "; " },
+            shown(missing)
+        ),
+    }
 }
 
 /// The file `relative` names under `root`, if there is one; `Err` when it leads out of `root`.
