@@ -110,7 +110,8 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "ID")]
     pub subscription: Option<String>,
 
-    /// Trust this extra PEM certificate (e.g. the emulator's --cert-out).
+    /// Trust only the certificates in this PEM file instead of the system's roots, as curl's
+    /// --cacert (e.g. the emulator's --cert-out, or a TLS-inspecting proxy's CA).
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
 

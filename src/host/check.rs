@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rhai::{AST, ASTNode, Engine, Expr, Position, Stmt};
 
@@ -74,21 +74,31 @@ struct Call {
     pos: Position,
 }
 
-/// The functions an engine has registered (Rhai's, the host's), with their arities. Listing
-/// them takes milliseconds, so a REPL keeps them rather than list them again for every input.
+/// The functions the host registered on an engine, with their arities. Listing them takes
+/// a while, so a REPL keeps them rather than list them again for every input.
 #[derive(Debug, Clone)]
 pub struct Natives(Arc<Signatures>);
 
 impl Natives {
     pub fn of(engine: &Engine) -> Self {
-        let mut native = Signatures::new();
-        for sig in engine.gen_fn_signatures(true) {
-            if let Some((name, arity)) = parse_signature(&sig) {
-                native.entry(name).or_default().insert(arity);
-            }
-        }
-        Self(Arc::new(native))
+        Self(Arc::new(signatures(engine.gen_fn_signatures(false))))
     }
+}
+
+/// Rhai's standard library, the same in every engine. Rhai registers it lazily and listing it
+/// costs milliseconds, so it is listed once per process and only when a script calls a
+/// function the host does not offer: `vmssid run -e 'enable_system(id)'` never pays for it.
+fn standard_library() -> &'static Signatures {
+    static STANDARD: OnceLock<Signatures> = OnceLock::new();
+    STANDARD.get_or_init(|| signatures(Engine::new().gen_fn_signatures(true)))
+}
+
+fn signatures(listed: Vec<String>) -> Signatures {
+    let mut out = Signatures::new();
+    for (name, arity) in listed.iter().filter_map(|sig| parse_signature(sig)) {
+        out.entry(name).or_default().insert(arity);
+    }
+    out
 }
 
 /// Checks scripts against an engine that has every primitive registered.
@@ -251,16 +261,18 @@ impl<'a> Checker<'a> {
     ) -> Option<(String, Option<String>)> {
         let name = call.name.as_str();
         let known = |set: &Signatures| set.get(name).is_some_and(|a| a.contains(&call.args));
-        if known(&self.native) || known(own) {
+        if known(&self.native) || known(own) || known(standard_library()) {
             return None;
         }
+        let declared = [&*self.native, own, standard_library()];
         let offered: HashSet<usize> =
-            self.native.get(name).into_iter().chain(own.get(name)).flatten().copied().collect();
+            declared.iter().filter_map(|set| set.get(name)).flatten().copied().collect();
         if !offered.is_empty() {
             return Some((arity_message(name, &offered, call.args), None));
         }
         // Rhai's and the host's functions, the script's own, and those of imported modules.
-        let plain = self.native.keys().chain(own.keys()).map(String::as_str).chain(SPECIAL.iter().copied());
+        let plain =
+            declared.iter().flat_map(|set| set.keys()).map(String::as_str).chain(SPECIAL.iter().copied());
         let mut names: Vec<(&str, String)> = plain.map(|n| (n, n.to_string())).collect();
         for (alias, module) in aliases {
             let functions = module.as_ref().and_then(|m| self.modules.get(m)).and_then(|f| f.as_ref().ok());
