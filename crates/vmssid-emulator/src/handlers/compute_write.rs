@@ -18,7 +18,7 @@ use crate::lro::{self, OpState, Operation};
 use crate::normalize;
 use crate::precondition;
 use crate::principals;
-use crate::store::{self, ResourceGroup, Store};
+use crate::store::{self, ResourceGroup};
 use crate::util::{new_guid, now_rfc3339, percent_encode};
 
 /// Top-level members the emulator models itself; the rest goes to `Compute::extra`.
@@ -245,7 +245,7 @@ pub(super) fn commit(
         principals::note_created(store, p);
     }
     store.compute_mut(kind).insert(key.clone(), next.clone());
-    prune_operations(store);
+    lro::prune(store);
     lro::start(
         store,
         Operation {
@@ -254,6 +254,7 @@ pub(super) fn commit(
             key: key.clone(),
             start_time: now_rfc3339(),
             end_time: None,
+            ended: None,
             state: OpState::Running {
                 polls_left: inner.operation_polls,
                 deadline: lro::deadline_after(inner.operation_duration),
@@ -296,11 +297,4 @@ pub(super) fn commit(
         reply = reply.header("ETag", format!("\"{}\"", next.etag));
     }
     Ok(reply)
-}
-
-/// Keeps the operation table bounded under benchmarks: finished operations go first.
-fn prune_operations(store: &mut Store) {
-    if store.operations.len() >= 20_000 {
-        store.operations.retain(|_, o| o.is_running());
-    }
 }
