@@ -47,6 +47,27 @@ fn results_come_back_in_input_order() {
     assert!(s.fleet().summary().is_some_and(|sum| sum.succeeded == 64 && sum.failed == 0));
 }
 
+/// `parallel` reads its items in place (no copy of a fleet's list) and never changes them, so
+/// constants and literal arrays work in both call styles and the caller's array stays as it was.
+#[test]
+fn items_are_read_in_place_and_left_as_they_were() {
+    let w = fleet(2);
+    let mut s = session(&w, 2);
+    let out = w.eval(
+        &mut s,
+        r#"
+        const NAMES = ["a", "b"];
+        let sets = list_vmss("fleet-rg");
+        let ids = sets.map(|v| v.id);
+        let a = parallel(NAMES, |n| n + "!");
+        let b = NAMES.parallel(|n| n + "?");
+        let c = parallel(sets, |v| v.name);
+        [a, b, NAMES, c.len(), sets.map(|v| v.id) == ids, parallel([1, 2], |x| x * 10)]
+        "#,
+    );
+    assert_eq!(out.to_string(), r#"[["a!", "b!"], ["a?", "b?"], ["a", "b"], 2, true, [10, 20]]"#);
+}
+
 #[test]
 fn one_failure_becomes_an_error_map_in_place_and_siblings_finish() {
     let w = fleet(12);
