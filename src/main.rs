@@ -6,5 +6,6 @@ use std::process::ExitCode;
 static ALLOCATOR: vmssid::host::memory::Meter = vmssid::host::memory::Meter;
 
 fn main() -> ExitCode {
+    vmssid::host::memory::cap_malloc_arenas();
     vmssid::main()
 }
