@@ -253,8 +253,12 @@ fn budgets_section(rt: &Runtime, quick: bool) -> anyhow::Result<()> {
     println!("  (ideal = max(budget-bound, latency-bound); latency-bound = requests x 20 ms / concurrency)");
     if !quick {
         let exe = std::env::current_exe()?.with_file_name("vmssid");
-        let client = budgets::client_peak_kb(rt, &exe, 100, 100, 16)?;
-        println!("  peak RSS at 10,000 scale sets: `vmssid run` {}   [target <= 64 MB]", mb(Some(client)));
+        let fleet = (100, 100);
+        let counting = budgets::client_peak_kb(rt, &exe, budgets::SCRIPT, fleet, 16)?;
+        let keeping = budgets::client_peak_kb(rt, &exe, budgets::KEEPING_REPORTS, fleet, 16)?;
+        println!("  peak RSS at 10,000 scale sets, `vmssid run` alone:   [target <= 64 MB]");
+        println!("    items return `.changed`:        {}", mb(Some(counting)));
+        println!("    items return their full report: {}", mb(Some(keeping)));
         println!("    (this process, emulator and client together: {})", mb(peak_at_largest));
     }
     println!();
