@@ -552,11 +552,10 @@ impl ArmClient {
             };
             return Ok(ArmResponse { status: status.as_u16(), body, headers });
         }
-        let error = ArmError::Cloud(Box::new(CloudError::from_body(
-            status.as_u16(),
-            &text,
-            RequestIds::from_headers(&headers),
-        )));
+        let error = ArmError::Cloud(Box::new(CloudError {
+            retry_after,
+            ..CloudError::from_body(status.as_u16(), &text, RequestIds::from_headers(&headers))
+        }));
         match status {
             StatusCode::TOO_MANY_REQUESTS => {
                 Err(AttemptError::Retryable(Failure::Refused { retry_after }, error))
