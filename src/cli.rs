@@ -110,7 +110,8 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "ID")]
     pub subscription: Option<String>,
 
-    /// Trust this extra PEM certificate (e.g. the emulator's --cert-out).
+    /// Trust only the certificates in this PEM file instead of the system's roots, as curl's
+    /// --cacert (e.g. the emulator's --cert-out, or a TLS-inspecting proxy's CA).
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
 
@@ -288,6 +289,10 @@ pub struct RunArgs {
 
 /// `vmssid apply`.
 #[derive(Debug, Args)]
+// A plan is applied to the ARM it was made against, for real: apply refuses these flags.
+#[command(mut_arg("emulator", |a| a.hide(true)), mut_arg("state", |a| a.hide(true)))]
+#[command(mut_arg("throttle", |a| a.hide(true)), mut_arg("time_scale", |a| a.hide(true)))]
+#[command(mut_arg("dry_run", |a| a.hide(true)), mut_arg("read_only", |a| a.hide(true)))]
 pub struct ApplyArgs {
     /// The plan file `vmssid run --dry-run --plan-out FILE` wrote.
     #[arg(value_name = "PLAN")]

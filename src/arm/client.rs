@@ -17,7 +17,8 @@ use super::retry::{Failure, RetryPolicy, parse_retry_after};
 use super::settings::SubscriptionError;
 use super::throttle::{Throttles, Ticket};
 use super::transport::{
-    connection_refused, describe_reqwest, extra_roots, redact_query, refused_redirect, same_origin_redirects,
+    ca_cert_roots, connection_refused, describe_reqwest, redact_query, refused_redirect,
+    same_origin_redirects,
 };
 use crate::interrupt::Interrupt;
 
@@ -163,7 +164,7 @@ impl ArmClient {
         interrupt: Interrupt,
     ) -> Result<(Self, WriteCapability), ArmError> {
         static SERIAL: AtomicU64 = AtomicU64::new(1);
-        extra_roots(&config).map_err(ArmError::Config)?;
+        ca_cert_roots(&config).map_err(ArmError::Config)?;
         let serial = SERIAL.fetch_add(1, Ordering::Relaxed);
         let client = Self {
             serial,
@@ -187,8 +188,10 @@ impl ArmClient {
                 .timeout(self.config.request_timeout)
                 .pool_max_idle_per_host(64)
                 .redirect(same_origin_redirects());
-            if let Some(certs) = extra_roots(&self.config)? {
-                builder = builder.tls_certs_merge(certs);
+            // As curl's --cacert: the given roots replace the system's, which also spares
+            // reading and parsing every system certificate at start.
+            if let Some(certs) = ca_cert_roots(&self.config)? {
+                builder = builder.tls_certs_only(certs);
             }
             builder.build().map_err(|e| format!("cannot build the HTTP client: {e}"))
         });

@@ -152,7 +152,9 @@ pub enum ArmError {
     #[error("gave up after {attempts} attempts over {seconds:.1}s: {last}")]
     RetriesExhausted { attempts: u32, seconds: f64, last: Box<ArmError> },
     /// Polling an operation took longer than allowed.
-    #[error("operation did not finish within {seconds}s (status URL {url})")]
+    #[error(
+        "operation did not finish within the limit of {seconds}s (status URL {url}); hint: raise it with --operation-timeout SECS"
+    )]
     OperationTimeout { seconds: u64, url: String },
     /// No token could be obtained.
     #[error("cannot get an access token: {0}")]

@@ -29,6 +29,8 @@ pub struct Bucket {
     /// The last report used for a refill measurement: when, what remained, answers counted.
     mark: Option<(Instant, f64, u64)>,
     answers: u64,
+    /// Whether the refill rate has been measured at least once.
+    measured: bool,
 }
 
 impl Bucket {
@@ -42,6 +44,7 @@ impl Bucket {
             paused_until: None,
             mark: None,
             answers: 0,
+            measured: false,
         }
     }
 
@@ -112,7 +115,12 @@ impl Bucket {
                     let spent = (self.answers - answers) as f64;
                     let rate = (remaining - r + spent) / now.saturating_duration_since(t).as_secs_f64();
                     if rate > 0.0 {
-                        let learned = 0.5 * self.shape.refill_per_sec + 0.5 * rate;
+                        // The first measurement replaces the published rate outright: averaging
+                        // with it would take seconds to follow a server that refills 60 times
+                        // faster (or a region that refills slower); later ones smooth noise.
+                        let learned =
+                            if self.measured { 0.5 * self.shape.refill_per_sec + 0.5 * rate } else { rate };
+                        self.measured = true;
                         self.shape.refill_per_sec =
                             learned.clamp(self.seed_refill / 2.0, self.seed_refill * 10_000.0);
                     }
@@ -186,15 +194,19 @@ mod tests {
         let mut b = Bucket::new(shape(200.0, 10.0), t0);
         // Ten answers every 0.2 s, and the server still reports 50 left each time: it refills
         // 50 a second, five times the published rate.
-        for i in 0..20u32 {
+        let mut window = |i: u32| {
             for _ in 0..10 {
                 b.take();
             }
             for _ in 0..10 {
                 b.observe(50.0, t0 + RATE_WINDOW * i);
             }
-        }
-        assert!((40.0..60.0).contains(&b.refill_per_sec()), "{}", b.refill_per_sec());
+            b.refill_per_sec()
+        };
+        window(0);
+        assert!((40.0..60.0).contains(&window(1)), "one window apart, the measured rate is taken");
+        let steady: Vec<f64> = (2..20).map(window).collect();
+        assert!(steady.iter().all(|r| (40.0..60.0).contains(r)), "and kept: {steady:?}");
     }
 
     #[test]

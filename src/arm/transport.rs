@@ -1,5 +1,5 @@
 //! What the client does at the HTTP level besides sending: where redirects may go, which
-//! extra roots it trusts, and how transport errors read (URL queries, which may carry
+//! roots it trusts, and how transport errors read (URL queries, which may carry
 //! signatures, never reach a message).
 
 use reqwest::header::HeaderMap;
@@ -38,8 +38,8 @@ pub(super) fn refused_redirect(
     ))
 }
 
-/// The `--ca-cert` roots, if any.
-pub(super) fn extra_roots(config: &ClientConfig) -> Result<Option<Vec<reqwest::Certificate>>, String> {
+/// The `--ca-cert` roots, if any: the only ones trusted then.
+pub(super) fn ca_cert_roots(config: &ClientConfig) -> Result<Option<Vec<reqwest::Certificate>>, String> {
     let Some(pem) = &config.ca_cert_pem else { return Ok(None) };
     let certs = reqwest::Certificate::from_pem_bundle(pem)
         .map_err(|e| format!("--ca-cert is not a PEM certificate: {e}"))?;

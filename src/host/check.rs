@@ -11,10 +11,11 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rhai::{AST, ASTNode, Engine, Expr, Position, Stmt};
 
+use crate::host::call_error::LISTED;
 use crate::host::library::{Libraries, LibraryResolver};
 
 /// One finding, printed as `file:line:col: message`, with `; hint: ...` where one helps.
@@ -74,21 +75,31 @@ struct Call {
     pos: Position,
 }
 
-/// The functions an engine has registered (Rhai's, the host's), with their arities. Listing
-/// them takes milliseconds, so a REPL keeps them rather than list them again for every input.
+/// The functions the host registered on an engine, with their arities. Listing them takes
+/// a while, so a REPL keeps them rather than list them again for every input.
 #[derive(Debug, Clone)]
 pub struct Natives(Arc<Signatures>);
 
 impl Natives {
     pub fn of(engine: &Engine) -> Self {
-        let mut native = Signatures::new();
-        for sig in engine.gen_fn_signatures(true) {
-            if let Some((name, arity)) = parse_signature(&sig) {
-                native.entry(name).or_default().insert(arity);
-            }
-        }
-        Self(Arc::new(native))
+        Self(Arc::new(signatures(engine.gen_fn_signatures(false))))
     }
+}
+
+/// Rhai's standard library, the same in every engine. Rhai registers it lazily and listing it
+/// costs milliseconds, so it is listed once per process and only when a script calls a
+/// function the host does not offer: `vmssid run -e 'enable_system(id)'` never pays for it.
+fn standard_library() -> &'static Signatures {
+    static STANDARD: OnceLock<Signatures> = OnceLock::new();
+    STANDARD.get_or_init(|| signatures(Engine::new().gen_fn_signatures(true)))
+}
+
+fn signatures(listed: Vec<String>) -> Signatures {
+    let mut out = Signatures::new();
+    for (name, arity) in listed.iter().filter_map(|sig| parse_signature(sig)) {
+        out.entry(name).or_default().insert(arity);
+    }
+    out
 }
 
 /// Checks scripts against an engine that has every primitive registered.
@@ -225,18 +236,20 @@ impl<'a> Checker<'a> {
                     return None;
                 }
                 let names = aliases.keys().map(|a| (a.as_str(), format!("{a}::{}", call.name)));
-                return Some((
-                    format!("'{shown}': no module is imported as '{alias}'"),
-                    did_you_mean(alias, names),
-                ));
+                let hint = did_you_mean(alias, names)
+                    .or_else(|| stdlib_hint(Some(alias), &call.name))
+                    .unwrap_or_else(|| format!("import a module as '{alias}' first; {LISTED}"));
+                return Some((format!("'{shown}': no module is imported as '{alias}'"), Some(hint)));
             }
         };
         let functions = self.modules.get(module)?.as_ref().ok()?;
         let Some(arities) = functions.get(&call.name) else {
             let names = functions.keys().map(|f| (f.as_str(), format!("{alias}::{f}")));
+            let hint = did_you_mean(&call.name, names)
+                .unwrap_or_else(|| format!("`vmssid docs` lists what '{module}' has"));
             return Some((
                 format!("unknown function '{shown}' (module '{module}' has no such function)"),
-                did_you_mean(&call.name, names),
+                Some(hint),
             ));
         };
         (!arities.contains(&call.args)).then(|| (arity_message(&shown, arities, call.args), None))
@@ -251,16 +264,18 @@ impl<'a> Checker<'a> {
     ) -> Option<(String, Option<String>)> {
         let name = call.name.as_str();
         let known = |set: &Signatures| set.get(name).is_some_and(|a| a.contains(&call.args));
-        if known(&self.native) || known(own) {
+        if known(&self.native) || known(own) || known(standard_library()) {
             return None;
         }
+        let declared = [&*self.native, own, standard_library()];
         let offered: HashSet<usize> =
-            self.native.get(name).into_iter().chain(own.get(name)).flatten().copied().collect();
+            declared.iter().filter_map(|set| set.get(name)).flatten().copied().collect();
         if !offered.is_empty() {
             return Some((arity_message(name, &offered, call.args), None));
         }
         // Rhai's and the host's functions, the script's own, and those of imported modules.
-        let plain = self.native.keys().chain(own.keys()).map(String::as_str).chain(SPECIAL.iter().copied());
+        let plain =
+            declared.iter().flat_map(|set| set.keys()).map(String::as_str).chain(SPECIAL.iter().copied());
         let mut names: Vec<(&str, String)> = plain.map(|n| (n, n.to_string())).collect();
         for (alias, module) in aliases {
             let functions = module.as_ref().and_then(|m| self.modules.get(m)).and_then(|f| f.as_ref().ok());
@@ -268,7 +283,10 @@ impl<'a> Checker<'a> {
                 functions.into_iter().flat_map(|f| f.keys()).map(|f| (f.as_str(), format!("{alias}::{f}"))),
             );
         }
-        Some((format!("unknown function '{name}'"), did_you_mean(name, names)))
+        let hint = did_you_mean(name, names)
+            .or_else(|| stdlib_hint(None, name))
+            .unwrap_or_else(|| LISTED.to_string());
+        Some((format!("unknown function '{name}'"), Some(hint)))
     }
 
     /// The functions of an imported module, compiling it once.
@@ -332,6 +350,14 @@ pub(crate) fn did_you_mean<'n>(
     name: &str,
     candidates: impl IntoIterator<Item = (&'n str, String)>,
 ) -> Option<String> {
+    nearest(name, candidates).map(|shown| format!("did you mean '{shown}'?"))
+}
+
+/// The candidate closest to `name` (as shown), if one is close enough to be a likely typo.
+pub(crate) fn nearest<'n>(
+    name: &str,
+    candidates: impl IntoIterator<Item = (&'n str, String)>,
+) -> Option<String> {
     let wanted = name.to_lowercase();
     // About one edit in three characters; a swap of two neighbours is one edit.
     let limit = (name.chars().count() / 3).max(1);
@@ -341,7 +367,26 @@ pub(crate) fn did_you_mean<'n>(
         .map(|(compared, shown)| (strsim::damerau_levenshtein(&wanted, &compared.to_lowercase()), shown))
         .filter(|(distance, _)| *distance <= limit)
         .min()
-        .map(|(_, shown)| format!("did you mean '{shown}'?"))
+        .map(|(_, shown)| shown)
+}
+
+/// For a call of `name` (as `alias::name` when `alias` is given) that nothing imported offers:
+/// the stdlib module that has it, or a name near it, and how to import it.
+fn stdlib_hint(alias: Option<&str>, name: &str) -> Option<String> {
+    let functions = crate::host::docs::stdlib_functions();
+    let short = |module: &str| module.rsplit('/').next().unwrap_or(module).to_string();
+    let offered = functions.iter().filter(|f| alias.is_none_or(|a| short(&f.module) == a));
+    let candidates: Vec<(&str, String)> = offered.map(|f| (f.name.as_str(), f.name.clone())).collect();
+    let found = match candidates.iter().find(|(n, _)| *n == name) {
+        Some((n, _)) => n.to_string(),
+        None => nearest(name, candidates.iter().map(|(n, shown)| (*n, shown.clone())))?,
+    };
+    let module =
+        &functions.iter().find(|f| f.name == found && alias.is_none_or(|a| short(&f.module) == a))?.module;
+    let alias = alias.map_or_else(|| short(module), str::to_string);
+    Some(format!(
+        "the stdlib's {module} has {found}(): import \"{module}\" as {alias}; then call {alias}::{found}(…)"
+    ))
 }
 
 /// A name a person types: not an operator, and not Rhai's generated names (`anon$…`, `get$…`).
@@ -503,7 +548,18 @@ mod tests {
             ),
             ("lenn([1])", "unknown function 'lenn'; hint: did you mean 'len'?"),
             ("pritn(1)", "unknown function 'pritn'; hint: did you mean 'print'?"),
-            ("frobnicate(1)", "unknown function 'frobnicate'"),
+            (
+                "frobnicate(1)",
+                "unknown function 'frobnicate'; hint: `vmssid docs` lists the primitives and the stdlib (`.help` in the REPL)",
+            ),
+            (
+                "repot([])",
+                "unknown function 'repot'; hint: the stdlib's vmssid/identity has report(): import \"vmssid/identity\" as identity; then call identity::report(…)",
+            ),
+            (
+                "identity::repot([])",
+                "'identity::repot': no module is imported as 'identity'; hint: the stdlib's vmssid/identity has report(): import \"vmssid/identity\" as identity; then call identity::report(…)",
+            ),
             (
                 "import \"m\" as m; m::fo(1)",
                 "unknown function 'm::fo' (module 'm' has no such function); hint: did you mean 'm::foo'?",

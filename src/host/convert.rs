@@ -83,15 +83,117 @@ pub fn id_text(function: &str, value: &Dynamic, what: &str) -> RhaiResult<Immuta
     }
 }
 
-/// Rhai's type names as a script author knows them.
-pub fn friendly_type(type_name: &str) -> &str {
-    match type_name {
-        "string" | "ImmutableString" | "&str" => "a string",
-        "i64" | "int" => "a number",
-        "f64" | "float" => "a number",
-        "map" | "rhai::Map" => "a map",
-        "array" | "rhai::Array" => "an array",
-        "()" => "()",
+/// A type as a script author knows it, from any name Rhai gives it: its own short names, the
+/// Rust names of its types, or the union it prints for strings.
+pub fn plain_type(name: &str) -> &str {
+    let name = name.trim().trim_start_matches("&mut ").trim_start_matches('&').trim();
+    match name {
+        "str" | "string" | "String" | "ImmutableString" | "str | ImmutableString | String" => "string",
+        "i64" | "i32" | "u64" | "u32" | "usize" | "isize" | "u8" | "INT" | "int" => "integer",
+        "f64" | "f32" | "FLOAT" | "float" => "float",
+        "bool" => "bool",
+        "char" => "character",
+        "array" | "Array" | "Vec<Dynamic>" => "array",
+        "map" | "Map" => "map",
+        "blob" | "Blob" | "Vec<u8>" => "blob",
+        "Fn" | "FnPtr" => "function",
+        "timestamp" | "Instant" => "timestamp",
+        "Dynamic" | "?" | "_" => "value",
+        "range" | "range=" => "range",
+        _ if name.starts_with("Range") || name.starts_with("core::ops::range") => "range",
+        // A Rust path (`rhai::Map`, `alloc::string::String`): its last part, mapped as above.
+        _ if name.contains("::") => name.rsplit("::").next().map_or(name, plain_type),
         other => other,
+    }
+}
+
+/// `text` with every Rust type name in it replaced by its [`plain_type`]: for messages Rhai
+/// builds from its types (`Function not found: f (&str | ImmutableString | String, i64)`).
+pub fn plain_types_in(text: &str) -> String {
+    const RUST_NAMES: &[&str] = &[
+        "i64",
+        "i32",
+        "u64",
+        "u32",
+        "usize",
+        "isize",
+        "u8",
+        "f64",
+        "f32",
+        "INT",
+        "FLOAT",
+        "String",
+        "ImmutableString",
+        "Dynamic",
+        "Array",
+        "Map",
+        "Blob",
+        "FnPtr",
+        "Instant",
+    ];
+    let text = text.replace("&str | ImmutableString | String", "string").replace("&mut ", "");
+    let is_word = |c: char| c.is_alphanumeric() || c == '_' || c == ':';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find(|c: char| is_word(c) || c == '&') {
+        out.push_str(&rest[..start]);
+        let word = &rest[start..];
+        let end = word.char_indices().skip(1).find(|(_, c)| !is_word(*c)).map_or(word.len(), |(i, _)| i);
+        // A word ends before the colon that follows it ("found:"); colons alone stay as they are.
+        let token = match word[..end].trim_end_matches(':') {
+            "" => &word[..end],
+            token => token,
+        };
+        let rust = RUST_NAMES.contains(&token)
+            || token == "&str"
+            || ["alloc::", "core::", "std::", "rhai::", "vmssid::"].iter().any(|p| token.starts_with(p));
+        out.push_str(if rust { plain_type(token) } else { token });
+        rest = &word[token.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A value's type as a message names it after "got": `a string`, `a number`, `an array`.
+pub fn friendly_type(type_name: &str) -> String {
+    match plain_type(type_name) {
+        "integer" | "float" => "a number".to_string(),
+        plain => with_article(plain),
+    }
+}
+
+/// `an integer`, `a string`; `()` as it is.
+pub fn with_article(plain: &str) -> String {
+    match plain.chars().next() {
+        Some('a' | 'e' | 'i' | 'o' | 'u') => format!("an {plain}"),
+        Some(c) if c.is_alphabetic() => format!("a {plain}"),
+        _ => plain.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rust_type_names_become_plain_ones() {
+        for (rhai, plain) in [
+            (
+                "Function not found: f (&str | ImmutableString | String, i64)",
+                "Function not found: f (string, integer)",
+            ),
+            (
+                "sub_string(string: &mut ImmutableString, start: INT) -> ImmutableString",
+                "sub_string(string: string, start: integer) -> string",
+            ),
+            ("getter is not registered for type 'i64'", "getter is not registered for type 'integer'"),
+            ("x: rhai::Map, y: alloc::string::String, z: f64", "x: map, y: string, z: float"),
+            (
+                "index 5 out of bounds: only 1 element in array",
+                "index 5 out of bounds: only 1 element in array",
+            ),
+        ] {
+            assert_eq!(plain_types_in(rhai), plain, "{rhai}");
+        }
     }
 }

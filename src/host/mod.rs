@@ -3,6 +3,7 @@
 //! A session owns an engine with the primitives registered, a scope whose variables live across
 //! evaluations, and the functions defined so far.
 
+mod call_error;
 pub mod catalog;
 mod changes;
 pub mod check;
@@ -139,15 +140,17 @@ impl Session {
 
     fn eval_here(&mut self, source: &str, name: &str) -> Result<Dynamic, ScriptError> {
         self.context.interrupt.reset();
-        let mut ast =
-            self.engine.compile_with_scope(&self.scope, source).map_err(|e| ScriptError::parse(name, &e))?;
+        let mut ast = self
+            .engine
+            .compile_with_scope(&self.scope, source)
+            .map_err(|e| ScriptError::parse(name, &e, &self.engine))?;
         ast.set_source(name.to_string());
         let merged = self.functions.merge(&ast);
         let result = self.engine.eval_ast_with_scope::<Dynamic>(&mut self.scope, &merged);
         // Keep function definitions even when the statement failed, as rhai-repl does.
         self.functions = merged.clone_functions_only();
         self.functions.set_source(name.to_string());
-        result.map_err(|e| ScriptError::eval(name, &e))
+        result.map_err(|e| ScriptError::eval(name, &e, &self.engine))
     }
 
     /// Keeps a module that `import "path" as alias;` loaded visible to later evaluations.
@@ -160,7 +163,7 @@ impl Session {
             .engine
             .module_resolver()
             .resolve(&self.engine, None, path, rhai::Position::NONE)
-            .map_err(|e| ScriptError::eval(&format!("import \"{path}\""), &e))?;
+            .map_err(|e| ScriptError::eval(&format!("import \"{path}\""), &e, &self.engine))?;
         self.engine.register_static_module(alias, module);
         Ok(())
     }

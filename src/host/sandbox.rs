@@ -28,34 +28,55 @@ struct Caps {
     map: usize,
 }
 
-fn too_large(what: &str) -> Box<EvalAltResult> {
-    EvalAltResult::ErrorDataTooLarge(what.to_string(), rhai::Position::NONE).into()
+/// What grew past its limit: the words of the error, and the cap that applies.
+#[derive(Debug, Clone, Copy)]
+enum Grown {
+    Array,
+    Blob,
+    Map,
+    String,
 }
 
-fn check(cap: usize, len: usize, what: &str) -> RhaiResult<()> {
-    if cap > 0 && len > cap { Err(too_large(what)) } else { Ok(()) }
+/// The error names the limit and its value: `describe` in [`super::error`] adds how to raise it.
+fn too_large(what: Grown, cap: usize) -> Box<EvalAltResult> {
+    let text = match what {
+        Grown::Array => format!("an array would hold more than the limit of {cap} items"),
+        Grown::Blob => format!("a BLOB would hold more than the limit of {cap} bytes"),
+        Grown::Map => format!("a map would hold more than the limit of {cap} entries"),
+        Grown::String => format!("a string would be longer than the limit of {cap} bytes"),
+    };
+    EvalAltResult::ErrorDataTooLarge(text, rhai::Position::NONE).into()
+}
+
+fn check(cap: usize, len: usize, what: Grown) -> RhaiResult<()> {
+    if cap > 0 && len > cap { Err(too_large(what, cap)) } else { Ok(()) }
 }
 
 impl Caps {
     fn array(self, len: usize) -> RhaiResult<()> {
-        check(self.array, len, "Size of array")
+        check(self.array, len, Grown::Array)
     }
     fn blob(self, len: usize) -> RhaiResult<()> {
-        check(self.array, len, "Size of array/BLOB")
+        check(self.array, len, Grown::Blob)
     }
     fn map(self, len: usize) -> RhaiResult<()> {
-        check(self.map, len, "Size of object map")
+        check(self.map, len, Grown::Map)
     }
     fn string(self, len: usize) -> RhaiResult<()> {
-        check(self.string, len, "Length of string")
+        check(self.string, len, Grown::String)
     }
 
     /// The length `len` asks for, where a negative one means nothing to do.
-    fn wanted(self, len: INT, what: &str) -> RhaiResult<Option<usize>> {
+    fn wanted(self, len: INT, what: Grown) -> RhaiResult<Option<usize>> {
         if len <= 0 {
             return Ok(None);
         }
-        usize::try_from(len).map(Some).map_err(|_| too_large(what))
+        let cap = match what {
+            Grown::Array | Grown::Blob => self.array,
+            Grown::Map => self.map,
+            Grown::String => self.string,
+        };
+        usize::try_from(len).map(Some).map_err(|_| too_large(what, cap))
     }
 }
 
@@ -105,7 +126,7 @@ fn arrays(m: &mut Module, c: Caps) {
         Ok(()) as RhaiResult<()>
     });
     FuncRegistration::new("pad").set_into_module(m, move |a: &mut Array, len: INT, item: Dynamic| {
-        if let Some(len) = c.wanted(len, "Size of array")?.filter(|len| *len > a.len()) {
+        if let Some(len) = c.wanted(len, Grown::Array)?.filter(|len| *len > a.len()) {
             c.array(len)?;
             a.resize(len, item);
         }
@@ -115,14 +136,14 @@ fn arrays(m: &mut Module, c: Caps) {
 
 fn blobs(m: &mut Module, c: Caps) {
     let make = move |len: INT, byte: INT| -> RhaiResult<Blob> {
-        let len = c.wanted(len, "Size of array/BLOB")?.unwrap_or(0);
+        let len = c.wanted(len, Grown::Blob)?.unwrap_or(0);
         c.blob(len)?;
         Ok(vec![(byte & 0xff) as u8; len])
     };
     FuncRegistration::new("blob").set_into_module(m, move |len: INT| make(len, 0));
     FuncRegistration::new("blob").set_into_module(m, make);
     FuncRegistration::new("pad").set_into_module(m, move |b: &mut Blob, len: INT, byte: INT| {
-        if let Some(len) = c.wanted(len, "Size of array/BLOB")?.filter(|len| *len > b.len()) {
+        if let Some(len) = c.wanted(len, Grown::Blob)?.filter(|len| *len > b.len()) {
             c.blob(len)?;
             b.resize(len, (byte & 0xff) as u8);
         }
@@ -145,7 +166,7 @@ fn strings(m: &mut Module, c: Caps) {
         Ok(format!("{s}{t}").into()) as RhaiResult<ImmutableString>
     });
     let pad = move |s: &mut ImmutableString, len: INT, padding: &str| -> RhaiResult<()> {
-        let Some(len) = c.wanted(len, "Length of string")? else { return Ok(()) };
+        let Some(len) = c.wanted(len, Grown::String)? else { return Ok(()) };
         let have = s.chars().count();
         if len <= have || padding.is_empty() {
             return Ok(());

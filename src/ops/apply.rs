@@ -5,7 +5,7 @@ use reqwest::Method;
 
 use super::gate::{OpenWrite, WriteIntent};
 use super::role_policy::EndedRoles;
-use super::verify::{Evidence, verify};
+use super::verify::{Evidence, operation_status_unreadable, unread_status_note, verify};
 use super::{ChangeReport, OpError, Primitives, Target, Vmss, WriteMode};
 use crate::arm::client::Precondition;
 use crate::arm::{ArmError, ArmResponse, WriteRequest};
@@ -184,10 +184,15 @@ impl Primitives {
                 }
             };
             let written_etag = response_etag(&started);
+            let mut unread_status = None;
             if let Err(e) = self.client.wait_for_operation(&started).await {
-                let e = OpError::from(e);
-                write.fail(&e);
-                return Err(e);
+                if !operation_status_unreadable(&e) {
+                    let e = OpError::from(e);
+                    write.fail(&e);
+                    return Err(e);
+                }
+                tracing::warn!(vmss = %id, error = %e, "operation status unreadable; the settled read decides");
+                unread_status = Some(unread_status_note(&e));
             }
             let after = match self.read_settled(&id).await {
                 Ok(after) => after,
@@ -203,7 +208,9 @@ impl Primitives {
             }
             let interrupted = write.interrupted();
             let entry = write.entry().to_string();
-            let note = (evidence == Evidence::ChangedSince).then_some("changed by another writer since");
+            let note = unread_status
+                .as_deref()
+                .or((evidence == Evidence::ChangedSince).then_some("changed by another writer since"));
             write.succeed(&after.identity, note);
             let before = current.identity;
             let mut report = self.report(intent, after, true, Some(body), sent);

@@ -8,7 +8,7 @@ use super::apply::{response_etag, same_identity};
 use super::gate::WriteIntent;
 use super::model::identity_from_json;
 use super::plan_file::PlanWrite;
-use super::verify::{Evidence, verify};
+use super::verify::{Evidence, operation_status_unreadable, verify};
 use super::{ChangeReport, EndedRoles, OpError, Primitives, WriteMode};
 use crate::arm::client::Precondition;
 use crate::arm::{ArmError, WriteRequest};
@@ -113,14 +113,16 @@ impl Primitives {
         };
         tracing::info!(vmss = %id, intent = %intent, body = %write.body, "writing a planned change");
         let (evidence_etag, lost) = match open.send(request).await {
-            Ok(started) => {
-                if let Err(e) = self.client.wait_for_operation(&started).await {
+            Ok(started) => match self.client.wait_for_operation(&started).await {
+                Ok(()) => (response_etag(&started), false),
+                // Accepted, but its operation cannot be followed: a settled read tells.
+                Err(e) if operation_status_unreadable(&e) => (response_etag(&started), true),
+                Err(e) => {
                     let e = OpError::from(e);
                     open.fail(&e);
                     return Err(e);
                 }
-                (response_etag(&started), false)
-            }
+            },
             Err(ArmError::Cloud(e)) if e.status == 412 => {
                 open.finish(Outcome::Failed, None, Some("412 precondition failed: changed since planning"));
                 return Ok(PlannedOutcome::Changed { reason: "its etag changed since planning".into() });
@@ -152,7 +154,9 @@ impl Primitives {
             return Err(e);
         }
         let note = match (lost, evidence) {
-            (true, _) => Some("the answer was lost; a settled read shows it holding"),
+            (true, _) => {
+                Some("its answer or its operation's status was lost; a settled read shows it holding")
+            }
             (false, Evidence::ChangedSince) => Some("changed by another writer since"),
             _ => None,
         };

@@ -3,7 +3,26 @@
 //! role assignments are gone).
 
 use super::OpError;
+use crate::arm::ArmError;
 use crate::identity::{Identity, Intent, ResourceId};
+
+/// Whether failing to follow a write's operation says nothing about the write itself: its
+/// status URL gone (404) or failing (429, 5xx), the endpoint unreachable, an unreadable answer.
+/// The write was accepted, so the scale set read back decides, as after a lost answer. An
+/// operation that reported `Failed`, a timeout and Ctrl-C keep their meaning.
+pub fn operation_status_unreadable(e: &ArmError) -> bool {
+    match e {
+        ArmError::Cloud(c) => c.status == 404 || c.status == 429 || c.status >= 500,
+        ArmError::Transport { .. } | ArmError::BadResponse(_) => true,
+        ArmError::RetriesExhausted { last, .. } => operation_status_unreadable(last),
+        _ => false,
+    }
+}
+
+/// The journal's note for a write whose operation status could not be read.
+pub fn unread_status_note(e: &ArmError) -> String {
+    format!("its operation's status could not be read ({}); the settled read shows it holding", e.code())
+}
 
 /// How much of the state after a write is the write's own doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -101,7 +101,7 @@ fn runaway_scripts_are_stopped() {
     );
     fails_cleanly(&mut t, &["run", "-e", "let s = \"x\"; loop { s += s; }"], "--max-string-size");
     let deep = format!("{}1{}", "(".repeat(500), ")".repeat(500));
-    fails_cleanly(&mut t, &["run", "-e", &deep], "syntax error");
+    fails_cleanly(&mut t, &["run", "-e", &deep], "expressions nest deeper than the limit of 128 levels");
     fails_cleanly(&mut t, &["run", "-e", "throw #{ code: \"Mine\", message: \"stop here\" }"], "stop here");
     assert_transcript!("runaway_scripts", t);
 }

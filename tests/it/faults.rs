@@ -197,3 +197,38 @@ fn a_lost_answer_to_a_failing_operation_is_never_a_success() {
     println!("{} cases:\n{}", rows.len(), rows.join("\n"));
     assert_eq!(rows.len(), 2 * 6);
 }
+
+/// The write is accepted but its operation's status URL cannot be read (gone, or failing past
+/// every retry): that says nothing about the write, so the settled read decides. The change
+/// holds, so it is a success, journaled as one (an undo of the run takes it back), with a note.
+#[test]
+fn an_unreadable_operation_status_is_decided_by_the_settled_read() {
+    let status_faults = [
+        ("404 on the status URL", FaultKind::Error { status: 404, code: "NotFound".into() }, 1),
+        ("500 past every retry", FaultKind::ServerError, 100),
+    ];
+    for api in ["2018-06-01", "2026-04-01"] {
+        for (name, fault, times) in status_faults.clone() {
+            let label = format!("{api} / {name}");
+            let w = World::build(EmulatorConfig::default(), api, WriteMode::Allow, |c| {
+                c.retry.max_attempts = 3;
+            });
+            let vmss = w.vmss("myVMSS");
+            let before = w.rt.block_on(w.primitives.read_settled(&vmss)).unwrap().identity;
+            let intent = Intent::AddUser(w.uai("ID2"));
+            let wanted = intent.outcome(&before);
+            w.control().add_fault(
+                FaultRule::new(fault, Trigger::Next(times)).method("GET").path_contains("/operations/"),
+            );
+            let report =
+                w.rt.block_on(w.primitives.apply(Target::Id(vmss.clone()), intent))
+                    .unwrap_or_else(|e| panic!("{label}: expected a verified success, got: {e}"));
+            assert!(report.changed, "{label}");
+            assert_eq!(shape(&w), wanted, "{label}: the intent holds and nothing else moved");
+            let last = w.journal().pop().unwrap_or_else(|| panic!("{label}: nothing journaled"));
+            assert_eq!(last.outcome, Some(Outcome::Succeeded), "{label}: journal outcome");
+            let note = last.note.unwrap_or_default();
+            assert!(note.contains("operation's status could not be read"), "{label}: note {note:?}");
+        }
+    }
+}

@@ -144,8 +144,8 @@ fn check_reports_every_problem_exactly() {
 #[test]
 fn every_limit_stops_a_script_with_a_hint() {
     let cases: &[(&[&str], &str, &str)] = &[
-        (&["--max-operations", "1000"], "loop {}", "raise --max-operations"),
-        (&["--max-call-levels", "10"], "fn f(n) { f(n + 1) } f(0)", "raise --max-call-levels"),
+        (&["--max-operations", "1000"], "loop {}", "raise it with --max-operations"),
+        (&["--max-call-levels", "10"], "fn f(n) { f(n + 1) } f(0)", "raise it with --max-call-levels"),
         (&["--max-string-size", "100"], "let s = \"x\"; loop { s += s; }", "--max-string-size"),
         (&["--max-array-size", "100"], "let a = []; loop { a.push(1); }", "--max-array-size"),
         (

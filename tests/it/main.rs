@@ -21,6 +21,7 @@ mod faults;
 mod interrupted_writes;
 mod journal_undo;
 mod libraries;
+mod messages;
 mod output_formats;
 mod parallel;
 mod pinned_libraries;

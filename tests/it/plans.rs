@@ -319,3 +319,17 @@ fn a_plan_refuses_scripts_that_change_role_assignments() {
     assert!(!plan.exists(), "a plan was written");
     assert!(arm.sent().is_empty(), "planning sent writes");
 }
+
+/// `apply --help` lists only flags apply takes: it refuses the emulator's and the dry run's.
+#[test]
+fn apply_help_lists_only_the_flags_it_takes() {
+    let help = crate::harness::Vmssid::new(["apply", "--help"]).run();
+    let listed: Vec<String> = help.stdout().lines().map(|l| l.trim_start().to_string()).collect();
+    for refused in ["--emulator", "--state", "--throttle", "--time-scale", "--dry-run", "--read-only"] {
+        let shown = listed.iter().any(|l| l.starts_with(&format!("{refused} ")) || l == refused);
+        assert!(!shown, "{refused} is listed but refused:\n{}", help.stdout());
+    }
+    let refused = crate::harness::Vmssid::new(["apply", "--emulator", "plan.json"]).run();
+    let transcript = crate::harness::Transcript::of_all([&help, &refused]);
+    crate::harness::snapshot::assert_transcript!("apply_help", transcript);
+}

@@ -268,3 +268,42 @@ fn history_is_shared_across_sessions_without_secrets() {
     second.expect(PROMPT);
     second.quit();
 }
+
+/// Lines that arrive together (typed ahead while a statement runs, or pasted by a terminal
+/// without bracketed paste) are all run, in order, multi-line statements included. rustyline
+/// read them in one go and dropped what followed the first line until its `buffer-redux`
+/// feature kept the rest for the next prompt.
+#[test]
+fn lines_typed_ahead_or_pasted_are_all_run_in_order() {
+    let (_dir, history) = temp_history();
+    let mut t = Term::start(&history, &[]);
+    // The results are computed, so that the echo of the input cannot match them.
+    let burst = [
+        "let sum = 0; for i in 0..2000000 { sum += i; } sum",
+        r#"print("sec" + "ond")"#,
+        "fn typed_ahead(x) {",
+        "  x * 1000 + 7",
+        "}",
+        "if sum > 0 {",
+        "  typed_ahead(3)",
+        "}",
+        r#""la" + "st""#,
+    ];
+    t.send(&(burst.join("\r") + "\r"));
+    t.expect("1999999000000");
+    t.expect("second");
+    t.expect("3007");
+    t.expect("last");
+    t.expect(PROMPT);
+    // Typed while a statement runs: the terminal is out of raw mode then, and the lines wait
+    // in its buffer for the next prompt.
+    t.line(r#"print("spin" + "ning"); let n = 0; for i in 0..3000000 { n += 1; } n"#);
+    t.expect("spinning");
+    let ahead = ["let after = n / 1000;", "if after > 0 {", "  after + 11", "}", r#""do" + "ne""#];
+    t.send(&(ahead.join("\r") + "\r"));
+    t.expect("3000000");
+    t.expect("3011");
+    t.expect("done");
+    t.expect(PROMPT);
+    t.quit();
+}

@@ -49,13 +49,23 @@ fn deep_closures_nests_and_recursion_end_cleanly() {
     let recursion = "fn f(n) { if n == 0 { 0 } else { f(n - 1) + 1 } } f(1000000)";
     let out = run(d, &["run", "--max-call-levels", "100000000", "-e", recursion], &[]);
     no_crash(&out);
-    expect(&out, 1, "", "stopped: functions nest deeper than allowed (raise --max-call-levels");
+    expect(
+        &out,
+        1,
+        "",
+        "stopped: functions nest deeper than the limit of 4096 call levels; hint: that is the most allowed (4096)",
+    );
 
     // A chain with no end is stopped by the memory limit, however many operations it may run.
     let endless = "let f = || 1; loop { let g = f; f = || g.call(); }";
     let out = run(d, &["run", "--max-operations", "0", "--max-memory", "64", "-e", endless], &[]);
     no_crash(&out);
-    expect(&out, 1, "", "stopped: the process holds more than 64 MiB of memory (raise --max-memory");
+    expect(
+        &out,
+        1,
+        "",
+        "stopped: the process holds more than the limit of 64 MiB of memory; hint: raise it with --max-memory",
+    );
 }
 
 #[test]
@@ -164,7 +174,7 @@ fn size_checks_leave_rhai_alone_and_still_stop_at_the_limit() {
     let filled = world.eval(&mut session, "let a = []; for i in 0..100000 { a.push(i); } a.len()");
     assert_eq!(filled.as_int().ok(), Some(100_000));
     let err = session.eval("a.push(1)", "<test>").unwrap_err();
-    assert!(err.message.contains("raise --max-array-size"), "expected the array limit, got {err}");
+    assert!(err.message.contains("raise it with --max-array-size"), "expected the array limit, got {err}");
 }
 
 #[test]

@@ -274,7 +274,7 @@ fn check_knows_what_test_files_may_call_and_scripts_may_not() {
     assert_code(&run, 1);
     assert_eq!(
         run.stdout(),
-        "scripts/plain.rhai:1:1: unknown function 'assert_eq'\n",
+        "scripts/plain.rhai:1:1: unknown function 'assert_eq'; hint: `vmssid docs` lists the primitives and the stdlib (`.help` in the REPL)\n",
         "{}",
         run.transcript()
     );

@@ -317,3 +317,28 @@ fn etag_less_writes_are_allowed_by_the_users_own_config_never_by_a_project_file(
     t.push(&run(dir.path(), &args, &[("XDG_CONFIG_HOME", config.as_str())]));
     assert_transcript!("etag_less_writes", t);
 }
+
+/// `--ca-cert` means what curl's `--cacert` means: its certificates are the only roots. The
+/// system's roots are what `SSL_CERT_FILE` names here, so both cases can be shown offline.
+#[test]
+fn ca_cert_replaces_the_system_roots() {
+    let dir = tempfile::tempdir().unwrap();
+    let pem = |name: &str| dir.path().join(name).display().to_string();
+    let (a_pem, b_pem) = (pem("a.pem"), pem("b.pem"));
+    let _a = crate::harness::EmulatorProcess::start(&["--tls", "--cert-out", &a_pem, "--token", "t"]);
+    let b = crate::harness::EmulatorProcess::start(&["--tls", "--cert-out", &b_pem, "--token", "t"]);
+    let list = |extra: &[&str]| {
+        Vmssid::new(["run", "--endpoint", b.url(), "--subscription", SUB])
+            .args(extra)
+            .args(["-e", "list_vmss().len()"])
+            .envs(&[("VMSSID_ACCESS_TOKEN", "t"), ("SSL_CERT_FILE", b_pem.as_str())])
+            .run()
+    };
+    // B's certificate among the system's roots: trusted.
+    expect(&list(&[]), 0, "1", "");
+    // --ca-cert names A's certificate only: B's is no longer trusted.
+    let refused = list(&["--ca-cert", &a_pem]);
+    expect(&refused, 1, "", "certificate");
+    // And A's own --ca-cert still reaches B when it is B's.
+    expect(&list(&["--ca-cert", &b_pem]), 0, "1", "");
+}

@@ -2,6 +2,8 @@
 //! Compute's buckets (`--throttle azure`), refilled 60 times faster (`--time-scale 60`), with
 //! 20 ms latency. The client must finish without a single 429, close to the ideal time.
 
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -37,16 +39,27 @@ pub struct Outcome {
     pub wall: Duration,
     pub requests: u64,
     pub throttled: u64,
+    /// Requests the client held back to spare a budget.
+    pub paced: u64,
     pub budget_bound: Duration,
     pub binding: &'static str,
     pub latency_bound: Duration,
 }
 
-/// Runs `add_user` over `subs` subscriptions of `per_sub` scale sets each.
-pub fn run(rt: &Runtime, subs: usize, per_sub: usize, concurrency: usize) -> anyhow::Result<Outcome> {
-    let ids: Vec<String> = (0..subs).map(|i| format!("{:08x}-0000-4000-8000-{:012x}", 0xb0 + i, i)).collect();
+fn subscription_ids(subs: usize) -> Vec<String> {
+    (0..subs).map(|i| format!("{:08x}-0000-4000-8000-{:012x}", 0xb0 + i, i)).collect()
+}
+
+/// The script for these subscriptions.
+fn script(ids: &[String]) -> String {
+    let literal: Vec<String> = ids.iter().map(|s| format!("\"{s}\"")).collect();
+    SCRIPT.replace("SUBS", &format!("[{}]", literal.join(", ")))
+}
+
+/// An emulator holding `per_sub` scale sets in each of `ids`, with Azure's budgets.
+fn start_emulator(rt: &Runtime, ids: &[String], per_sub: usize) -> anyhow::Result<Emulator> {
     let mut spec = FleetSpec::new(&ids[0], per_sub);
-    spec.subscriptions = ids.clone();
+    spec.subscriptions = ids.to_vec();
     let config = EmulatorConfig {
         token: Some(TOKEN.into()),
         fixture: Fixture::State(spec.state()),
@@ -54,20 +67,83 @@ pub fn run(rt: &Runtime, subs: usize, per_sub: usize, concurrency: usize) -> any
         ..EmulatorConfig::default()
     }
     .with_throttle(ThrottleProfile::Azure, TIME_SCALE);
-    let emulator = rt.block_on(Emulator::start(config)).context("cannot start the emulator")?;
+    rt.block_on(Emulator::start(config)).context("cannot start the emulator")
+}
+
+/// The same work done by `vmssid run` in a process of its own, as a user runs it: its peak RSS
+/// in KiB, which (unlike this process's) holds no emulator.
+pub fn client_peak_kb(
+    rt: &Runtime,
+    exe: &Path,
+    subs: usize,
+    per_sub: usize,
+    concurrency: usize,
+) -> anyhow::Result<u64> {
+    let ids = subscription_ids(subs);
+    let emulator = start_emulator(rt, &ids, per_sub)?;
+    let journal = std::env::temp_dir().join(format!("vmssid-bench-{}.jsonl", std::process::id()));
+    let mut child = Command::new(exe)
+        .args(["run", "--endpoint", emulator.url(), "--subscription", &ids[0]])
+        .args(["--concurrency", &concurrency.to_string(), "--poll-interval-ms", "20", "--output", "json"])
+        .args(["-e", &script(&ids)])
+        .env("VMSSID_ACCESS_TOKEN", TOKEN)
+        .env("VMSSID_JOURNAL", &journal)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().context("stdout is piped")?));
+    let stderr = drain(Box::new(child.stderr.take().context("stderr is piped")?));
+    let (exited_well, peak_kb) = wait_with_peak_rss(child.id())?;
+    let (stdout, stderr) = (stdout.join().unwrap_or_default(), stderr.join().unwrap_or_default());
+    rt.block_on(emulator.shutdown());
+    let _ = std::fs::remove_file(journal);
+    let changed = stdout.trim().parse::<usize>().unwrap_or(0);
+    if !exited_well || changed != subs * per_sub {
+        bail!("vmssid run changed {changed} of {}: {stderr}", subs * per_sub);
+    }
+    Ok(peak_kb)
+}
+
+/// Waits for the child `pid` to exit: whether it exited with 0, and its peak RSS in KiB (what
+/// the kernel reports for that child alone).
+fn wait_with_peak_rss(pid: u32) -> anyhow::Result<(bool, u64)> {
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is a child of this process that nobody else waits for; the pointers are to
+    // live locals.
+    let reaped = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
+    if reaped != pid as libc::pid_t {
+        bail!("cannot wait for vmssid run: {}", std::io::Error::last_os_error());
+    }
+    let exited_well = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    Ok((exited_well, u64::try_from(usage.ru_maxrss).unwrap_or(0)))
+}
+
+/// Runs `add_user` over `subs` subscriptions of `per_sub` scale sets each.
+pub fn run(rt: &Runtime, subs: usize, per_sub: usize, concurrency: usize) -> anyhow::Result<Outcome> {
+    let ids = subscription_ids(subs);
+    let emulator = start_emulator(rt, &ids, per_sub)?;
     let interrupt = Interrupt::default();
     let mut client = ClientConfig::new(emulator.url().parse()?, ids[0].clone());
     client.poll_interval = LATENCY;
     let tokens = Arc::new(TokenProvider::fixed(Token::new(TOKEN)));
     let (client, writes) = ArmClient::new(client, tokens, interrupt.clone())?;
+    let client = Arc::new(client);
     let primitives =
-        Arc::new(Primitives::new(Arc::new(client), writes, ApiVersion::latest(), WriteMode::Allow));
+        Arc::new(Primitives::new(client.clone(), writes, ApiVersion::latest(), WriteMode::Allow));
     let context = HostContext { primitives, runtime: rt.handle().clone(), interrupt };
     let options =
         SessionOptions { limits: Limits { concurrency, ..Limits::default() }, ..SessionOptions::default() };
     let mut session = Session::new(context, options);
-    let subs_literal: Vec<String> = ids.iter().map(|s| format!("\"{s}\"")).collect();
-    let script = SCRIPT.replace("SUBS", &format!("[{}]", subs_literal.join(", ")));
+    let script = script(&ids);
     emulator.control().reset_counters();
     let t = Instant::now();
     let changed = session.eval(&script, "<bench>").map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -85,6 +161,7 @@ pub fn run(rt: &Runtime, subs: usize, per_sub: usize, concurrency: usize) -> any
         wall,
         requests: counters.total,
         throttled: counters.by_status.get(&429).copied().unwrap_or(0),
+        paced: client.throttles().paced(),
         budget_bound,
         binding,
         latency_bound,

@@ -46,6 +46,8 @@ pub struct Operation {
     pub key: ResKey,
     pub start_time: String,
     pub end_time: Option<String>,
+    /// When it ended, for forgetting the oldest finished operations first.
+    pub ended: Option<Instant>,
     pub state: OpState,
 }
 
@@ -80,6 +82,24 @@ pub fn start(store: &mut Store, op: Operation) {
         store.next_deadline = Some(store.next_deadline.map_or(d, |n| n.min(d)));
     }
     store.operations.insert(op.id.clone(), op);
+}
+
+/// Above this many operations, the oldest finished ones are forgotten.
+const REMEMBERED_OPERATIONS: usize = 20_000;
+
+/// Forgets the oldest half of the finished operations once there are too many. Azure answers an
+/// operation's status URL long after it ended, and a client may poll a second after the end:
+/// an operation that just finished is never the one forgotten.
+pub fn prune(store: &mut Store) {
+    if store.operations.len() < REMEMBERED_OPERATIONS {
+        return;
+    }
+    let mut finished: Vec<(Instant, String)> =
+        store.operations.values().filter_map(|o| Some((o.ended?, o.id.clone()))).collect();
+    finished.sort_unstable();
+    for (_, id) in finished.iter().take(finished.len() / 2) {
+        store.operations.remove(id);
+    }
 }
 
 /// Finishes an operation now (its `endTime` is now).
@@ -131,6 +151,7 @@ fn complete_at(store: &mut Store, op_id: &str, end: String) {
     if let Some(o) = store.operations.get_mut(op_id) {
         o.state = final_state;
         o.end_time = Some(end);
+        o.ended = Some(Instant::now());
     }
 }
 
@@ -196,4 +217,36 @@ pub fn poll(store: &mut Store, op_id: &str) -> Option<Value> {
     }
     body.insert("name".into(), json!(op.id));
     Some(Value::Object(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finished(id: usize, ended: Instant) -> Operation {
+        Operation {
+            id: format!("op-{id}"),
+            kind: ComputeKind::Vmss,
+            key: ("sub".into(), "rg".into(), format!("vmss-{id}")),
+            start_time: String::new(),
+            end_time: Some(String::new()),
+            ended: Some(ended),
+            state: OpState::Succeeded,
+        }
+    }
+
+    #[test]
+    fn pruning_forgets_the_oldest_finished_operations_never_the_newest() {
+        let mut store = Store::default();
+        let t0 = Instant::now();
+        for i in 0..REMEMBERED_OPERATIONS {
+            let op = finished(i, t0 + Duration::from_millis(i as u64));
+            store.operations.insert(op.id.clone(), op);
+        }
+        prune(&mut store);
+        assert_eq!(store.operations.len(), REMEMBERED_OPERATIONS / 2);
+        let newest = format!("op-{}", REMEMBERED_OPERATIONS - 1);
+        assert!(store.operations.contains_key(&newest), "the operation that ended last is kept");
+        assert!(!store.operations.contains_key("op-0"), "the one that ended first is forgotten");
+    }
 }

@@ -184,7 +184,7 @@ fn run_script(
     let engine = ctx.engine();
     let mut ast = engine
         .compile(&source)
-        .map_err(|e| runtime("SyntaxError", &ScriptError::parse(path, &e).message, None))?;
+        .map_err(|e| runtime("SyntaxError", &ScriptError::parse(path, &e, engine).message, None))?;
     ast.set_source(path);
     let mut scope = Scope::new();
     scope.push_constant("ARGS", args);
@@ -192,7 +192,7 @@ fn run_script(
         if assertions::ends_the_test(&e) {
             return e;
         }
-        let failure = ScriptError::eval(path, &e);
+        let failure = ScriptError::eval(path, &e, engine);
         runtime(failure.code.as_deref().unwrap_or("ScriptFailed"), &failure.message, None)
     })
 }

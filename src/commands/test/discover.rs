@@ -126,7 +126,8 @@ pub fn read(path: &Path, cwd: &Path, project_state: Option<(&str, &Path)>) -> Te
         }
     }
     // Any engine finds the functions; running them uses the test engine.
-    match rhai::Engine::new_raw().compile(&file.source) {
+    let engine = rhai::Engine::new_raw();
+    match engine.compile(&file.source) {
         Ok(ast) => {
             let mut names: Vec<String> = ast
                 .iter_functions()
@@ -145,7 +146,7 @@ pub fn read(path: &Path, cwd: &Path, project_state: Option<(&str, &Path)>) -> Te
             }
             file.tests = names;
         }
-        Err(e) => file.problem = Some(crate::host::ScriptError::parse(&shown, &e).to_string()),
+        Err(e) => file.problem = Some(crate::host::ScriptError::parse(&shown, &e, &engine).to_string()),
     }
     file
 }

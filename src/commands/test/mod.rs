@@ -270,7 +270,8 @@ fn run_test(shared: &Shared, prepared: &Prepared, test: &str) -> (Option<String>
 /// Runs the file's top level (imports, constants), then the test function.
 fn call_test(hooks: &api::Hooks, file: &TestFile, test: &str) -> Result<(), String> {
     let engine = api::engine(hooks);
-    let mut ast = engine.compile(&file.source).map_err(|e| ScriptError::parse(&file.shown, &e).message)?;
+    let mut ast =
+        engine.compile(&file.source).map_err(|e| ScriptError::parse(&file.shown, &e, &engine).message)?;
     ast.set_source(file.shown.clone());
     let mut scope = Scope::new();
     scope.push_constant("ARGS", Array::new());
@@ -283,7 +284,7 @@ fn call_test(hooks: &api::Hooks, file: &TestFile, test: &str) -> Result<(), Stri
                 EvalAltResult::ErrorInFunctionCall(name, _, inner, _) if name == test => inner.as_ref(),
                 other => other,
             };
-            Err(ScriptError::eval(&file.shown, inner).message)
+            Err(ScriptError::eval(&file.shown, inner, &engine).message)
         }
     }
 }

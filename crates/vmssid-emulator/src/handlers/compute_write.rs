@@ -19,7 +19,7 @@ use crate::lro::{self, OpState, Operation};
 use crate::normalize;
 use crate::precondition;
 use crate::principals;
-use crate::store::{self, ResourceGroup, Store};
+use crate::store::{self, ResourceGroup};
 use crate::util::{new_guid, now_rfc3339, percent_encode};
 
 /// Top-level members the emulator models itself; the rest goes to `Compute::extra`.
@@ -251,7 +251,7 @@ pub(super) fn commit(
         principals::note_created(store, p);
     }
     store.compute_mut(kind).insert(key.clone(), next.clone());
-    prune_operations(store);
+    lro::prune(store);
     lro::start(
         store,
         Operation {
@@ -260,6 +260,7 @@ pub(super) fn commit(
             key: key.clone(),
             start_time: now_rfc3339(),
             end_time: None,
+            ended: None,
             state: OpState::Running {
                 polls_left: inner.operation_polls,
                 deadline: lro::deadline_after(inner.operation_duration),
@@ -310,9 +311,3 @@ fn accepted(ctx: &Ctx, version: ComputeVersion, v: &Compute, op_id: &str) -> Rep
         .header("Azure-AsyncNotification", "Enabled")
 }
 
-/// Keeps the operation table bounded under benchmarks: finished operations go first.
-fn prune_operations(store: &mut Store) {
-    if store.operations.len() >= 20_000 {
-        store.operations.retain(|_, o| o.is_running());
-    }
-}
