@@ -310,4 +310,3 @@ fn accepted(ctx: &Ctx, version: ComputeVersion, v: &Compute, op_id: &str) -> Rep
         .header("Location", status_url(ctx, version, v, op_id, true))
         .header("Azure-AsyncNotification", "Enabled")
 }
-
