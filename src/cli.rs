@@ -151,7 +151,8 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "MS", default_value_t = 2000)]
     pub poll_interval_ms: u64,
 
-    /// Re-plans of one write after another writer got there first, before giving up.
+    /// Re-plans of one write after another writer got there first (412) or another operation
+    /// was still running on the scale set (409), before giving up.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub max_replans: u32,
 

@@ -388,6 +388,23 @@ impl ArmClient {
         }
     }
 
+    /// Sleeps before a request is sent (again), which nothing has applied yet. Unlike
+    /// [`ArmClient::pause`] it also ends on a Ctrl-C that a write's hold defers (checked every
+    /// [`PACE_TICK`]): a budget's or a 429's wait can be minutes long, and nothing is half-done.
+    async fn pause_unsent(&self, delay: Duration) -> Result<(), ArmError> {
+        let until = Instant::now() + delay;
+        loop {
+            if self.interrupt.is_triggered() {
+                return Err(ArmError::Cancelled);
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(());
+            }
+            self.pause(left.min(PACE_TICK)).await?;
+        }
+    }
+
     /// One logical request with its retries. Non-2xx answers become errors.
     async fn send(
         &self,
@@ -431,7 +448,8 @@ impl ArmClient {
             let delay = policy.delay(attempt, failure, rand::rng().random::<f64>());
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
             tracing::info!(%method, path = url.path(), attempt, delay = %format_args!("{:.1}s", delay.as_secs_f64()), error = %error, "retrying");
-            self.pause(delay).await?;
+            // Only a request nothing applied is retried, so Ctrl-C may end this wait.
+            self.pause_unsent(delay).await?;
         }
     }
 
@@ -447,7 +465,7 @@ impl ArmClient {
                         self.throttle.count_paced();
                     }
                     waited = true;
-                    self.pause(wait.min(PACE_TICK)).await?;
+                    self.pause_unsent(wait.min(PACE_TICK)).await?;
                 }
             }
         }
@@ -555,11 +573,10 @@ impl ArmClient {
             };
             return Ok(ArmResponse { status: status.as_u16(), body, headers });
         }
-        let error = ArmError::Cloud(Box::new(CloudError::from_body(
-            status.as_u16(),
-            &text,
-            RequestIds::from_headers(&headers),
-        )));
+        let error = ArmError::Cloud(Box::new(CloudError {
+            retry_after,
+            ..CloudError::from_body(status.as_u16(), &text, RequestIds::from_headers(&headers))
+        }));
         match status {
             StatusCode::TOO_MANY_REQUESTS => {
                 Err(AttemptError::Retryable(Failure::Refused { retry_after }, error))

@@ -1,6 +1,7 @@
 //! Errors of the ARM client, each rendered as one line a person can act on.
 
 use std::fmt;
+use std::time::Duration;
 
 use serde_json::Value;
 use thiserror::Error;
@@ -38,6 +39,8 @@ pub struct CloudError {
     pub message: String,
     pub target: Option<String>,
     pub ids: RequestIds,
+    /// The answer's `Retry-After`, where it named one.
+    pub retry_after: Option<Duration>,
 }
 
 impl CloudError {
@@ -51,7 +54,21 @@ impl CloudError {
             let text: String = body.trim().chars().take(300).collect();
             if text.is_empty() { format!("HTTP {status} with an empty body") } else { text }
         });
-        Self { status, code, message: one_line(&message), target: field("target"), ids }
+        Self { status, code, message: one_line(&message), target: field("target"), ids, retry_after: None }
+    }
+
+    /// Compute's 409 for a write while another operation runs on the resource (docs/arm.md
+    /// §5.1): nothing was written, and the same write may pass once that operation ended. Other
+    /// 409s (`RoleAssignmentExists`, `PropertyChangeNotAllowed`, a resource being deleted, …)
+    /// are not this.
+    pub fn is_operation_in_progress(&self) -> bool {
+        let message = self.message.to_ascii_lowercase();
+        self.status == 409
+            && match self.code.as_str() {
+                "Conflict" => message.contains("conflict with a concurrent request"),
+                "OperationNotAllowed" => message.contains("since another operation is in progress"),
+                _ => false,
+            }
     }
 
     /// What to do about it, where the article says which role is missing.
@@ -200,6 +217,33 @@ mod tests {
         assert!(!e.contains('\n'), "{e}");
         assert!(e.starts_with("LinkedAuthorizationFailed: The client 'x' has permission to write"), "{e}");
         assert!(e.contains("HTTP 403, request id r1") && e.contains("Managed Identity Operator"), "{e}");
+    }
+
+    #[test]
+    fn only_computes_busy_409s_mean_an_operation_is_running() {
+        let busy = |status, code: &str, message: &str| {
+            let body = serde_json::json!({"error": {"code": code, "message": message}}).to_string();
+            CloudError::from_body(status, &body, RequestIds::default()).is_operation_in_progress()
+        };
+        let concurrent = "The request failed due to conflict with a concurrent request. To resolve it, please refer to https://aka.ms/activitylog to get more details on the conflicting requests.";
+        assert!(busy(409, "Conflict", concurrent));
+        assert!(busy(
+            409,
+            "OperationNotAllowed",
+            "Operation 'x' is not allowed on VM 'v' since another operation is in progress."
+        ));
+        assert!(!busy(
+            429,
+            "OperationNotAllowed",
+            "The server rejected the request because too many requests have been received for this subscription."
+        ));
+        assert!(!busy(
+            409,
+            "OperationNotAllowed",
+            "Operation 'x' is not allowed on VM 'v' since the VM is marked for deletion."
+        ));
+        assert!(!busy(409, "RoleAssignmentExists", "The role assignment already exists."));
+        assert!(!busy(409, "Conflict", "Something else conflicts."));
     }
 
     #[test]

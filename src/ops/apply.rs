@@ -15,6 +15,18 @@ use crate::ops::journal::Outcome;
 /// Lost answers a write may meet before giving up (each is followed by a settled read).
 const MAX_LOST_ANSWERS: u32 = 3;
 
+/// The journal's note on a write Compute refused because an operation was running (409).
+pub(super) const BUSY_NOTE: &str = "409: another operation was running on it; nothing written; re-planned";
+
+/// Why a write is planned again.
+#[derive(Debug, Clone, Copy)]
+enum Replan {
+    /// The resource changed since the plan's read (412, or the guard read saw it).
+    Changed,
+    /// Compute refused the write while another operation ran (409, docs/arm.md §5.1).
+    Busy { retry_after: Option<std::time::Duration> },
+}
+
 /// A write whose answer never came, with the state it was planned from.
 struct LostWrite<'g> {
     write: OpenWrite<'g>,
@@ -124,7 +136,7 @@ impl Primitives {
                 };
                 if !same_identity(&fresh.identity, &current.identity) {
                     write.abandon("the scale set changed since the plan's read; re-planned");
-                    self.after_conflict(&id, &mut conflicts, sent).await?;
+                    self.after_conflict(&id, &mut conflicts, sent, Replan::Changed).await?;
                     known = Some(fresh);
                     continue;
                 }
@@ -143,7 +155,15 @@ impl Primitives {
                 Err(ArmError::Cloud(e)) if e.status == 412 => {
                     tracing::info!(vmss = %id, "etag changed since our read; reading again");
                     write.finish(Outcome::Failed, None, Some("412 precondition failed; re-planned"));
-                    self.after_conflict(&id, &mut conflicts, sent).await?;
+                    self.after_conflict(&id, &mut conflicts, sent, Replan::Changed).await?;
+                    continue;
+                }
+                // Nothing was written: wait, then the same path as after a 412.
+                Err(ArmError::Cloud(e)) if e.is_operation_in_progress() => {
+                    tracing::info!(vmss = %id, "another operation is running on it; waiting, then reading again");
+                    write.finish(Outcome::Failed, None, Some(BUSY_NOTE));
+                    let why = Replan::Busy { retry_after: e.retry_after };
+                    self.after_conflict(&id, &mut conflicts, sent, why).await?;
                     continue;
                 }
                 Err(e @ ArmError::OutcomeUnknown { .. }) => {
@@ -213,14 +233,28 @@ impl Primitives {
     }
 
     /// Counts a conflict and pauses before re-planning, longer each time and with jitter, so
-    /// writers on one scale set stop colliding in lockstep; past the limit, gives up.
-    async fn after_conflict(&self, id: &ResourceId, conflicts: &mut u32, sent: u32) -> Result<(), OpError> {
+    /// writers on one scale set stop colliding in lockstep (or as long as a 409's `Retry-After`
+    /// asks); past the limit, gives up.
+    async fn after_conflict(
+        &self,
+        id: &ResourceId,
+        conflicts: &mut u32,
+        sent: u32,
+        why: Replan,
+    ) -> Result<(), OpError> {
         self.conflicts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         *conflicts += 1;
         if *conflicts > self.replan.max_replans {
-            return Err(OpError::Conflict { vmss: id.to_string(), attempts: sent.max(*conflicts) });
+            let (vmss, attempts) = (id.to_string(), sent.max(*conflicts));
+            return Err(match why {
+                Replan::Changed => OpError::Conflict { vmss, attempts },
+                Replan::Busy { .. } => OpError::Busy { vmss, attempts },
+            });
         }
-        let delay = self.replan.delay(*conflicts, rand::random::<f64>());
+        let delay = match why {
+            Replan::Busy { retry_after: Some(after) } => after.min(self.client.config().retry.max_delay),
+            _ => self.replan.delay(*conflicts, rand::random::<f64>()),
+        };
         self.client.sleep(delay).await?;
         Ok(())
     }

@@ -127,6 +127,12 @@ impl Primitives {
                 open.finish(Outcome::Failed, None, Some("412 precondition failed: changed since planning"));
                 return Ok(PlannedOutcome::Changed { reason: "its etag changed since planning".into() });
             }
+            // Nothing was written; like a 412, the plan no longer holds as sent (--replan).
+            Err(ArmError::Cloud(e)) if e.is_operation_in_progress() => {
+                open.finish(Outcome::Failed, None, Some(super::apply::BUSY_NOTE));
+                let reason = "another operation was running on it (HTTP 409); nothing was written".into();
+                return Ok(PlannedOutcome::Changed { reason });
+            }
             // The answer was lost: a settled read tells whether it landed.
             Err(ArmError::OutcomeUnknown { .. }) => (None, true),
             Err(e) => {

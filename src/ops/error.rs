@@ -34,6 +34,11 @@ pub enum OpError {
         "{vmss} kept changing under us ({attempts} conflicting writes); nothing was lost, try again later"
     )]
     Conflict { vmss: String, attempts: u32 },
+    /// Compute kept refusing the write because another operation was running on the resource.
+    #[error(
+        "{vmss}: another operation kept running on it through {attempts} attempts (HTTP 409 each time); nothing was written and every identity is as it was; hint: wait until that operation ends (get_vmss shows its provisioningState) and run again, or allow more waits with --max-replans"
+    )]
+    Busy { vmss: String, attempts: u32 },
     /// A write with an api-version that has no etag, which the user did not allow.
     #[error(
         "{what} not sent: api-version {api_version} has no etag, so a change another writer makes between vmssid's read and its write would be overwritten; hint: use --api-version 2023-09-01 or later, or pass --allow-unguarded to accept that risk"
@@ -83,6 +88,7 @@ impl OpError {
             Self::BadResponse(_) | Self::Decode(_) => "BadResponse",
             Self::Verification { .. } => "VerificationFailed",
             Self::Conflict { .. } => "Conflict",
+            Self::Busy { .. } => "OperationInProgress",
             Self::ReadOnly { .. } => "ReadOnly",
             Self::Unguarded { .. } => "UnguardedWrite",
             Self::AlreadyExists(_) => "AlreadyExists",

@@ -181,7 +181,12 @@ impl OpenWrite<'_> {
         }
         self.sent = true;
         let gate = self.gate;
-        gate.client.write(&gate.capability, request, &self.correlation).await
+        let answer = gate.client.write(&gate.capability, request, &self.correlation).await;
+        // The client ends only its waits before sending on Ctrl-C: nothing left, nothing applied.
+        if matches!(answer, Err(ArmError::Cancelled)) {
+            self.sent = false;
+        }
+        answer
     }
 
     /// Records how the write ended.
@@ -250,6 +255,8 @@ pub(super) fn outcome_of(error: &OpError) -> Outcome {
     match error {
         OpError::Arm(ArmError::Cloud(e)) if e.status < 500 => Outcome::Failed,
         OpError::Arm(ArmError::OperationFailed { .. }) => Outcome::Failed,
+        // A write is retried only after answers that applied nothing (429, 503, no connection).
+        OpError::Arm(ArmError::RetriesExhausted { .. }) => Outcome::Failed,
         _ => Outcome::Unknown,
     }
 }

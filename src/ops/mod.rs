@@ -117,10 +117,11 @@ impl Target {
     }
 }
 
-/// How a write that met a conflict (412, or a change seen by the guard read) is retried.
+/// How a write that met a conflict (412, or a change seen by the guard read) or a running
+/// operation (409, docs/arm.md §5.1) is retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReplanPolicy {
-    /// Re-plans after conflicts before giving up with `Conflict`.
+    /// Re-plans after conflicts before giving up with `Conflict` (or `Busy`).
     pub max_replans: u32,
     /// The first pause before re-reading; it doubles with each conflict, with jitter, so
     /// several writers on one scale set stop colliding in lockstep.

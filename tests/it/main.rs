@@ -10,6 +10,7 @@ mod harness;
 
 mod api_versions;
 mod bad_input;
+mod busy_writes;
 mod check_and_signals;
 mod cli_run;
 mod defaults;

@@ -10,6 +10,7 @@ use crate::harness::{SUB, World};
 use vmssid::arm::RetryPolicy;
 use vmssid::host::{Limits, ScriptErrorKind, SessionOptions};
 use vmssid::identity::{Intent, ResourceId};
+use vmssid::ops::journal::Outcome;
 use vmssid::ops::{Target, WriteMode};
 use vmssid_emulator::{
     BucketConfig, EmulatorConfig, FaultKind, FaultRule, Fixture, FleetSpec, ThrottleConfig, ThrottleProfile,
@@ -190,4 +191,48 @@ fn a_fleet_run_within_azure_s_budgets_gets_no_429() {
     assert_eq!(out.as_int().unwrap(), n as i64);
     assert_eq!(w.control().counters().by_status.get(&429), None, "no request was refused");
     assert!(w.primitives.client().throttles().paced() > 0, "the client held requests back");
+}
+
+#[test]
+fn a_compute_429_for_one_scale_set_pauses_only_that_set() {
+    let n = 6;
+    let w = two_subscriptions(n);
+    // Compute refuses a PATCH of vmss-00000 with a long Retry-After; its body names the scale
+    // set's own bucket (`VMScaleSetActionsResource`), so only that set pauses.
+    let first = vmss(SUB, 0);
+    w.control().add_fault(
+        FaultRule::new(FaultKind::Throttle { retry_after_secs: LONG }, Trigger::Next(1))
+            .method("PATCH")
+            .path_contains(first.as_str()),
+    );
+    let refused = w.rt.block_on(w.primitives.apply(Target::Id(first.clone()), Intent::EnableSystem));
+    assert_eq!(refused.expect_err("throttled").status(), Some(429));
+    let primitives = w.primitives.clone();
+    let target = first.clone();
+    let waiting = w.rt.spawn(async move { primitives.apply(Target::Id(target), Intent::EnableSystem).await });
+    // The other sets of the same subscription, and reads of the paused one, go on.
+    let script = r#"parallel(list_vmss("fleet-rg").filter(|v| v.name != "vmss-00000"), |v| enable_system(v))
+                        .filter(|r| r.changed).len()"#;
+    let done =
+        run_bounded(&w, SessionOptions::default(), script, |_| {}).expect("the other sets were not stalled");
+    assert_eq!(done.expect("batch succeeds").as_int().unwrap(), n as i64 - 1);
+    assert_eq!(changed(&w, SUB, n), n - 1);
+    let read = w.rt.block_on(async {
+        tokio::time::timeout(Duration::from_secs(60), w.primitives.get_vmss(&first)).await
+    });
+    assert!(read.expect("a read of the paused set is not held").is_ok());
+    assert!(!waiting.is_finished(), "the throttled scale set is still paused");
+    w.interrupt.trigger();
+    // Ctrl-C ends the wait although a write is open: nothing was sent yet.
+    let outcome = w.rt.block_on(waiting).unwrap();
+    assert_eq!(outcome.expect_err("cancelled").code(), "Cancelled");
+    assert_eq!(w.control().counters().by_status.get(&429).copied(), Some(1));
+    assert_eq!(w.count("PATCH"), n as u64, "one refused write and one for each other set");
+    let ends: Vec<_> = w
+        .journal()
+        .into_iter()
+        .filter(|e| e.vmss.eq_ignore_ascii_case(first.as_str()))
+        .map(|e| e.outcome)
+        .collect();
+    assert_eq!(ends, [Some(Outcome::Failed), Some(Outcome::Failed)], "refused, then not sent");
 }

@@ -96,6 +96,8 @@ FAULTS (--fault KIND[=ARG][:TRIGGER][:METHOD][:PATH]):
   KIND     429[=RETRY_AFTER_S]  Compute's throttling answer with Retry-After (default 1 s),
                                 naming the policy the request draws on
            arm-429[=RETRY_AFTER_S]  ARM's SubscriptionRequestsThrottled with Retry-After
+           busy                 Compute's 409 Conflict for a write while another operation
+                                runs on the resource, whatever its state
            500                  InternalServerError
            503[=RETRY_AFTER_S]  ServiceUnavailable with Retry-After
            drop                 close the connection without answering (request not processed)

@@ -7,6 +7,8 @@ use std::borrow::Cow;
 
 use serde_json::{Value, json};
 
+use crate::compute::ComputeKind;
+
 /// One ARM error response: status, CloudError body and any extra headers (Retry-After, ...).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArmError {
@@ -401,6 +403,30 @@ pub fn server_busy(retry_after: u64) -> ArmError {
         "The service is temporarily unavailable. Please try again later.",
     )
     .with_header("Retry-After", retry_after.to_string())
+}
+
+/// Compute's 409 for a write on a resource whose previous operation still runs, as recorded in
+/// Azure/azure-cli #15765 (no `Retry-After`).
+pub fn concurrent_request() -> ArmError {
+    ArmError::new(
+        409,
+        "Conflict",
+        "The request failed due to conflict with a concurrent request. To resolve it, please refer to https://aka.ms/activitylog to get more details on the conflicting requests.",
+    )
+}
+
+/// Compute's 409 for anything but a DELETE on a resource being deleted (microsoft/onefuzz #511
+/// for a scale set; Compute's error table for a virtual machine).
+pub fn marked_for_deletion(kind: ComputeKind, name: &str, operation: &str) -> ArmError {
+    let message = match kind {
+        ComputeKind::Vmss => format!(
+            "Operation '{operation}' is not allowed on Virtual Machine Scale Set '{name}' since it is marked for deletion. For more information on your operations, please refer to https://aka.ms/activitylog."
+        ),
+        ComputeKind::Vm => format!(
+            "Operation '{operation}' is not allowed on VM '{name}' since the VM is marked for deletion. You can only retry the Delete operation (or wait for an ongoing one to complete)."
+        ),
+    };
+    ArmError::new(409, "OperationNotAllowed", message)
 }
 
 pub fn lro_failed() -> ArmError {

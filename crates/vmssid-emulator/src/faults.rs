@@ -16,6 +16,9 @@ pub enum FaultKind {
     /// 429 with `Retry-After` and ARM's own `SubscriptionRequestsThrottled` body (a request
     /// budget of the subscription ran out, not a Compute policy).
     ArmThrottle { retry_after_secs: u64 },
+    /// 409 `Conflict` as Compute answers a write while another operation runs on the resource
+    /// (docs/arm.md §5.1), whatever the resource's state.
+    Busy,
     /// 500 `InternalServerError`.
     ServerError,
     /// 503 with `Retry-After`.
@@ -92,7 +95,8 @@ impl FaultRule {
 
     /// Parses the CLI syntax `KIND[=ARG][:TRIGGER][:METHOD][:PATH]` (docs in `cli.rs`), e.g.
     /// `429:0.1`, `500:next=3`, `drop:0.05`, `slow=2000:next=1`, `lro-failed:next=1:PATCH`,
-    /// `503=5:next=2:GET:/virtualMachineScaleSets/`, `error=403/AuthorizationFailed:next=1:PUT`.
+    /// `503=5:next=2:GET:/virtualMachineScaleSets/`, `error=403/AuthorizationFailed:next=1:PUT`,
+    /// `busy:next=3:PATCH`.
     pub fn parse(spec: &str) -> Result<FaultRule, String> {
         let mut parts = spec.split(':');
         let head = parts.next().unwrap_or_default();
@@ -111,6 +115,7 @@ impl FaultRule {
         let kind = match name.to_ascii_lowercase().as_str() {
             "429" | "throttle" => FaultKind::Throttle { retry_after_secs: num(1)? },
             "arm-429" => FaultKind::ArmThrottle { retry_after_secs: num(1)? },
+            "busy" => FaultKind::Busy,
             "500" => FaultKind::ServerError,
             "503" => FaultKind::Unavailable { retry_after_secs: num(1)? },
             "drop" => FaultKind::Drop,
@@ -120,7 +125,7 @@ impl FaultRule {
             "error" => parse_error_arg(spec, arg)?,
             other => {
                 return Err(format!(
-                    "fault '{spec}': unknown kind '{other}' (expected 429, arm-429, 500, 503, drop, drop-after, slow, lro-failed, error)"
+                    "fault '{spec}': unknown kind '{other}' (expected 429, arm-429, busy, 500, 503, drop, drop-after, slow, lro-failed, error)"
                 ));
             }
         };
@@ -249,6 +254,7 @@ impl FaultSet {
                     d.error =
                         Some(crate::errors::subscription_throttled(kind.singular(), &sub, retry_after_secs))
                 }
+                FaultKind::Busy => d.error = Some(crate::errors::concurrent_request()),
                 FaultKind::ServerError => d.error = Some(crate::errors::internal_error()),
                 FaultKind::Unavailable { retry_after_secs } => {
                     d.error = Some(crate::errors::server_busy(retry_after_secs))
@@ -323,6 +329,10 @@ mod tests {
         for bad in ["error", "error=403", "error=200/Ok", "error=403/", "error=x/Code", "error=403/a b"] {
             assert!(FaultRule::parse(bad).is_err(), "{bad} was accepted");
         }
+        assert_eq!(
+            FaultRule::parse("busy:next=3:PATCH"),
+            Ok(FaultRule::new(FaultKind::Busy, Trigger::Next(3)).method("PATCH"))
+        );
         assert!(FaultRule::parse("bogus").is_err());
         assert!(FaultRule::parse("429:2.0").is_err());
         assert!(FaultRule::parse("slow=abc").is_err());

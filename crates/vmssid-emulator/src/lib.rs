@@ -31,6 +31,7 @@ mod apiver;
 mod app;
 mod assignments;
 mod builder;
+mod busy;
 mod caller;
 #[cfg(feature = "cli")]
 pub mod cli;

@@ -56,6 +56,11 @@ impl Operation {
         matches!(self.state, OpState::Running { .. })
     }
 
+    /// A running DELETE: the resource goes when it succeeds.
+    pub fn deletes(&self) -> bool {
+        matches!(self.state, OpState::Running { deletes: true, .. })
+    }
+
     fn deadline(&self) -> Option<Instant> {
         match self.state {
             OpState::Running { deadline, .. } => Some(deadline),
@@ -150,22 +155,15 @@ fn complete_at(store: &mut Store, op_id: &str, end: String) {
     }
 }
 
-/// Completes any operation still running on `key` (a new write supersedes it).
-pub fn settle(store: &mut Store, kind: ComputeKind, key: &ResKey) {
-    let running: Vec<String> = store
-        .operations
-        .values()
-        .filter(|o| o.kind == kind && &o.key == key && o.is_running())
-        .map(|o| o.id.clone())
-        .collect();
-    for id in running {
-        complete(store, &id);
-    }
+/// The operation still running on `key`, if any (at most one runs: a write, action or DELETE
+/// meets a 409 while one does, see `busy`).
+pub fn running_on_key<'s>(store: &'s Store, kind: ComputeKind, key: &ResKey) -> Option<&'s Operation> {
+    store.operations.values().find(|o| o.kind == kind && &o.key == key && o.is_running())
 }
 
 /// Whether an operation is still running on `key`.
 pub fn running_on(store: &Store, kind: ComputeKind, key: &ResKey) -> bool {
-    store.operations.values().any(|o| o.kind == kind && &o.key == key && o.is_running())
+    running_on_key(store, kind, key).is_some()
 }
 
 /// Ends every running operation (and resource-group deletion) whose deadline is `now` or

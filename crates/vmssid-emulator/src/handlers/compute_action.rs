@@ -10,9 +10,9 @@ use super::compute_write::{Commit, commit};
 use super::groups::check_writable;
 use super::{Ctx, HResult};
 use crate::app::Inner;
+use crate::busy;
 use crate::compute::{Compute, ComputeKind};
 use crate::errors::{self, ArmError};
-use crate::lro;
 use crate::store;
 
 /// Scale-set actions served (the REST specs' `VirtualMachineScaleSets_*` POST operations).
@@ -74,10 +74,9 @@ pub(super) fn handle(inner: &mut Inner, ctx: &Ctx, at: At, action: &str) -> HRes
     let version = checked_version(inner, ctx, &at, &key)?;
     check_writable(&inner.store, at.sub, at.rg)?;
     with_compute_limits(inner, ctx, &at, |inner| {
-        // An action supersedes whatever operation still runs on the resource, as a write does.
-        lro::settle(&mut inner.store, kind, &key);
         let existing =
             inner.store.compute(kind).get(&key).cloned().ok_or_else(|| not_found(kind, at.name, at.rg))?;
+        busy::check(&inner.store, kind, &key, &existing.name, ctx.method, Some(known))?;
         check_instance_ids(ctx, *known == "manualupgrade")?;
         let next =
             Compute { etag: existing.etag + 1, provisioning_state: "Updating".into(), ..existing.clone() };

@@ -10,6 +10,7 @@ use super::groups::check_writable;
 use super::{Ctx, HResult};
 use crate::apiver::ComputeVersion;
 use crate::app::{Inner, Reply};
+use crate::busy::{self, Busy};
 use crate::compute::{Compute, ComputeKind};
 use crate::errors::{self, ArmError};
 use crate::identity;
@@ -86,9 +87,10 @@ pub(super) fn write(
     if !is_put && !inner.store.compute(kind).contains_key(&key) {
         return Err(not_found());
     }
+    // An operation still running refuses the write before its If-Match is looked at.
+    let shown = inner.store.compute(kind).get(&key).map_or(name, |v| v.name.as_str());
+    busy::check(&inner.store, kind, &key, shown, ctx.method, None)?;
     precondition::check(ctx.headers, version, inner.store.compute(kind).get(&key))?;
-    // A write supersedes whatever operation still runs on this resource.
-    lro::settle(&mut inner.store, kind, &key);
     let store = &inner.store;
     let existing = store.compute(kind).get(&key).cloned();
     let group = store
@@ -127,10 +129,14 @@ pub(super) fn delete(
     version: ComputeVersion,
     key: store::ResKey,
 ) -> HResult {
-    lro::settle(&mut inner.store, kind, &key);
     let Some(existing) = inner.store.compute(kind).get(&key).cloned() else {
         return Ok(Reply::empty(204));
     };
+    // A DELETE repeated while the first runs answers for that one; other operations refuse it.
+    if let Busy::DeleteRunning(op_id) = busy::check(&inner.store, kind, &key, &existing.name, "DELETE", None)?
+    {
+        return Ok(accepted(ctx, version, &existing, &op_id));
+    }
     let next = Compute { provisioning_state: "Deleting".into(), ..existing.clone() };
     commit(inner, ctx, version, key, Some(existing), next, Commit::Delete)
 }
@@ -273,28 +279,34 @@ pub(super) fn commit(
     if inner.operation_polls == 0 || inner.operation_duration.is_zero() {
         lro::complete(&mut inner.store, &op_id);
     }
-    let p = new_guid();
-    let status_url = |monitor: &str| {
-        format!(
-            "{}/subscriptions/{}/providers/Microsoft.Compute/locations/{}/operations/{op_id}?p={}{monitor}&api-version={}",
-            ctx.base,
-            next.subscription,
-            percent_encode(&next.location.to_lowercase().replace(' ', "")),
-            p,
-            version.version
-        )
-    };
     if what != Commit::Write {
-        return Ok(Reply::empty(202)
-            .header("Azure-AsyncOperation", status_url(""))
-            .header("Location", status_url("&monitor=true"))
-            .header("Azure-AsyncNotification", "Enabled"));
+        return Ok(accepted(ctx, version, &next, &op_id));
     }
     let mut reply = Reply::json(200, body)
-        .header("Azure-AsyncOperation", status_url(""))
+        .header("Azure-AsyncOperation", status_url(ctx, version, &next, &op_id, false))
         .header("Azure-AsyncNotification", "Enabled");
     if version.has_etag() {
         reply = reply.header("ETag", format!("\"{}\"", next.etag));
     }
     Ok(reply)
+}
+
+/// The status URL of operation `op_id` on `v`, with `monitor=true` for the `Location` form.
+fn status_url(ctx: &Ctx, version: ComputeVersion, v: &Compute, op_id: &str, monitor: bool) -> String {
+    format!(
+        "{}/subscriptions/{}/providers/Microsoft.Compute/locations/{}/operations/{op_id}?p={op_id}{}&api-version={}",
+        ctx.base,
+        v.subscription,
+        percent_encode(&v.location.to_lowercase().replace(' ', "")),
+        if monitor { "&monitor=true" } else { "" },
+        version.version
+    )
+}
+
+/// The 202 of a DELETE or action: no body, `Azure-AsyncOperation` and `Location`.
+fn accepted(ctx: &Ctx, version: ComputeVersion, v: &Compute, op_id: &str) -> Reply {
+    Reply::empty(202)
+        .header("Azure-AsyncOperation", status_url(ctx, version, v, op_id, false))
+        .header("Location", status_url(ctx, version, v, op_id, true))
+        .header("Azure-AsyncNotification", "Enabled")
 }

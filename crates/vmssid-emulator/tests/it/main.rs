@@ -7,6 +7,7 @@ mod emu;
 
 mod actions;
 mod async_deletes;
+mod busy;
 mod example;
 mod fuzz;
 mod http_control;

@@ -90,6 +90,10 @@ async fn create_update_and_delete_a_vm() {
         v.body["properties"]["storageProfile"]["imageReference"]["sku"], "server",
         "merged, not replaced"
     );
+    // The PATCH's operation ends before the DELETE (one running meets a 409, see busy.rs).
+    let op = r.header("azure-asyncoperation").unwrap_or_default().to_string();
+    assert_eq!(env.status(&op).await["status"], "InProgress");
+    assert_eq!(env.status(&op).await["status"], "Succeeded");
     // DELETE is long-running: 202, Deleting while it runs, gone after; 204 when absent.
     let d = env.send(Method::DELETE, &format!("{path}?api-version={LATEST}"), None, &[]).await;
     d.expect(202);
