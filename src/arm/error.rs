@@ -149,7 +149,9 @@ pub enum ArmError {
     #[error("the outcome of {method} {path} is unknown ({message}); read the resource to find out")]
     OutcomeUnknown { method: String, path: String, message: String },
     /// Retries or polling ran out of their budget.
-    #[error("gave up after {attempts} attempts over {seconds:.1}s: {last}")]
+    #[error(
+        "gave up after {attempts} attempts over {seconds:.1}s: {last}; hint: --max-attempts N and --max-retry-seconds S allow more"
+    )]
     RetriesExhausted { attempts: u32, seconds: f64, last: Box<ArmError> },
     /// Polling an operation took longer than allowed.
     #[error(

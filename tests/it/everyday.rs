@@ -119,3 +119,21 @@ fn wrong_argument_shapes_and_missing_library_folders_get_a_hint() {
         assert!(!stderr.contains("ImmutableString"), "{script}: a Rust type name: {stderr}");
     }
 }
+
+/// Retries that run out say which flags allow more, on the same one line.
+#[test]
+fn retries_that_run_out_name_the_flags_that_allow_more() {
+    let emulator = crate::harness::EmulatorProcess::start(&["--fault", "500:next=100:GET"]);
+    let out = Vmssid::new(["run", "--endpoint", emulator.url(), "--subscription", SUB])
+        .args(["--max-attempts", "2", "-e", "list_vmss()"])
+        .env("VMSSID_ACCESS_TOKEN", "t")
+        .run();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let line = stderr.lines().find(|l| l.starts_with("error:")).unwrap_or_default();
+    assert!(
+        line.contains("gave up after 2 attempts")
+            && line.ends_with("; hint: --max-attempts N and --max-retry-seconds S allow more"),
+        "expected one error line ending in the hint, saw: {stderr}"
+    );
+}
