@@ -17,8 +17,7 @@ use super::retry::{Failure, RetryPolicy, parse_retry_after};
 use super::settings::SubscriptionError;
 use super::throttle::{Throttles, Ticket};
 use super::transport::{
-    ca_cert_roots, connection_refused, describe_reqwest, redact_query, refused_redirect,
-    same_origin_redirects,
+    ca_cert_roots, connection_refused, describe_reqwest, refused_redirect, same_origin_redirects,
 };
 use crate::interrupt::Interrupt;
 
@@ -39,7 +38,7 @@ pub struct ClientConfig {
     pub operation_timeout: Duration,
     /// Wait between status polls when ARM sends no `Retry-After`.
     pub poll_interval: Duration,
-    /// Extra trusted root certificate (PEM), e.g. the emulator's `--cert-out`.
+    /// The only trusted root certificates (PEM) when set, e.g. the emulator's `--cert-out`.
     pub ca_cert_pem: Option<Vec<u8>>,
 }
 
@@ -279,9 +278,10 @@ impl ArmClient {
         let mut items = Vec::new();
         let mut url = first;
         for _page in 0..10_000 {
-            let page = self.send(Method::GET, url, None, Precondition::None, None).await?;
-            if let Some(values) = page.body.get("value").and_then(Value::as_array) {
-                items.extend(values.iter().cloned());
+            let mut page = self.send(Method::GET, url, None, Precondition::None, None).await?;
+            // Moved out, not cloned: a page of a large fleet is megabytes of JSON values.
+            if let Some(Value::Array(values)) = page.body.get_mut("value").map(Value::take) {
+                items.extend(values);
             }
             match page.body.get("nextLink").and_then(Value::as_str).filter(|s| !s.is_empty()) {
                 Some(next) => url = self.same_origin(next)?,
@@ -310,57 +310,8 @@ impl ArmClient {
         self.send(method, self.url(path, api_version), body, precondition, Some(correlation_id)).await
     }
 
-    /// Waits for the long-running operation a write started, if any (docs/arm.md §5): polls
-    /// `Azure-AsyncOperation` until a terminal status, or `Location` until it stops answering 202.
-    pub async fn wait_for_operation(&self, started: &ArmResponse) -> Result<(), ArmError> {
-        let started_at = Instant::now();
-        if let Some(status_url) = started.header("azure-asyncoperation") {
-            let url = self.same_origin(status_url)?;
-            let mut delay = Duration::ZERO;
-            loop {
-                self.pause(delay).await?;
-                self.check_operation_deadline(started_at, &url)?;
-                let poll = self.send(Method::GET, url.clone(), None, Precondition::None, None).await?;
-                let status = poll.body.get("status").and_then(Value::as_str).unwrap_or("InProgress");
-                match status.to_ascii_lowercase().as_str() {
-                    "succeeded" => return Ok(()),
-                    "failed" | "canceled" | "cancelled" => return Err(operation_failed(status, &poll)),
-                    _ => {}
-                }
-                delay = parse_retry_after(poll.header("retry-after")).unwrap_or(self.config.poll_interval);
-            }
-        }
-        if started.status == 202
-            && let Some(location) = started.header("location")
-        {
-            let url = self.same_origin(location)?;
-            let mut delay =
-                parse_retry_after(started.header("retry-after")).unwrap_or(self.config.poll_interval);
-            loop {
-                self.pause(delay).await?;
-                self.check_operation_deadline(started_at, &url)?;
-                let poll = self.send(Method::GET, url.clone(), None, Precondition::None, None).await?;
-                if poll.status != 202 {
-                    return Ok(());
-                }
-                delay = parse_retry_after(poll.header("retry-after")).unwrap_or(self.config.poll_interval);
-            }
-        }
-        Ok(())
-    }
-
-    fn check_operation_deadline(&self, started_at: Instant, url: &Url) -> Result<(), ArmError> {
-        if started_at.elapsed() > self.config.operation_timeout {
-            return Err(ArmError::OperationTimeout {
-                seconds: self.config.operation_timeout.as_secs(),
-                url: redact_query(url),
-            });
-        }
-        Ok(())
-    }
-
     /// Resolves a URL ARM handed us; the bearer token is only ever sent to our own endpoint.
-    fn same_origin(&self, raw: &str) -> Result<Url, ArmError> {
+    pub(super) fn same_origin(&self, raw: &str) -> Result<Url, ArmError> {
         let url = self
             .config
             .endpoint
@@ -377,7 +328,7 @@ impl ArmClient {
     }
 
     /// Sleeps, unless cancelled.
-    async fn pause(&self, delay: Duration) -> Result<(), ArmError> {
+    pub(super) async fn pause(&self, delay: Duration) -> Result<(), ArmError> {
         let cancel = self.interrupt.token();
         if delay.is_zero() {
             return if cancel.is_cancelled() { Err(ArmError::Cancelled) } else { Ok(()) };
@@ -406,7 +357,7 @@ impl ArmClient {
     }
 
     /// One logical request with its retries. Non-2xx answers become errors.
-    async fn send(
+    pub(super) async fn send(
         &self,
         method: Method,
         url: Url,
@@ -593,17 +544,4 @@ impl ArmClient {
 enum AttemptError {
     Retryable(Failure, ArmError),
     Final(ArmError),
-}
-
-fn operation_failed(status: &str, poll: &ArmResponse) -> ArmError {
-    let error = poll.body.get("error");
-    let field =
-        |name| error.and_then(|e| e.get(name)).and_then(Value::as_str).unwrap_or_default().to_string();
-    let code = Some(field("code")).filter(|c| !c.is_empty()).unwrap_or_else(|| format!("Operation{status}"));
-    ArmError::OperationFailed {
-        status: status.to_string(),
-        code,
-        message: super::error::one_line(&field("message")),
-        ids: poll.ids(),
-    }
 }

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod client;
 pub mod error;
+mod operations;
 pub mod retry;
 pub mod settings;
 pub mod subscriptions;
