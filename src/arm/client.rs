@@ -368,10 +368,14 @@ impl ArmClient {
         let started = Instant::now();
         let policy = &self.config.retry;
         let is_write = method != Method::GET;
+        // Set once a write's attempt may have been applied (a DELETE, retried after a lost
+        // answer or a 5xx): from then on Ctrl-C no longer ends the waits, and giving up leaves
+        // the outcome unknown rather than "nothing was applied".
+        let mut maybe_applied = false;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let ticket = self.ticket(&method, &url).await?;
+            let ticket = self.ticket(&method, &url, !maybe_applied).await?;
             let outcome = self.attempt(&method, &url, body, precondition, correlation_id, ticket).await;
             let (failure, error) = match outcome {
                 Ok(response) => return Ok(response),
@@ -379,6 +383,7 @@ impl ArmClient {
                 Err(AttemptError::Retryable(failure, e)) => (failure, e),
             };
             let give_up = attempt >= policy.max_attempts || started.elapsed() >= policy.max_elapsed;
+            maybe_applied |= is_write && matches!(failure, Failure::Lost | Failure::ServerError);
             if !policy.may_retry(&method, failure) {
                 return Err(match failure {
                     Failure::Lost | Failure::ServerError if is_write => ArmError::OutcomeUnknown {
@@ -390,23 +395,37 @@ impl ArmClient {
                 });
             }
             if give_up {
-                return Err(ArmError::RetriesExhausted {
+                let exhausted = ArmError::RetriesExhausted {
                     attempts: attempt,
                     seconds: started.elapsed().as_secs_f64(),
                     last: Box::new(error),
+                };
+                return Err(if maybe_applied {
+                    ArmError::OutcomeUnknown {
+                        method: method.to_string(),
+                        path: url.path().to_string(),
+                        message: exhausted.to_string(),
+                    }
+                } else {
+                    exhausted
                 });
             }
             let delay = policy.delay(attempt, failure, rand::rng().random::<f64>());
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
             tracing::info!(%method, path = url.path(), attempt, delay = %format_args!("{:.1}s", delay.as_secs_f64()), error = %error, "retrying");
-            // Only a request nothing applied is retried, so Ctrl-C may end this wait.
-            self.pause_unsent(delay).await?;
+            if maybe_applied {
+                self.pause(delay).await?;
+            } else {
+                // Nothing this request sent was applied, so Ctrl-C may end this wait.
+                self.pause_unsent(delay).await?;
+            }
         }
     }
 
     /// Waits until the request budgets it draws on allow it (docs/arm.md §12.3), checking again
-    /// at least every [`PACE_TICK`]: answers to other requests may show room sooner.
-    async fn ticket(&self, method: &Method, url: &Url) -> Result<Ticket, ArmError> {
+    /// at least every [`PACE_TICK`]: answers to other requests may show room sooner. `unsent`:
+    /// no earlier attempt may have been applied, so a deferred Ctrl-C may end the wait.
+    async fn ticket(&self, method: &Method, url: &Url, unsent: bool) -> Result<Ticket, ArmError> {
         let mut waited = false;
         loop {
             match self.throttle.try_acquire(method.as_str(), url.path()) {
@@ -416,7 +435,8 @@ impl ArmClient {
                         self.throttle.count_paced();
                     }
                     waited = true;
-                    self.pause_unsent(wait.min(PACE_TICK)).await?;
+                    let wait = wait.min(PACE_TICK);
+                    if unsent { self.pause_unsent(wait).await? } else { self.pause(wait).await? }
                 }
             }
         }

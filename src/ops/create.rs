@@ -5,6 +5,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::gate::WriteIntent;
+use super::verify::operation_status_unreadable;
 use super::{OpError, Primitives, UserIdentityInfo, Vmss, WriteMode};
 use crate::arm::client::Precondition;
 use crate::arm::{ArmError, WriteRequest};
@@ -61,7 +62,14 @@ impl Primitives {
             precondition: guard,
         };
         let waited = match write.send(request).await {
-            Ok(started) => self.client.wait_for_operation(&started).await,
+            Ok(started) => match self.client.wait_for_operation(&started).await {
+                // Accepted, but its operation cannot be followed: the settled read below tells.
+                Err(e) if operation_status_unreadable(&e) => {
+                    tracing::warn!(vmss = %id, error = %e, "operation status unreadable; the settled read decides");
+                    Ok(())
+                }
+                waited => waited,
+            },
             // The answer was lost: whatever happened shows in a settled read below.
             Err(e @ ArmError::OutcomeUnknown { .. }) => {
                 tracing::warn!(vmss = %id, error = %e, "create outcome unknown; waiting for a settled read");

@@ -255,7 +255,8 @@ pub(super) fn outcome_of(error: &OpError) -> Outcome {
     match error {
         OpError::Arm(ArmError::Cloud(e)) if e.status < 500 => Outcome::Failed,
         OpError::Arm(ArmError::OperationFailed { .. }) => Outcome::Failed,
-        // A write is retried only after answers that applied nothing (429, 503, no connection).
+        // The client gives up this way only when no attempt may have been applied (429, 503,
+        // no connection); otherwise it reports the outcome unknown.
         OpError::Arm(ArmError::RetriesExhausted { .. }) => Outcome::Failed,
         _ => Outcome::Unknown,
     }

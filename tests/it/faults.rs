@@ -209,6 +209,7 @@ fn an_unreadable_operation_status_is_decided_by_the_settled_read() {
     ];
     for api in ["2018-06-01", "2026-04-01"] {
         for (name, fault, times) in status_faults.clone() {
+            let fault_again = fault.clone();
             let label = format!("{api} / {name}");
             let w = World::build(EmulatorConfig::default(), api, WriteMode::Allow, |c| {
                 c.retry.max_attempts = 3;
@@ -229,6 +230,73 @@ fn an_unreadable_operation_status_is_decided_by_the_settled_read() {
             assert_eq!(last.outcome, Some(Outcome::Succeeded), "{label}: journal outcome");
             let note = last.note.unwrap_or_default();
             assert!(note.contains("operation's status could not be read"), "{label}: note {note:?}");
+            assert!(status_fault_met(&w, times), "{label}: the status URL was never polled");
+            w.control().clear_faults();
+
+            // A create whose operation cannot be followed: the settled read shows it created.
+            let id = w.vmss("newVMSS");
+            let body = serde_json::json!({
+                "location": "eastus",
+                "sku": {"name": "Standard_B1s", "capacity": 1},
+                "identity": {"type": "SystemAssigned"},
+            });
+            w.control().add_fault(
+                FaultRule::new(fault_again, Trigger::Next(times)).method("GET").path_contains("/operations/"),
+            );
+            let created =
+                w.rt.block_on(w.primitives.create_vmss(&id, body))
+                    .unwrap_or_else(|e| panic!("{label} / create_vmss: expected the created set, got: {e}"));
+            assert!(created.identity.system.is_some(), "{label} / create_vmss: {created:?}");
+            let last = w.journal().pop().unwrap_or_else(|| panic!("{label}: nothing journaled"));
+            assert_eq!(last.outcome, Some(Outcome::Succeeded), "{label} / create_vmss: journal outcome");
+            assert!(status_fault_met(&w, times), "{label} / create_vmss: the status URL was never polled");
         }
+    }
+}
+
+/// Whether the status-URL fault added for `times` requests has met at least one.
+fn status_fault_met(w: &World, times: u32) -> bool {
+    w.control().faults().iter().all(|rule| rule.trigger != Trigger::Next(times))
+}
+
+/// Retries that run out on a DELETE, which is retried after a lost answer or a 5xx, leave its
+/// outcome unknown (an earlier attempt may have landed), so the journal never calls a revoke
+/// "failed" that may have happened; retries that only met refusals (429) applied nothing.
+#[test]
+fn a_delete_retried_after_5xx_ends_unknown_and_one_only_refused_ends_exhausted() {
+    use std::sync::Arc;
+    use vmssid::arm::client::Precondition;
+    use vmssid::arm::{ArmClient, ArmError, ClientConfig, Token, TokenProvider, WriteRequest};
+
+    let w = World::new("2026-04-01");
+    let url = w.emulator.as_ref().map(|e| e.url().to_string()).unwrap_or_default();
+    let mut config = ClientConfig::new(url.parse().unwrap(), crate::harness::SUB.to_string());
+    config.retry.max_attempts = 2;
+    config.retry.base_delay = Duration::from_millis(5);
+    let tokens = Arc::new(TokenProvider::fixed(Token::new(crate::harness::TOKEN)));
+    let (client, capability) =
+        ArmClient::new(config, tokens, vmssid::interrupt::Interrupt::default()).unwrap();
+    let path = w.vmss("myVMSS").to_string();
+    let delete = |fault: FaultKind| {
+        w.control().clear_faults();
+        w.control().add_fault(FaultRule::new(fault, Trigger::Next(10)).method("DELETE"));
+        let request = WriteRequest {
+            method: reqwest::Method::DELETE,
+            path: &path,
+            api_version: "2026-04-01",
+            body: &serde_json::Value::Null,
+            precondition: Precondition::None,
+        };
+        w.rt.block_on(client.write(&capability, request, "correlation"))
+    };
+    match delete(FaultKind::ServerError) {
+        Err(ArmError::OutcomeUnknown { message, .. }) => {
+            assert!(message.contains("gave up after 2"), "{message}")
+        }
+        other => panic!("after 5xx answers to a DELETE: expected OutcomeUnknown, got {other:?}"),
+    }
+    match delete(FaultKind::Throttle { retry_after_secs: 0 }) {
+        Err(ArmError::RetriesExhausted { attempts: 2, .. }) => {}
+        other => panic!("after 429s only: expected RetriesExhausted, got {other:?}"),
     }
 }
