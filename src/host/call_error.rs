@@ -5,7 +5,7 @@
 use rhai::Engine;
 
 use super::catalog::PRIMITIVES;
-use super::check::did_you_mean;
+use super::check::{did_you_mean, standard_signatures};
 use super::convert::{plain_type, plain_types_in, with_article};
 
 /// Call forms shown in a hint; more are left to `vmssid docs` and Rhai's book.
@@ -33,11 +33,14 @@ pub fn not_found(signature: &str, engine: &Engine) -> String {
         };
     }
     let given = format!("({})", types.join(", "));
-    let forms = call_forms(name, engine);
+    // The host's functions listed once for this error, Rhai's once per process.
+    let host = engine.gen_fn_signatures(false);
+    let listed = || host.iter().chain(standard_signatures()).map(String::as_str);
+    let forms = call_forms(name, listed());
     if !forms.is_empty() {
         return format!("{name} does not take {given}; hint: {}", forms.join(" or "));
     }
-    let names = known_names(engine);
+    let names = known_names(listed());
     let hint = did_you_mean(name, names.iter().map(|n| (n.as_str(), n.clone())))
         .unwrap_or_else(|| LISTED.to_string());
     format!("unknown function '{name}' (called with {given}); hint: {hint}")
@@ -63,18 +66,16 @@ fn split_types(types: &str) -> Vec<&str> {
 
 /// The ways `name` can be called: a primitive's documented forms, else the engine's signatures
 /// of that name in plain types.
-fn call_forms(name: &str, engine: &Engine) -> Vec<String> {
+fn call_forms<'s>(name: &str, listed: impl Iterator<Item = &'s str>) -> Vec<String> {
     if let Some(doc) = PRIMITIVES.iter().find(|d| d.name == name) {
         return doc.signatures.iter().map(ToString::to_string).collect();
     }
     let prefix = format!("{name}(");
-    let mut forms: Vec<String> = engine
-        .gen_fn_signatures(true)
-        .into_iter()
+    let mut forms: Vec<String> = listed
         .filter(|s| s.starts_with(&prefix))
         // Rhai's return types are Rust's (`Result<array, Box<EvalAltResult>>`): left out.
         // An inclusive range (`range=`) is a range to a script author.
-        .map(|s| plain_types_in(s.split(" -> ").next().unwrap_or(&s)).replace("range=", "range"))
+        .map(|s| plain_types_in(s.split(" -> ").next().unwrap_or(s)).replace("range=", "range"))
         .collect();
     forms.sort();
     forms.dedup();
@@ -86,11 +87,9 @@ fn call_forms(name: &str, engine: &Engine) -> Vec<String> {
     forms
 }
 
-/// Every function name the engine knows, and the primitives.
-fn known_names(engine: &Engine) -> Vec<String> {
-    let mut names: Vec<String> = engine
-        .gen_fn_signatures(true)
-        .into_iter()
+/// Every function name listed, and the primitives.
+fn known_names<'s>(listed: impl Iterator<Item = &'s str>) -> Vec<String> {
+    let mut names: Vec<String> = listed
         .filter_map(|s| s.split_once('(').map(|(name, _)| name.trim().to_string()))
         .chain(PRIMITIVES.iter().map(|d| d.name.to_string()))
         .collect();

@@ -82,19 +82,26 @@ pub struct Natives(Arc<Signatures>);
 
 impl Natives {
     pub fn of(engine: &Engine) -> Self {
-        Self(Arc::new(signatures(engine.gen_fn_signatures(false))))
+        Self(Arc::new(signatures(&engine.gen_fn_signatures(false))))
     }
 }
 
-/// Rhai's standard library, the same in every engine. Rhai registers it lazily and listing it
-/// costs milliseconds, so it is listed once per process and only when a script calls a
-/// function the host does not offer: `vmssid run -e 'enable_system(id)'` never pays for it.
-fn standard_library() -> &'static Signatures {
-    static STANDARD: OnceLock<Signatures> = OnceLock::new();
-    STANDARD.get_or_init(|| signatures(Engine::new().gen_fn_signatures(true)))
+/// Rhai's standard library as signatures (`name(type, ...) -> type`), the same in every
+/// engine. Rhai registers it lazily and listing it costs milliseconds, so it is listed once per
+/// process and only when needed: a script calling a function the host does not offer, or an
+/// error naming one. `vmssid run -e 'enable_system(id)'` never pays for it.
+pub(crate) fn standard_signatures() -> &'static [String] {
+    static LISTED: OnceLock<Vec<String>> = OnceLock::new();
+    LISTED.get_or_init(|| Engine::new().gen_fn_signatures(true))
 }
 
-fn signatures(listed: Vec<String>) -> Signatures {
+/// [`standard_signatures`] as names and arities.
+fn standard_library() -> &'static Signatures {
+    static STANDARD: OnceLock<Signatures> = OnceLock::new();
+    STANDARD.get_or_init(|| signatures(standard_signatures()))
+}
+
+fn signatures(listed: &[String]) -> Signatures {
     let mut out = Signatures::new();
     for (name, arity) in listed.iter().filter_map(|sig| parse_signature(sig)) {
         out.entry(name).or_default().insert(arity);
