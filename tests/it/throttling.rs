@@ -57,6 +57,20 @@ fn changed(w: &World, sub: &str, n: usize) -> usize {
     sets.iter().filter(|v| v.identity.system_principal_id.is_some()).count()
 }
 
+/// Adds `idA` to every scale set of `fleet-rg`, `concurrency` at a time; how many changed.
+fn add_id_a_to_the_fleet(w: &World, concurrency: usize) -> i64 {
+    let mut s = w.session_with(SessionOptions {
+        limits: Limits { concurrency, ..Limits::default() },
+        ..SessionOptions::default()
+    });
+    let out = w.eval(
+        &mut s,
+        r#"let id = user_identity("fleet-rg", "idA");
+           parallel(list_vmss("fleet-rg"), |v| add_user(v, id)).filter(|r| r.changed).len()"#,
+    );
+    out.as_int().unwrap_or_else(|t| panic!("the fleet run returned a {t}, not a count"))
+}
+
 /// Runs `script` on its own thread; `None` if it did not end within a generous bound (which
 /// only happens when one subscription's pause stalls the other).
 fn run_bounded(
@@ -149,16 +163,7 @@ fn the_remaining_budget_headers_keep_the_client_clear_of_429s() {
         ..EmulatorConfig::default()
     };
     let w = World::with(config, "2026-04-01", WriteMode::Allow);
-    let mut s = w.session_with(SessionOptions {
-        limits: Limits { concurrency: 16, ..Limits::default() },
-        ..SessionOptions::default()
-    });
-    let out = w.eval(
-        &mut s,
-        r#"let id = user_identity("fleet-rg", "idA");
-           parallel(list_vmss("fleet-rg"), |v| add_user(v, id)).filter(|r| r.changed).len()"#,
-    );
-    assert_eq!(out.as_int().unwrap(), n as i64);
+    assert_eq!(add_id_a_to_the_fleet(&w, 16), n as i64);
     let client = w.primitives.client();
     assert_eq!(w.control().counters().by_status.get(&429), None, "ARM never had to refuse a request");
     assert_eq!(client.stats().throttled.load(Ordering::Relaxed), 0);
@@ -179,16 +184,7 @@ fn a_fleet_run_within_azure_s_budgets_gets_no_429() {
     // pace itself on the reported counts to get through without a refusal.
     let n = 260;
     let w = azure_budgets(FleetSpec::new(SUB, n));
-    let mut s = w.session_with(SessionOptions {
-        limits: Limits { concurrency: 32, ..Limits::default() },
-        ..SessionOptions::default()
-    });
-    let out = w.eval(
-        &mut s,
-        r#"let id = user_identity("fleet-rg", "idA");
-           parallel(list_vmss("fleet-rg"), |v| add_user(v, id)).filter(|r| r.changed).len()"#,
-    );
-    assert_eq!(out.as_int().unwrap(), n as i64);
+    assert_eq!(add_id_a_to_the_fleet(&w, 32), n as i64);
     assert_eq!(w.control().counters().by_status.get(&429), None, "no request was refused");
     assert!(w.primitives.client().throttles().paced() > 0, "the client held requests back");
 }
