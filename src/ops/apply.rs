@@ -8,6 +8,7 @@ use super::role_policy::EndedRoles;
 use super::verify::{Evidence, operation_status_unreadable, unread_status_note, verify};
 use super::{ChangeReport, OpError, Primitives, Target, Vmss, WriteMode};
 use crate::arm::client::Precondition;
+use crate::arm::retry::Failure;
 use crate::arm::{ArmError, ArmResponse, WriteRequest};
 use crate::identity::{Identity, Intent, Plan, ResourceId, plan};
 use crate::ops::journal::Outcome;
@@ -16,7 +17,7 @@ use crate::ops::journal::Outcome;
 const MAX_LOST_ANSWERS: u32 = 3;
 
 /// The journal's note on a write Compute refused because an operation was running (409).
-pub(super) const BUSY_NOTE: &str = "409: another operation was running on it; nothing written; re-planned";
+pub(super) const BUSY_NOTE: &str = "409: another operation was running on it; nothing written";
 
 /// Why a write is planned again.
 #[derive(Debug, Clone, Copy)]
@@ -161,7 +162,7 @@ impl Primitives {
                 // Nothing was written: wait, then the same path as after a 412.
                 Err(ArmError::Cloud(e)) if e.is_operation_in_progress() => {
                     tracing::info!(vmss = %id, "another operation is running on it; waiting, then reading again");
-                    write.finish(Outcome::Failed, None, Some(BUSY_NOTE));
+                    write.finish(Outcome::Failed, None, Some(&format!("{BUSY_NOTE}; re-planned")));
                     let why = Replan::Busy { retry_after: e.retry_after };
                     self.after_conflict(&id, &mut conflicts, sent, why).await?;
                     continue;
@@ -252,7 +253,12 @@ impl Primitives {
             });
         }
         let delay = match why {
-            Replan::Busy { retry_after: Some(after) } => after.min(self.client.config().retry.max_delay),
+            // As the client waits out any refusal's Retry-After.
+            Replan::Busy { retry_after: Some(after) } => self.client.config().retry.delay(
+                *conflicts,
+                Failure::Refused { retry_after: Some(after) },
+                0.0,
+            ),
             _ => self.replan.delay(*conflicts, rand::random::<f64>()),
         };
         self.client.sleep(delay).await?;
