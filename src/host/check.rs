@@ -16,6 +16,7 @@ use std::sync::{Arc, OnceLock};
 use rhai::{AST, ASTNode, Engine, Expr, Position, Stmt};
 
 use crate::host::call_error::LISTED;
+use crate::host::docs::StdlibDoc;
 use crate::host::library::{Libraries, LibraryResolver};
 
 /// One finding, printed as `file:line:col: message`, with `; hint: ...` where one helps.
@@ -380,16 +381,20 @@ pub(crate) fn nearest<'n>(
 /// For a call of `name` (as `alias::name` when `alias` is given) that nothing imported offers:
 /// the stdlib module that has it, or a name near it, and how to import it.
 fn stdlib_hint(alias: Option<&str>, name: &str) -> Option<String> {
-    let functions = crate::host::docs::stdlib_functions();
+    // The stdlib is part of the binary: compiled for its functions once, not per finding.
+    static FUNCTIONS: OnceLock<Vec<StdlibDoc>> = OnceLock::new();
+    let functions = FUNCTIONS.get_or_init(crate::host::docs::stdlib_functions);
     let short = |module: &str| module.rsplit('/').next().unwrap_or(module).to_string();
-    let offered = functions.iter().filter(|f| alias.is_none_or(|a| short(&f.module) == a));
-    let candidates: Vec<(&str, String)> = offered.map(|f| (f.name.as_str(), f.name.clone())).collect();
-    let found = match candidates.iter().find(|(n, _)| *n == name) {
-        Some((n, _)) => n.to_string(),
-        None => nearest(name, candidates.iter().map(|(n, shown)| (*n, shown.clone())))?,
+    let offered: Vec<&StdlibDoc> =
+        functions.iter().filter(|f| alias.is_none_or(|a| short(&f.module) == a)).collect();
+    let found = match offered.iter().find(|f| f.name == name) {
+        Some(f) => f,
+        None => {
+            let near = nearest(name, offered.iter().map(|f| (f.name.as_str(), f.name.clone())))?;
+            offered.iter().find(|f| f.name == near)?
+        }
     };
-    let module =
-        &functions.iter().find(|f| f.name == found && alias.is_none_or(|a| short(&f.module) == a))?.module;
+    let (module, found) = (&found.module, &found.name);
     let alias = alias.map_or_else(|| short(module), str::to_string);
     Some(format!(
         "the stdlib's {module} has {found}(): import \"{module}\" as {alias}; then call {alias}::{found}(…)"
