@@ -46,7 +46,8 @@ pub struct EmulatorArgs {
     #[arg(long)]
     pub empty: bool,
 
-    /// Milliseconds added to every response.
+    /// Milliseconds between a request's arrival and its answer (to within a fraction of a
+    /// millisecond), as a network's latency.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub latency_ms: u64,
 
