@@ -80,6 +80,7 @@ pub fn deadline_after(d: Duration) -> Instant {
 pub fn start(store: &mut Store, op: Operation) {
     if let Some(d) = op.deadline() {
         store.next_deadline = Some(store.next_deadline.map_or(d, |n| n.min(d)));
+        store.running.insert((op.kind, op.key.clone()), op.id.clone());
     }
     store.operations.insert(op.id.clone(), op);
 }
@@ -148,6 +149,9 @@ fn complete_at(store: &mut Store, op_id: &str, end: String) {
             OpState::Failed(err)
         }
     };
+    if store.running.get(&(op.kind, op.key.clone())).is_some_and(|running| running == op_id) {
+        store.running.remove(&(op.kind, op.key));
+    }
     if let Some(o) = store.operations.get_mut(op_id) {
         o.state = final_state;
         o.end_time = Some(end);
@@ -158,7 +162,8 @@ fn complete_at(store: &mut Store, op_id: &str, end: String) {
 /// The operation still running on `key`, if any (at most one runs: a write, action or DELETE
 /// meets a 409 while one does, see `busy`).
 pub fn running_on_key<'s>(store: &'s Store, kind: ComputeKind, key: &ResKey) -> Option<&'s Operation> {
-    store.operations.values().find(|o| o.kind == kind && &o.key == key && o.is_running())
+    let id = store.running.get(&(kind, key.clone()))?;
+    store.operations.get(id).filter(|o| o.is_running())
 }
 
 /// Whether an operation is still running on `key`.

@@ -103,6 +103,9 @@ pub struct Store {
     pub vmss: BTreeMap<ResKey, Compute>,
     pub vms: BTreeMap<ResKey, Compute>,
     pub operations: HashMap<String, Operation>,
+    /// The operation running on each resource that has one, by id: found without scanning
+    /// every remembered operation on each write (`crate::lro`).
+    pub running: HashMap<(ComputeKind, ResKey), String>,
     /// Resource-group deletion jobs by token (`crate::group_delete`).
     pub group_deletions: HashMap<String, crate::group_delete::GroupDeletion>,
     /// No running operation ends before this (`None`: none is running); may be early.
@@ -151,6 +154,7 @@ impl Store {
         self.vmss.retain(|k, _| !(k.0 == key.0 && k.1 == key.1));
         self.vms.retain(|k, _| !(k.0 == key.0 && k.1 == key.1));
         self.operations.retain(|_, op| !(op.key.0 == key.0 && op.key.1 == key.1));
+        self.running.retain(|(_, k), _| !(k.0 == key.0 && k.1 == key.1));
         Some(g)
     }
 
