@@ -251,11 +251,23 @@ type Key = (String, Policy, Option<(String, String)>);
 pub struct ComputeThrottle {
     cfg: ComputeThrottleConfig,
     buckets: HashMap<Key, Bucket>,
+    /// The next size at which full buckets are dropped: twice what the last drop kept, so a
+    /// fleet whose buckets are all still refilling is not scanned on every request.
+    prune_at: usize,
 }
 
 impl ComputeThrottle {
     pub fn new(cfg: ComputeThrottleConfig) -> ComputeThrottle {
-        ComputeThrottle { cfg, buckets: HashMap::new() }
+        ComputeThrottle { cfg, buckets: HashMap::new(), prune_at: MAX_BUCKETS }
+    }
+
+    /// Drops the buckets that have refilled to full by `now` (they are the same as new ones).
+    fn prune(&mut self, now: Instant) {
+        self.buckets.retain(|_, b| {
+            b.refill(now);
+            !b.is_full()
+        });
+        self.prune_at = MAX_BUCKETS.max(2 * self.buckets.len());
     }
 
     /// Takes a token of `policy` for the subscription and (for per-resource policies) the
@@ -269,12 +281,12 @@ impl ComputeThrottle {
         rg: &str,
         name: &str,
     ) -> Result<(String, String), ArmError> {
-        if self.buckets.len() > MAX_BUCKETS {
-            self.buckets.retain(|_, b| !b.is_full());
+        let now = Instant::now();
+        if self.buckets.len() > self.prune_at {
+            self.prune(now);
         }
         let shape = policy.shape(&self.cfg);
         let (resource_name, sub_name) = policy.names();
-        let now = Instant::now();
         let mut taken: Vec<(&'static str, Key, BucketConfig)> =
             vec![(sub_name, (sub.to_lowercase(), policy, None), shape.subscription)];
         if let (Some(n), Some(cfg)) = (resource_name, shape.resource) {
@@ -361,6 +373,22 @@ mod tests {
             assert!(t.take(Policy::VmssActions, "s", "rg", "v").is_ok());
         }
         assert_eq!(retry(t.take(Policy::VmssActions, "s", "rg", "v").err()).as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn many_refilling_buckets_are_kept_and_not_rescanned_on_every_request() {
+        let mut t = ComputeThrottle::new(ComputeThrottleConfig::azure());
+        // Ten subscriptions, so none of their buckets runs dry: the resource buckets are counted.
+        let take = |t: &mut ComputeThrottle, n: usize| {
+            t.take(Policy::VmssActions, &format!("s{}", n % 10), "rg", &format!("v{n}"))
+        };
+        for n in 0..MAX_BUCKETS + 2 {
+            assert!(take(&mut t, n).is_ok());
+        }
+        assert_eq!(t.buckets.len(), 10 + MAX_BUCKETS + 2, "a bucket still refilling is never dropped");
+        assert_eq!(t.prune_at, 2 * (MAX_BUCKETS + 1), "the next scan waits for the count to double");
+        let dry = (0..12).map(|_| take(&mut t, 0)).filter(Result::is_err).count();
+        assert_eq!(dry, 1, "v0 kept its 11 remaining tokens");
     }
 
     #[test]
