@@ -34,16 +34,24 @@ struct Args {
     quick: bool,
     /// Only the section within Azure's budgets.
     budgets: bool,
+    /// Only this row (1-based) of the budgets section, without the memory runs.
+    row: Option<usize>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
-    let mut args = Args { n: 1000, quick: false, budgets: false };
+    let mut args = Args { n: 1000, quick: false, budgets: false, row: None };
     let mut n_given = false;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--quick" => args.quick = true,
             "--budgets" => args.budgets = true,
+            "--row" => {
+                let value = it.next().context("--row needs a number")?;
+                let row = value.parse().with_context(|| format!("--row {value}: not a number"))?;
+                args.row = Some(row);
+                args.budgets = true;
+            }
             "--n" => {
                 let value = it.next().context("--n needs a number")?;
                 args.n = value.parse().with_context(|| format!("--n {value}: not a number"))?;
@@ -51,7 +59,7 @@ fn parse_args() -> anyhow::Result<Args> {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: vmssid-bench [--n N] [--quick] [--budgets]\n  --n N      scale sets in the fleet (default 1000; 100 with --quick)\n  --quick    a smaller, faster run\n  --budgets  only the run within Azure's request budgets"
+                    "usage: vmssid-bench [--n N] [--quick] [--budgets] [--row K]\n  --n N      scale sets in the fleet (default 1000; 100 with --quick)\n  --quick    a smaller, faster run\n  --budgets  only the run within Azure's request budgets\n  --row K    only row K (1-4) of that run, without its memory runs"
                 );
                 std::process::exit(0);
             }
@@ -89,7 +97,7 @@ fn run() -> anyhow::Result<()> {
 
     let mut peaks = Vec::new();
     if args.budgets {
-        budgets_section(&rt, args.quick)?;
+        budgets_section(&rt, args.quick, args.row)?;
         println!("total bench time: {:.1} s", started.elapsed().as_secs_f64());
         return Ok(());
     }
@@ -105,7 +113,7 @@ fn run() -> anyhow::Result<()> {
     peaks.push(("emulator throughput", take_peak_kb()));
     enable_system_section(&rt, if args.quick { 21 } else { 101 })?;
     peaks.push(("enable_system", take_peak_kb()));
-    budgets_section(&rt, args.quick)?;
+    budgets_section(&rt, args.quick, None)?;
 
     let overall = peaks.iter().filter_map(|(_, kb)| *kb).max();
     println!("memory (this process: emulator, client and scripts together)");
@@ -218,7 +226,7 @@ fn fleet_section(rt: &Runtime, n: usize) -> anyhow::Result<()> {
 
 /// `add_user` across fleets within Azure's request budgets (`--throttle azure --time-scale 60`,
 /// 20 ms latency), and the peak memory of the largest one.
-fn budgets_section(rt: &Runtime, quick: bool) -> anyhow::Result<()> {
+fn budgets_section(rt: &Runtime, quick: bool, only: Option<usize>) -> anyhow::Result<()> {
     println!("within Azure's budgets: --throttle azure --time-scale 60, 20 ms latency, add_user");
     println!("  targets: zero 429s; wall within 15 % of the ideal; peak RSS at 10,000 scale sets <= 64 MB");
     println!(
@@ -229,7 +237,10 @@ fn budgets_section(rt: &Runtime, quick: bool) -> anyhow::Result<()> {
     let runs =
         [(1, 2_000 / scale, 16), (1, 2_000 / scale, 64), (100 / scale, 100, 16), (100 / scale, 100, 64)];
     let mut peak_at_largest = None;
-    for (subs, per_sub, concurrency) in runs {
+    for (row, (subs, per_sub, concurrency)) in runs.into_iter().enumerate() {
+        if only.is_some_and(|only| only != row + 1) {
+            continue;
+        }
         let _ = take_peak_kb();
         let o = budgets::run(rt, subs, per_sub, concurrency)?;
         if subs * per_sub == 10_000 {
@@ -251,7 +262,7 @@ fn budgets_section(rt: &Runtime, quick: bool) -> anyhow::Result<()> {
         );
     }
     println!("  (ideal = max(budget-bound, latency-bound); latency-bound = requests x 20 ms / concurrency)");
-    if !quick {
+    if !quick && only.is_none() {
         let exe = fresh_process::vmssid_exe()?;
         let fleet = (100, 100);
         let counting = budgets::client_peak_kb(rt, &exe, budgets::SCRIPT, fleet, 16)?;
