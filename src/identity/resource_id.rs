@@ -317,7 +317,7 @@ pub fn validate_segment(segment: &str) -> Result<(), ResourceIdError> {
     }
     // Characters that would change the meaning of a URL or that ARM forbids in names.
     if let Some(ch) = segment.chars().find(|c| {
-        c.is_control() || matches!(c, '?' | '#' | '%' | '&' | '\\' | '<' | '>' | '*' | ':' | '"' | '\'')
+        c.is_control() || matches!(c, '/' | '?' | '#' | '%' | '&' | '\\' | '<' | '>' | '*' | ':' | '"' | '\'')
     }) {
         return Err(ResourceIdError::BadCharacter { segment: abbreviate(segment), ch });
     }

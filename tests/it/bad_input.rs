@@ -35,6 +35,8 @@ fn hostile_resource_ids_and_names() {
         (r#"get_vmss("myResourceGroup", "a?b=c")"#.into(), "'?'"),
         (r#"get_vmss("myResourceGroup", "a#b")"#.into(), "'#'"),
         (r#"get_vmss("my/ResourceGroup", "x")"#.into(), "invalid resource id"),
+        (r#"list_vmss("my/ResourceGroup")"#.into(), "'/'"),
+        (r#"list_vms_in(subscription(), "a/b")"#.into(), "'/'"),
         (format!(r#"get_vmss("myResourceGroup", "{long}")"#), "at most"),
         (format!(r#"get_vmss("/subscriptions/{long}")"#), "at most"),
         (r#"get_vmss("myResourceGroup", "ümlaut-ß-名前")"#.into(), "ResourceNotFound"),
