@@ -17,7 +17,8 @@ const LINE_AT_LEAST_EVERY: Duration = Duration::from_secs(30);
 
 /// Tracks items of one batch and shows how it goes.
 pub struct Progress {
-    total: u64,
+    /// Grows while a stream lists its items.
+    total: AtomicU64,
     started: Instant,
     /// Failures so far, for the bar's message.
     failed: AtomicU64,
@@ -56,7 +57,12 @@ impl Progress {
             done_at_last_line: 0,
             label: label.to_string(),
         };
-        Self { total, started: now, failed: AtomicU64::new(0), view: View::Lines(Mutex::new(lines)) }
+        Self {
+            total: AtomicU64::new(total),
+            started: now,
+            failed: AtomicU64::new(0),
+            view: View::Lines(Mutex::new(lines)),
+        }
     }
 
     fn bar(label: &str, total: u64) -> Self {
@@ -68,7 +74,20 @@ impl Progress {
         bar.set_prefix(label.to_string());
         bar.set_message("0 failed");
         bar.enable_steady_tick(Duration::from_millis(200));
-        Self { total, started: Instant::now(), failed: AtomicU64::new(0), view: View::Bar(bar) }
+        Self {
+            total: AtomicU64::new(total),
+            started: Instant::now(),
+            failed: AtomicU64::new(0),
+            view: View::Bar(bar),
+        }
+    }
+
+    /// `n` more items to do (a stream listed another page).
+    pub fn grow(&self, n: u64) {
+        self.total.fetch_add(n, Ordering::Relaxed);
+        if let View::Bar(bar) = &self.view {
+            bar.inc_length(n);
+        }
     }
 
     /// One item finished.
@@ -87,7 +106,8 @@ impl Progress {
                 l.counts.failed += u64::from(failed);
                 let now = Instant::now();
                 let since = now.duration_since(l.last_line);
-                let step = (l.counts.done - l.done_at_last_line) as f64 >= LINE_STEP * self.total as f64;
+                let step = (l.counts.done - l.done_at_last_line) as f64
+                    >= LINE_STEP * self.total.load(Ordering::Relaxed) as f64;
                 if since >= LINE_EVERY && (step || since >= LINE_AT_LEAST_EVERY) {
                     eprintln!("{}", self.line(&l.label, &l.counts, now));
                     l.last_line = now;
@@ -107,12 +127,10 @@ impl Progress {
     fn line(&self, label: &str, counts: &Counts, now: Instant) -> String {
         let elapsed = now.duration_since(self.started).as_secs_f64();
         let rate = if elapsed > 0.0 { counts.done as f64 / elapsed } else { 0.0 };
-        let left = self.total.saturating_sub(counts.done);
+        let total = self.total.load(Ordering::Relaxed);
+        let left = total.saturating_sub(counts.done);
         let eta = if rate > 0.0 { format!("{:.0}s", left as f64 / rate) } else { "?".into() };
-        format!(
-            "{label}: {}/{} done, {} failed, {rate:.1}/s, ETA {eta}",
-            counts.done, self.total, counts.failed
-        )
+        format!("{label}: {}/{} done, {} failed, {rate:.1}/s, ETA {eta}", counts.done, total, counts.failed)
     }
 }
 

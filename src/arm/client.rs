@@ -276,16 +276,45 @@ impl ArmClient {
 
     async fn list_url(&self, first: Url, path: &str) -> Result<Vec<Value>, ArmError> {
         let mut items = Vec::new();
+        self.pages(first, path, &mut |page| {
+            items.extend(page);
+            true
+        })
+        .await?;
+        Ok(items)
+    }
+
+    /// Like [`ArmClient::list`], handing each page to `sink` as it arrives, so work on the first
+    /// items can start while the rest are listed; `sink` returning false stops the listing.
+    pub async fn list_pages(
+        &self,
+        path: &str,
+        api_version: &str,
+        sink: &mut (dyn FnMut(Vec<Value>) -> bool + Send),
+    ) -> Result<(), ArmError> {
+        self.pages(self.url(path, api_version), path, sink).await
+    }
+
+    async fn pages(
+        &self,
+        first: Url,
+        path: &str,
+        sink: &mut (dyn FnMut(Vec<Value>) -> bool + Send),
+    ) -> Result<(), ArmError> {
         let mut url = first;
         for _page in 0..10_000 {
             let mut page = self.send(Method::GET, url, None, Precondition::None, None).await?;
             // Moved out, not cloned: a page of a large fleet is megabytes of JSON values.
-            if let Some(Value::Array(values)) = page.body.get_mut("value").map(Value::take) {
-                items.extend(values);
+            let values = match page.body.get_mut("value").map(Value::take) {
+                Some(Value::Array(values)) => values,
+                _ => Vec::new(),
+            };
+            if !sink(values) {
+                return Ok(());
             }
             match page.body.get("nextLink").and_then(Value::as_str).filter(|s| !s.is_empty()) {
                 Some(next) => url = self.same_origin(next)?,
-                None => return Ok(items),
+                None => return Ok(()),
             }
         }
         Err(ArmError::BadResponse(format!("listing {path} did not end after 10000 pages")))

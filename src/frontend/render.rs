@@ -43,5 +43,9 @@ pub fn render_value(value: &Dynamic) -> String {
     {
         return text;
     }
-    value.to_string()
+    if let Some(stream) = value.read_lock::<crate::host::stream::Stream>() {
+        return stream.to_string();
+    }
+    // What JSON cannot show (a stream in an array, say): Rhai's text, with plain type names.
+    crate::host::convert::plain_types_in(&value.to_string())
 }

@@ -16,8 +16,13 @@ pub fn to_dynamic(value: &Value) -> Dynamic {
 
 /// A Rhai value to JSON (for request bodies and `--output json`).
 pub fn to_json(value: &Dynamic) -> RhaiResult<Value> {
-    rhai::serde::from_dynamic::<Value>(value)
-        .map_err(|e| runtime("InvalidArgument", &format!("value cannot be turned into JSON: {e}"), None))
+    if let Some(stream) = value.read_lock::<super::stream::Stream>() {
+        return Ok(Value::String(stream.to_string()));
+    }
+    rhai::serde::from_dynamic::<Value>(value).map_err(|e| {
+        let message = plain_types_in(&format!("value cannot be turned into JSON: {e}"));
+        runtime("InvalidArgument", &message, None)
+    })
 }
 
 /// A catchable script error carrying `#{ code, message, status }` so `catch (e)` can branch on
@@ -100,6 +105,7 @@ pub fn plain_type(name: &str) -> &str {
         "timestamp" | "Instant" => "timestamp",
         "Dynamic" | "?" | "_" => "value",
         "range" | "range=" => "range",
+        "Stream" | "stream" => "stream",
         _ if name.starts_with("Range") || name.starts_with("core::ops::range") => "range",
         // A Rust path (`rhai::Map`, `alloc::string::String`): its last part, mapped as above.
         _ if name.contains("::") => name.rsplit("::").next().map_or(name, plain_type),

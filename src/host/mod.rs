@@ -19,6 +19,7 @@ pub mod parallel;
 pub mod primitives;
 mod roles;
 pub mod sandbox;
+pub mod stream;
 pub mod subscriptions;
 mod vms;
 
@@ -252,6 +253,7 @@ fn engine_with(context: &HostContext, options: &SessionOptions, fleet: &parallel
     });
     primitives::register(&mut engine, context);
     subscriptions::register(&mut engine, context);
+    stream::register(&mut engine, context);
     let limits = &options.limits;
     parallel::register(&mut engine, context, limits.concurrency, limits.script_stack(), fleet);
     engine

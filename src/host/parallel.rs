@@ -7,14 +7,16 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use rhai::{Array, Dynamic, Engine, EvalAltResult, FnPtr, Map, NativeCallContext, Position};
 
-use super::convert::RhaiResult;
+use super::convert::{RhaiResult, op_error};
 use super::primitives::HostContext;
+use super::stream::{Listed, Stream};
 use crate::arm::throttle::{Throttles, subscription_of};
+use crate::interrupt::Interrupt;
 use crate::progress::Progress;
 
 /// The default of `--concurrency`: ARM allows far more, but 16 already hides the latency.
@@ -23,6 +25,12 @@ pub const DEFAULT_CONCURRENCY: usize = 16;
 const SAMPLES: usize = 5;
 /// Items of a subscription ARM paused for longer than this wait until the others are done.
 const HOLD_OVER: Duration = Duration::from_secs(1);
+/// How long an idle worker waits for a stream's next page (or a listing for room in the queue)
+/// before checking for Ctrl-C again.
+const STREAM_WAIT: Duration = Duration::from_millis(100);
+/// A stream lists ahead of the workers by at most this many items per worker (and one page
+/// more), so the queue never holds a whole fleet, yet the next page is in before it drains.
+const LOOKAHEAD_PER_WORKER: usize = 8;
 
 /// How each item of a batch ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,29 +112,70 @@ impl std::fmt::Display for Summary {
     }
 }
 
-/// Registers `parallel(items, f)`, running at most `concurrency` items at once.
+/// Registers `parallel(items, f)` and `parallel(stream, f)`, running at most `concurrency`
+/// items at once.
 ///
 /// Script frames nest on worker threads too, so each gets the stack of a script thread
 /// (`stack`, see [`super::Limits::script_stack`]); it is address space, used only as needed.
 pub fn register(engine: &mut Engine, ctx: &HostContext, concurrency: usize, stack: usize, tally: &Tally) {
-    let ctx = ctx.clone();
-    let tally = tally.clone();
+    let pool =
+        Arc::new(Pool { concurrency: concurrency.max(1), stack, ctx: ctx.clone(), tally: tally.clone() });
+    let p = pool.clone();
     super::catalog::registration("parallel").register_into_engine(
         engine,
         // The items by reference: a fleet's list is not copied to be worked on (each item is
         // cloned only when a worker takes it), which spares a 10,000-set run a copy of its list.
         move |call: NativeCallContext, items: &mut Array, f: FnPtr| -> RhaiResult<Array> {
-            let pool = Pool { concurrency: concurrency.max(1), stack, ctx: &ctx, tally: &tally };
-            pool.run(&call, items, &f)
+            p.run(&call, Source::Items(items), &f)
+        },
+    );
+    super::catalog::registration("parallel").register_into_engine(
+        engine,
+        move |call: NativeCallContext, stream: Stream, f: FnPtr| -> RhaiResult<Array> {
+            pool.run(&call, Source::Stream(&stream), &f)
         },
     );
 }
 
-struct Pool<'a> {
+struct Pool {
     concurrency: usize,
     stack: usize,
-    ctx: &'a HostContext,
-    tally: &'a Tally,
+    ctx: HostContext,
+    tally: Tally,
+}
+
+/// Where a batch's items come from.
+enum Source<'a> {
+    /// A script array, read in place.
+    Items(&'a [Dynamic]),
+    /// A listing, handed over a page at a time while the workers run.
+    Stream(&'a Stream),
+}
+
+/// An item waiting for a worker.
+struct Queued {
+    /// Where its result goes: (0, index) for an array, (source, position) for a stream.
+    at: (usize, usize),
+    /// The subscription it targets, when it names one.
+    subscription: Option<String>,
+    work: Work,
+}
+
+enum Work {
+    /// The array item at this index.
+    Index(usize),
+    /// A listed item.
+    Item(Dynamic),
+    /// A source of the stream that could not be listed: its error map and message.
+    Failed(Dynamic, String),
+}
+
+struct Queue {
+    waiting: VecDeque<Queued>,
+    /// Whether a stream is still listing (workers wait for its items rather than stop).
+    listing: bool,
+    /// Items handed to the queue in all.
+    handed: usize,
 }
 
 /// What the workers share while a batch runs.
@@ -134,78 +183,171 @@ struct Batch<'a> {
     call: &'a NativeCallContext<'a>,
     items: &'a [Dynamic],
     f: &'a FnPtr,
-    /// Items not started yet, with the subscription each one targets (when it names one).
-    queue: Mutex<VecDeque<(usize, Option<String>)>>,
+    queue: Mutex<Queue>,
+    /// Signalled when a stream hands over items or ends.
+    arrived: Condvar,
+    /// Signalled when a worker takes an item, for a listing waiting for room.
+    taken: Condvar,
+    /// Items a stream may list ahead of the workers.
+    lookahead: usize,
     /// The error that ends the batch, if one did.
     fatal: Mutex<Option<Box<EvalAltResult>>>,
     progress: Progress,
 }
 
-impl Pool<'_> {
-    fn run(&self, call: &NativeCallContext, items: &[Dynamic], f: &FnPtr) -> RhaiResult<Array> {
-        if items.is_empty() {
-            return Ok(Array::new());
-        }
+type Done = Vec<((usize, usize), Dynamic)>;
+
+impl Pool {
+    fn run(&self, call: &NativeCallContext, source: Source, f: &FnPtr) -> RhaiResult<Array> {
+        let (items, waiting, listing): (&[Dynamic], VecDeque<Queued>, bool) = match source {
+            Source::Items([]) => return Ok(Array::new()),
+            Source::Items(items) => {
+                let waiting = items.iter().enumerate().map(|(i, item)| Queued {
+                    at: (0, i),
+                    subscription: target_subscription(item),
+                    work: Work::Index(i),
+                });
+                (items, waiting.collect(), false)
+            }
+            Source::Stream(_) => (&[], VecDeque::new(), true),
+        };
+        let handed = waiting.len();
         let batch = Batch {
             call,
             items,
             f,
-            queue: Mutex::new(
-                items.iter().enumerate().map(|(i, item)| (i, target_subscription(item))).collect(),
-            ),
+            queue: Mutex::new(Queue { waiting, listing, handed }),
+            arrived: Condvar::new(),
+            taken: Condvar::new(),
+            lookahead: LOOKAHEAD_PER_WORKER * self.concurrency,
             fatal: Mutex::new(None),
-            progress: Progress::start("parallel", items.len() as u64),
+            progress: Progress::start("parallel", handed as u64),
         };
-        let workers = self.concurrency.min(items.len());
-        let mut done: Vec<(usize, Dynamic)> = Vec::with_capacity(items.len());
-        if workers == 1 {
-            done = self.work(&batch);
-        } else {
-            std::thread::scope(|scope| {
-                let mut handles = Vec::with_capacity(workers);
-                for n in 0..workers {
-                    let spawned = std::thread::Builder::new()
-                        .name(format!("vmssid-parallel-{n}"))
-                        .stack_size(self.stack)
-                        .spawn_scoped(scope, || self.work(&batch));
-                    match spawned {
-                        Ok(handle) => handles.push(handle),
-                        // Fewer workers than asked is still correct; the ones running share the items.
-                        Err(e) => tracing::warn!(error = %e, "cannot start a parallel worker"),
-                    }
+        let workers = if listing { self.concurrency } else { self.concurrency.min(items.len()) };
+        let mut done: Done = Vec::with_capacity(items.len());
+        std::thread::scope(|scope| {
+            if let Source::Stream(stream) = source {
+                let lister = std::thread::Builder::new()
+                    .name("vmssid-listing".into())
+                    .spawn_scoped(scope, || self.list(&batch, stream));
+                if let Err(e) = lister {
+                    batch.fail(system_error(&format!("cannot start listing the stream: {e}")));
+                    batch.end_listing();
                 }
-                if handles.is_empty() {
-                    done = self.work(&batch);
+            }
+            if workers == 1 {
+                done = self.work(&batch);
+                return;
+            }
+            let mut handles = Vec::with_capacity(workers);
+            for n in 0..workers {
+                let spawned = std::thread::Builder::new()
+                    .name(format!("vmssid-parallel-{n}"))
+                    .stack_size(self.stack)
+                    .spawn_scoped(scope, || self.work(&batch));
+                match spawned {
+                    Ok(handle) => handles.push(handle),
+                    // Fewer workers than asked is still correct; the ones running share the items.
+                    Err(e) => tracing::warn!(error = %e, "cannot start a parallel worker"),
                 }
-                for handle in handles {
-                    match handle.join() {
-                        Ok(part) => done.extend(part),
-                        Err(_) => batch.fail(system_error("a parallel worker panicked")),
-                    }
+            }
+            if handles.is_empty() {
+                done = self.work(&batch);
+            }
+            for handle in handles {
+                match handle.join() {
+                    Ok(part) => done.extend(part),
+                    Err(_) => batch.fail(system_error("a parallel worker panicked")),
                 }
-            });
-        }
+            }
+        });
         batch.progress.finish();
         if let Some(fatal) = batch.fatal.into_inner().ok().flatten() {
             return Err(fatal);
         }
-        if self.ctx.interrupt.is_triggered() || done.len() < items.len() {
+        let handed = batch.queue.into_inner().map(|q| q.handed).unwrap_or(usize::MAX);
+        if self.ctx.interrupt.is_triggered() || done.len() < handed {
             return Err(EvalAltResult::ErrorTerminated("interrupted".into(), Position::NONE).into());
         }
-        done.sort_unstable_by_key(|(i, _)| *i);
+        done.sort_unstable_by_key(|(at, _)| *at);
         Ok(done.into_iter().map(|(_, v)| v).collect())
     }
 
+    /// Lists `stream` into the batch's queue, page by page, until it ends or the batch stops.
+    fn list(&self, batch: &Batch, stream: &Stream) {
+        let mut positions: Vec<usize> = Vec::new();
+        let primitives = self.ctx.primitives.clone();
+        let interrupt = &self.ctx.interrupt;
+        self.ctx.runtime.block_on(stream.list(&primitives, &mut |listed| {
+            let Ok(mut queue) = batch.queue.lock() else { return false };
+            // Wait for room, so a fleet's listing is never all in memory at once.
+            while queue.waiting.len() >= batch.lookahead && !interrupt.is_triggered() && !batch.is_failed() {
+                queue = match batch.taken.wait_timeout(queue, STREAM_WAIT) {
+                    Ok((queue, _)) => queue,
+                    Err(_) => return false,
+                };
+            }
+            if interrupt.is_triggered() || batch.is_failed() {
+                return false;
+            }
+            let before = queue.handed;
+            match listed {
+                Listed::Page { source, items } => {
+                    if positions.len() <= source {
+                        positions.resize(source + 1, 0);
+                    }
+                    for item in items {
+                        let at = (source, positions[source]);
+                        positions[source] += 1;
+                        let subscription = target_subscription(&item);
+                        queue.waiting.push_back(Queued { at, subscription, work: Work::Item(item) });
+                        queue.handed += 1;
+                    }
+                }
+                Listed::Failed { source, error } => {
+                    let (map, message) = error_map(&op_error(error));
+                    // After whatever of that source was listed before it failed.
+                    let at = (source, usize::MAX);
+                    queue.waiting.push_back(Queued {
+                        at,
+                        subscription: None,
+                        work: Work::Failed(map, message),
+                    });
+                    queue.handed += 1;
+                }
+            }
+            batch.progress.grow((queue.handed - before) as u64);
+            batch.arrived.notify_all();
+            true
+        }));
+        batch.end_listing();
+    }
+
     /// One worker: takes the next item until there are none or the batch must stop.
-    fn work(&self, batch: &Batch) -> Vec<(usize, Dynamic)> {
+    fn work(&self, batch: &Batch) -> Done {
         let mut done = Vec::new();
         loop {
             if self.ctx.interrupt.is_triggered() || batch.is_failed() {
                 break;
             }
-            let Some(i) = batch.take(self.ctx.primitives.client().throttles()) else { break };
-            let Some(item) = batch.items.get(i) else { break };
-            let (value, outcome) = match batch.f.call_within_context::<Dynamic>(batch.call, (item.clone(),)) {
+            let Some(queued) = batch.take(self.ctx.primitives.client().throttles(), &self.ctx.interrupt)
+            else {
+                break;
+            };
+            let item = match queued.work {
+                Work::Index(i) => match batch.items.get(i) {
+                    Some(item) => item.clone(),
+                    None => break,
+                },
+                Work::Item(item) => item,
+                Work::Failed(map, message) => {
+                    self.tally.record(ItemOutcome::Failed, Some(&message));
+                    batch.progress.item_done(true);
+                    done.push((queued.at, map));
+                    continue;
+                }
+            };
+            let (value, outcome) = match batch.f.call_within_context::<Dynamic>(batch.call, (item,)) {
                 Ok(value) if is_unchanged_report(&value) => (value, ItemOutcome::Unchanged),
                 Ok(value) => (value, ItemOutcome::Succeeded),
                 Err(e) if !innermost(&e).is_catchable() => {
@@ -214,36 +356,46 @@ impl Pool<'_> {
                 }
                 Err(e) => {
                     let (map, message) = error_map(&e);
-                    tracing::info!(item = i, error = %message, "parallel item failed");
+                    tracing::info!(item = ?queued.at, error = %message, "parallel item failed");
                     self.tally.record(ItemOutcome::Failed, Some(&message));
                     batch.progress.item_done(true);
-                    done.push((i, map));
+                    done.push((queued.at, map));
                     continue;
                 }
             };
             self.tally.record(outcome, None);
             batch.progress.item_done(false);
-            done.push((i, value));
+            done.push((queued.at, value));
         }
         done
     }
 }
 
 impl Batch<'_> {
-    /// The next item to start. Items of a subscription ARM has paused (429) go to the back, so
-    /// a throttled subscription cannot occupy every worker while others have work.
-    fn take(&self, throttles: &Throttles) -> Option<usize> {
+    /// The next item to start, waiting while a stream is still listing. Items of a
+    /// subscription ARM has paused (429) go to the back, so a throttled subscription cannot
+    /// occupy every worker while others have work.
+    fn take(&self, throttles: &Throttles, interrupt: &Interrupt) -> Option<Queued> {
         let mut queue = self.queue.lock().ok()?;
-        for _ in 0..queue.len() {
-            let (i, sub) = queue.pop_front()?;
-            let held = sub.as_deref().is_some_and(|s| throttles.paused_for(s) > HOLD_OVER);
-            if !held {
-                return Some(i);
+        loop {
+            if let Some(next) = next_unheld(&mut queue.waiting, throttles) {
+                self.taken.notify_one();
+                return Some(next);
             }
-            queue.push_back((i, sub));
+            if !queue.listing || interrupt.is_triggered() || self.is_failed() {
+                return None;
+            }
+            // Woken by the next page; the timeout only bounds how late a Ctrl-C is noticed.
+            queue = self.arrived.wait_timeout(queue, STREAM_WAIT).ok()?.0;
         }
-        // Everything left is held: wait on it rather than spin.
-        queue.pop_front().map(|(i, _)| i)
+    }
+
+    /// The stream has ended (or will hand over nothing more): idle workers stop.
+    fn end_listing(&self) {
+        if let Ok(mut queue) = self.queue.lock() {
+            queue.listing = false;
+        }
+        self.arrived.notify_all();
     }
 
     fn is_failed(&self) -> bool {
@@ -255,7 +407,23 @@ impl Batch<'_> {
         if let Ok(mut fatal) = self.fatal.lock() {
             fatal.get_or_insert(e);
         }
+        self.arrived.notify_all();
+        self.taken.notify_all();
     }
+}
+
+/// The first waiting item whose subscription is not held by a long pause, else the first.
+fn next_unheld(waiting: &mut VecDeque<Queued>, throttles: &Throttles) -> Option<Queued> {
+    for _ in 0..waiting.len() {
+        let next = waiting.pop_front()?;
+        let held = next.subscription.as_deref().is_some_and(|s| throttles.paused_for(s) > HOLD_OVER);
+        if !held {
+            return Some(next);
+        }
+        waiting.push_back(next);
+    }
+    // Everything left is held: wait on it rather than spin.
+    waiting.pop_front()
 }
 
 fn system_error(message: &str) -> Box<EvalAltResult> {

@@ -30,6 +30,7 @@ use std::time::Duration;
 
 pub use apply_plan::PlannedOutcome;
 pub use error::OpError;
+pub use fleet::collection_path;
 pub use model::{ChangeReport, UserIdentityInfo, Vmss, identity_json};
 pub use planned::{NEW_VALUE, PlannedWrite};
 pub use role_policy::{EndedRoles, RoleGrant, RoleOptions};

@@ -39,6 +39,7 @@ mod script;
 mod script_tests;
 mod secrets;
 mod shell_integration;
+mod streams;
 mod throttling;
 mod trust;
 mod undo_after_emulator;
