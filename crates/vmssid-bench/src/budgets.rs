@@ -22,13 +22,12 @@ const TOKEN: &str = "vmssid-bench";
 const TIME_SCALE: f64 = 60.0;
 const LATENCY: Duration = Duration::from_millis(20);
 
-/// Lists every subscription's scale sets (in parallel), then adds that subscription's `idA` to
-/// each of them. Each item returns whether it changed, as a fleet script that counts should:
-/// 10,000 full reports are data too ([`KEEPING_REPORTS`] measures that).
+/// Adds each subscription's `idA` to each of its scale sets, streamed: work starts on the first
+/// page of each listing while the rest is listed, and the fleet's list is never held whole.
+/// Each item returns whether it changed, as a fleet script that counts should: 10,000 full
+/// reports are data too ([`KEEPING_REPORTS`] measures that).
 pub const SCRIPT: &str = r#"
-    let all = [];
-    for l in parallel(SUBS, |s| list_vmss_in(s, "fleet-rg")) { all += l; }
-    parallel(all, |v| {
+    parallel(stream_vmss_in(SUBS, "fleet-rg"), |v| {
         let sub = v.id.split("/")[2];
         add_user(v, `/subscriptions/${sub}/resourceGroups/fleet-rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/idA`).changed
     }).filter(|changed| changed).len()
@@ -36,9 +35,7 @@ pub const SCRIPT: &str = r#"
 
 /// The same work keeping every report until the end (then counting the changed ones).
 pub const KEEPING_REPORTS: &str = r#"
-    let all = [];
-    for l in parallel(SUBS, |s| list_vmss_in(s, "fleet-rg")) { all += l; }
-    parallel(all, |v| {
+    parallel(stream_vmss_in(SUBS, "fleet-rg"), |v| {
         let sub = v.id.split("/")[2];
         add_user(v, `/subscriptions/${sub}/resourceGroups/fleet-rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/idA`)
     }).filter(|r| r.changed).len()
