@@ -14,6 +14,8 @@ mod throttle_policy;
 pub mod transport;
 
 pub use auth::{Token, TokenProvider};
-pub use client::{ArmClient, ArmResponse, ClientConfig, RequestStats, WriteCapability, WriteRequest};
+pub use client::{
+    ArmClient, ArmResponse, ClientConfig, NextPage, RequestStats, WriteCapability, WriteRequest,
+};
 pub use error::{ArmError, CloudError, RequestIds};
 pub use retry::RetryPolicy;

@@ -186,6 +186,11 @@ fn describe(err: &EvalAltResult, engine: &Engine) -> (ScriptErrorKind, String, O
             raise("--max-modules N, or max_modules", false, "", "")
         )),
         E::ErrorParsing(p, _) => (ScriptErrorKind::Syntax, format!("syntax error: {p}"), None),
+        E::ErrorFor(_) => (
+            ScriptErrorKind::Runtime,
+            "a for loop goes over an array, a range, a string or a blob (over a map's keys()); hint: a stream (stream_vmss, stream_vms) is for parallel; to loop, use list_vmss or list_vms".into(),
+            None,
+        ),
         E::ErrorFunctionNotFound(signature, _) => {
             (ScriptErrorKind::Runtime, super::call_error::not_found(signature, engine), None)
         }

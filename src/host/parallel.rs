@@ -15,6 +15,7 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, FnPtr, Map, NativeCallContext,
 use super::convert::{RhaiResult, op_error};
 use super::primitives::HostContext;
 use super::stream::{Listed, Stream};
+use crate::arm::NextPage;
 use crate::arm::throttle::{Throttles, subscription_of};
 use crate::interrupt::Interrupt;
 use crate::progress::Progress;
@@ -25,8 +26,7 @@ pub const DEFAULT_CONCURRENCY: usize = 16;
 const SAMPLES: usize = 5;
 /// Items of a subscription ARM paused for longer than this wait until the others are done.
 const HOLD_OVER: Duration = Duration::from_secs(1);
-/// How long an idle worker waits for a stream's next page (or a listing for room in the queue)
-/// before checking for Ctrl-C again.
+/// How long an idle worker waits for a stream's next page before checking for Ctrl-C again.
 const STREAM_WAIT: Duration = Duration::from_millis(100);
 /// A stream lists ahead of the workers by at most this many items per worker (and one page
 /// more), so the queue never holds a whole fleet, yet the next page is in before it drains.
@@ -186,8 +186,6 @@ struct Batch<'a> {
     queue: Mutex<Queue>,
     /// Signalled when a stream hands over items or ends.
     arrived: Condvar,
-    /// Signalled when a worker takes an item, for a listing waiting for room.
-    taken: Condvar,
     /// Items a stream may list ahead of the workers.
     lookahead: usize,
     /// The error that ends the batch, if one did.
@@ -218,8 +216,7 @@ impl Pool {
             f,
             queue: Mutex::new(Queue { waiting, listing, handed }),
             arrived: Condvar::new(),
-            taken: Condvar::new(),
-            lookahead: LOOKAHEAD_PER_WORKER * self.concurrency,
+            lookahead: LOOKAHEAD_PER_WORKER.saturating_mul(self.concurrency),
             fatal: Mutex::new(None),
             progress: Progress::start("parallel", handed as u64),
         };
@@ -227,16 +224,24 @@ impl Pool {
         let mut done: Done = Vec::with_capacity(items.len());
         std::thread::scope(|scope| {
             if let Source::Stream(stream) = source {
-                let lister = std::thread::Builder::new()
-                    .name("vmssid-listing".into())
-                    .spawn_scoped(scope, || self.list(&batch, stream));
+                let lister =
+                    std::thread::Builder::new().name("vmssid-listing".into()).spawn_scoped(scope, || {
+                        let listed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            self.list(&batch, stream)
+                        }));
+                        if listed.is_err() {
+                            batch.fail(system_error("listing the stream panicked"));
+                        }
+                        // However it ended, idle workers must not wait for more.
+                        batch.end_listing();
+                    });
                 if let Err(e) = lister {
                     batch.fail(system_error(&format!("cannot start listing the stream: {e}")));
                     batch.end_listing();
                 }
             }
             if workers == 1 {
-                done = self.work(&batch);
+                done = self.work_here(&batch);
                 return;
             }
             let mut handles = Vec::with_capacity(workers);
@@ -252,7 +257,7 @@ impl Pool {
                 }
             }
             if handles.is_empty() {
-                done = self.work(&batch);
+                done = self.work_here(&batch);
             }
             for handle in handles {
                 match handle.join() {
@@ -274,22 +279,28 @@ impl Pool {
     }
 
     /// Lists `stream` into the batch's queue, page by page, until it ends or the batch stops.
+    /// A page is requested only while the queue has room, so a fleet's listing is never all in
+    /// memory at once, and a listing that waits holds no request open.
     fn list(&self, batch: &Batch, stream: &Stream) {
         let mut positions: Vec<usize> = Vec::new();
         let primitives = self.ctx.primitives.clone();
         let interrupt = &self.ctx.interrupt;
-        self.ctx.runtime.block_on(stream.list(&primitives, &mut |listed| {
-            let Ok(mut queue) = batch.queue.lock() else { return false };
-            // Wait for room, so a fleet's listing is never all in memory at once.
-            while queue.waiting.len() >= batch.lookahead && !interrupt.is_triggered() && !batch.is_failed() {
-                queue = match batch.taken.wait_timeout(queue, STREAM_WAIT) {
-                    Ok((queue, _)) => queue,
-                    Err(_) => return false,
-                };
+        let stopped = || interrupt.is_triggered() || batch.is_failed();
+        let gate = || {
+            if stopped() {
+                return NextPage::Stop;
             }
-            if interrupt.is_triggered() || batch.is_failed() {
+            match batch.queue.lock() {
+                Ok(queue) if queue.waiting.len() >= batch.lookahead => NextPage::Wait,
+                Ok(_) => NextPage::Fetch,
+                Err(_) => NextPage::Stop,
+            }
+        };
+        self.ctx.runtime.block_on(stream.list(&primitives, &gate, &mut |listed| {
+            if stopped() {
                 return false;
             }
+            let Ok(mut queue) = batch.queue.lock() else { return false };
             let before = queue.handed;
             match listed {
                 Listed::Page { source, items } => {
@@ -320,7 +331,15 @@ impl Pool {
             batch.arrived.notify_all();
             true
         }));
-        batch.end_listing();
+    }
+
+    /// [`Pool::work`] on the calling thread, a panic ending the batch as a worker's does (a
+    /// listing thread must not be left waiting for a worker that is gone).
+    fn work_here(&self, batch: &Batch) -> Done {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.work(batch))).unwrap_or_else(|_| {
+            batch.fail(system_error("a parallel worker panicked"));
+            Vec::new()
+        })
     }
 
     /// One worker: takes the next item until there are none or the batch must stop.
@@ -379,7 +398,6 @@ impl Batch<'_> {
         let mut queue = self.queue.lock().ok()?;
         loop {
             if let Some(next) = next_unheld(&mut queue.waiting, throttles) {
-                self.taken.notify_one();
                 return Some(next);
             }
             if !queue.listing || interrupt.is_triggered() || self.is_failed() {
@@ -408,7 +426,6 @@ impl Batch<'_> {
             fatal.get_or_insert(e);
         }
         self.arrived.notify_all();
-        self.taken.notify_all();
     }
 }
 

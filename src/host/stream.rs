@@ -11,6 +11,7 @@ use rhai::{Dynamic, Engine};
 use super::catalog::registration;
 use super::convert::{RhaiResult, bad_argument, op_error, to_dynamic};
 use super::primitives::HostContext;
+use crate::arm::NextPage;
 use crate::identity::ComputeKind;
 use crate::ops::{OpError, Primitives, collection_path};
 
@@ -46,8 +47,15 @@ impl Stream {
     }
 
     /// Lists every source (a few at a time), handing each page to `sink` as it arrives; a
-    /// source that fails is reported and the others go on. `sink` returning false stops all.
-    pub async fn list(&self, primitives: &Primitives, sink: &mut (dyn FnMut(Listed) -> bool + Send)) {
+    /// source that fails is reported and the others go on. `gate` is asked before each page
+    /// is requested (so a listing that must wait holds no request open); `sink` returning
+    /// false stops that source.
+    pub async fn list(
+        &self,
+        primitives: &Primitives,
+        gate: &(dyn Fn() -> NextPage + Sync),
+        sink: &mut (dyn FnMut(Listed) -> bool + Send),
+    ) {
         let sink = std::sync::Mutex::new(sink);
         let hand = |listed: Listed| sink.lock().map(|mut sink| sink(listed)).unwrap_or(false);
         let listings = self.sources.iter().enumerate().map(|(source, (subscription, rg))| {
@@ -57,8 +65,9 @@ impl Stream {
                     let items = sets.iter().map(|v| to_dynamic(&v.to_json())).collect();
                     hand(Listed::Page { source, items })
                 };
-                let listed =
-                    primitives.list_compute_pages(self.kind, subscription, rg.as_deref(), &mut page).await;
+                let listed = primitives
+                    .list_compute_pages(self.kind, subscription, rg.as_deref(), gate, &mut page)
+                    .await;
                 if let Err(error) = listed {
                     hand(Listed::Failed { source, error });
                 }
@@ -77,6 +86,9 @@ impl fmt::Display for Stream {
         match self.sources.as_slice() {
             [(subscription, Some(rg))] => write!(f, "stream of the {what} in {subscription}/{rg}"),
             [(subscription, None)] => write!(f, "stream of the {what} in {subscription}"),
+            [(_, Some(rg)), ..] => {
+                write!(f, "stream of the {what} in {rg} of {} subscriptions", self.sources.len())
+            }
             sources => write!(f, "stream of the {what} in {} subscriptions", sources.len()),
         }
     }

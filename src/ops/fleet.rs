@@ -2,9 +2,12 @@
 //! Write primitives need nothing extra, since a full id names its subscription and the client
 //! routes (and throttles) by it.
 
+use std::collections::HashMap;
+
 use super::{OpError, Primitives, Vmss};
-use crate::identity::ComputeKind;
+use crate::arm::NextPage;
 use crate::identity::resource_id::{ResourceIdError, is_guid, validate_segment};
+use crate::identity::{ComputeKind, ResourceId};
 
 impl Primitives {
     /// Lists the scale sets of `subscription`, or of one resource group in it.
@@ -30,7 +33,7 @@ impl Primitives {
         rg: Option<&str>,
     ) -> Result<Vec<Vmss>, OpError> {
         let mut sets = Vec::new();
-        self.list_compute_pages(kind, subscription, rg, &mut |page| {
+        self.list_compute_pages(kind, subscription, rg, &|| NextPage::Fetch, &mut |page| {
             sets.extend(page);
             true
         })
@@ -39,30 +42,38 @@ impl Primitives {
     }
 
     /// Lists scale sets or virtual machines page by page, handing each page to `sink` as it
-    /// arrives (as the list primitives return them: a dry run's predictions included);
-    /// `sink` returning false stops the listing.
+    /// arrives (as the list primitives return them: a dry run's predictions included). `gate`
+    /// is asked before each page is requested; `sink` returning false stops the listing.
     pub async fn list_compute_pages(
         &self,
         kind: ComputeKind,
         subscription: &str,
         rg: Option<&str>,
+        gate: &(dyn Fn() -> NextPage + Sync),
         sink: &mut (dyn FnMut(Vec<Vmss>) -> bool + Send),
     ) -> Result<(), OpError> {
         let path = collection_path(kind, subscription, rg)?;
-        let mut listed = Vec::new();
+        // Scale sets this dry run would create are listed as the real run would list them: as
+        // predicted when the listing starts, whatever the run goes on to predict meanwhile.
+        let mut created: HashMap<ResourceId, Vmss> = match (self.mode, kind) {
+            (super::WriteMode::DryRun, ComputeKind::ScaleSet) => {
+                self.prediction.created_in(subscription, rg).into_iter().map(|v| (v.id.clone(), v)).collect()
+            }
+            _ => HashMap::new(),
+        };
         let mut bad = None;
+        let mut stopped = false;
         self.client
-            .list_pages(&path, self.api.as_str(), &mut |page| {
+            .list_pages(&path, self.api.as_str(), gate, &mut |page| {
                 let sets = page.iter().map(|body| Vmss::from_body(body).map(|vmss| self.as_predicted(vmss)));
                 match sets.collect::<Result<Vec<_>, _>>() {
                     Ok(sets) => {
                         for vmss in &sets {
+                            created.remove(&vmss.id);
                             self.remember(vmss);
                         }
-                        if kind == ComputeKind::ScaleSet && self.mode == super::WriteMode::DryRun {
-                            listed.extend(sets.iter().map(|s| s.id.clone()));
-                        }
-                        sink(sets)
+                        stopped = !sink(sets);
+                        !stopped
                     }
                     Err(e) => {
                         bad = Some(e);
@@ -74,21 +85,13 @@ impl Primitives {
         if let Some(e) = bad {
             return Err(e);
         }
-        if self.mode == super::WriteMode::DryRun && kind == ComputeKind::ScaleSet {
-            // Scale sets this dry run would create are listed as the real run would list them.
-            let created: Vec<Vmss> = self
-                .prediction
-                .created_in(subscription, rg)
-                .into_iter()
-                .filter(|created| !listed.contains(&created.id))
-                .map(|created| self.as_predicted(created))
-                .collect();
+        let mut created: Vec<Vmss> = created.into_values().map(|v| self.as_predicted(v)).collect();
+        if !stopped && !created.is_empty() {
+            created.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
             for vmss in &created {
                 self.remember(vmss);
             }
-            if !created.is_empty() {
-                sink(created);
-            }
+            sink(created);
         }
         Ok(())
     }

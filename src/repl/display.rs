@@ -62,7 +62,7 @@ pub fn variable_line(name: &str, constant: bool, value: &Dynamic) -> String {
         text
     };
     let keyword = if constant { "const" } else { "let" };
-    format!("{keyword} {name}: {} = {text}", value.type_name())
+    format!("{keyword} {name}: {} = {text}", crate::host::convert::plain_type(value.type_name()))
 }
 
 /// A value on one line: JSON for maps and arrays, strings quoted.
@@ -75,7 +75,7 @@ fn compact(value: &Dynamic) -> String {
     {
         return json.to_string();
     }
-    value.to_string()
+    crate::frontend::render::render_value(value)
 }
 
 #[cfg(test)]

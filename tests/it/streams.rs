@@ -128,6 +128,7 @@ fn a_stream_is_checked_where_it_is_made_and_is_only_for_parallel() {
         (r#"stream_vms_in(["nope"])"#, "subscription 'nope'"),
         (r#"stream_vmss("bad/group")"#, "bad/group"),
         ("stream_vmss().len()", "len does not take (stream)"),
+        ("for v in stream_vms() {}", "hint: a stream (stream_vmss, stream_vms) is for parallel"),
     ] {
         let e = s.eval(script, "<test>").expect_err(script);
         assert!(e.to_string().contains(expected), "{script}: expected {expected:?} in {e}");
@@ -135,8 +136,8 @@ fn a_stream_is_checked_where_it_is_made_and_is_only_for_parallel() {
     assert_eq!(w.control().counters().total, 0, "a stream lists nothing until parallel takes it");
 }
 
-/// The one worker is held on the first item; the listing stops once the queue is full (8 items
-/// per worker), so a fleet's listing is never all in memory while the workers are behind.
+/// The one worker is held on the first item; the listing asks for no further page once 8 items
+/// (per worker) wait, so a fleet's listing is never all in memory while the workers are behind.
 #[test]
 fn the_listing_waits_for_the_workers_instead_of_holding_the_whole_fleet() {
     let w = fleets(60); // 20 pages of 3 in each subscription
@@ -150,10 +151,10 @@ fn the_listing_waits_for_the_workers_instead_of_holding_the_whole_fleet() {
     let outcome = std::thread::scope(|scope| {
         let run =
             scope.spawn(|| s.eval(r#"parallel(stream_vmss("fleet-rg"), |v| get_vmss(v.id).name)"#, "<test>"));
-        // The held read, then pages until the queue holds 8 items and one more page waits.
+        // The held read, then pages until 8 items wait (3 pages of 3, less the one at work).
         let deadline = Instant::now() + Duration::from_secs(30);
-        while gets() < 1 + 4 {
-            assert!(Instant::now() < deadline, "the listing did not list 4 pages ({} GETs)", gets());
+        while gets() < 1 + 3 {
+            assert!(Instant::now() < deadline, "the listing did not list 3 pages ({} GETs)", gets());
             assert!(!run.is_finished(), "the run ended while its first item was held");
             std::thread::sleep(Duration::from_millis(5));
         }
@@ -161,5 +162,45 @@ fn the_listing_waits_for_the_workers_instead_of_holding_the_whole_fleet() {
         run.join().expect("the run does not panic")
     });
     assert!(outcome.is_err(), "Ctrl-C ends the run");
-    assert_eq!(gets(), 1 + 4, "4 pages of 20 were listed: 8 items wait, the 4th page waits for room");
+    assert_eq!(gets(), 1 + 3, "3 pages of 20 were listed: 8 items wait, the 4th page was never asked for");
+}
+
+#[test]
+fn a_limit_in_one_item_ends_the_run_and_its_listing() {
+    let w = fleets(60); // 20 pages of 3
+    let mut s = w.session_with(SessionOptions {
+        limits: Limits { concurrency: 2, max_operations: 50_000, ..Limits::default() },
+        ..SessionOptions::default()
+    });
+    let e = s
+        .eval(r#"parallel(stream_vmss("fleet-rg"), |v| loop {})"#, "<test>")
+        .expect_err("a runaway item stops the run");
+    assert_eq!(e.kind, ScriptErrorKind::Limit, "{e}");
+    let gets = w.control().counters().by_method.get("GET").copied().unwrap_or(0);
+    assert!(gets < 20, "the listing stopped with the run (16 items wait at most): {gets} pages");
+}
+
+/// A dry run's stream lists the scale sets the run predicted as created before it, as
+/// list_vmss does, and not those its own items go on to create.
+#[test]
+fn a_dry_run_stream_lists_what_the_run_created_before_it() {
+    let mut spec = FleetSpec::new(SUB, 4);
+    spec.subscriptions = vec![SUB.into()];
+    let config =
+        EmulatorConfig { fixture: Fixture::State(spec.state()), page_size: 3, ..EmulatorConfig::default() };
+    let w = World::with(config, "2026-04-01", WriteMode::DryRun);
+    let mut s = session(&w, 2);
+    let out = w.eval(
+        &mut s,
+        r#"
+        create_vmss("fleet-rg", "new-1", #{ location: "eastus" });
+        let streamed = parallel(stream_vmss("fleet-rg"), |v| {
+            if v.name == "vmss-00000" { create_vmss("fleet-rg", "new-2", #{ location: "eastus" }); }
+            v.name
+        });
+        [streamed, list_vmss("fleet-rg").len()]
+        "#,
+    );
+    assert_eq!(out.to_string(), r#"[["vmss-00000", "vmss-00001", "vmss-00002", "vmss-00003", "new-1"], 6]"#);
+    assert_eq!(w.count("PUT"), 0, "a dry run sends no write");
 }
