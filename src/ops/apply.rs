@@ -243,7 +243,11 @@ impl Primitives {
         sent: u32,
         why: Replan,
     ) -> Result<(), OpError> {
-        self.conflicts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let counter = match why {
+            Replan::Changed => &self.conflicts,
+            Replan::Busy { .. } => &self.busy,
+        };
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         *conflicts += 1;
         if *conflicts > self.replan.max_replans {
             let (vmss, attempts) = (id.to_string(), sent.max(*conflicts));

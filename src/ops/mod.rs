@@ -163,6 +163,8 @@ pub struct Primitives {
     snapshots: Mutex<HashMap<(ResourceId, String), Vmss>>,
     /// Writes refused or re-planned because someone else wrote first.
     conflicts: AtomicU64,
+    /// Writes refused (409) because another operation was running on the resource.
+    busy: AtomicU64,
 }
 
 impl std::fmt::Debug for Primitives {
@@ -191,6 +193,7 @@ impl Primitives {
             finished_despite_ctrl_c: Mutex::new(Vec::new()),
             snapshots: Mutex::new(HashMap::new()),
             conflicts: AtomicU64::new(0),
+            busy: AtomicU64::new(0),
         }
     }
 
@@ -240,6 +243,11 @@ impl Primitives {
     /// Writes refused (412) or re-planned because the scale set changed under us.
     pub fn conflicts(&self) -> u64 {
         self.conflicts.load(Ordering::Relaxed)
+    }
+
+    /// Writes refused (409) because another operation was still running on the resource.
+    pub fn busy(&self) -> u64 {
+        self.busy.load(Ordering::Relaxed)
     }
 
     /// The client underneath.

@@ -84,6 +84,8 @@ fn a_write_meeting_a_running_operation_waits_for_it_and_keeps_every_identity() {
         assert_eq!(after.system, before.system, "{name}");
         assert_eq!(report.attempts, 2, "{name}: one refused write, one that went through");
         assert_eq!(patch_statuses(&w), [Some(409), Some(200)], "{name}");
+        let (conflicts, busy) = (w.primitives.conflicts(), w.primitives.busy());
+        assert_eq!((conflicts, busy), (0, 1), "{name}: one busy 409, no changed scale set");
         let ifs: Vec<_> =
             w.control().requests().into_iter().filter(|r| r.method == "PATCH").map(|r| r.if_match).collect();
         assert_ne!(ifs[0], ifs[1], "{name}: the second write carries the etag read after the action");
