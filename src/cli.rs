@@ -293,6 +293,7 @@ pub struct RunArgs {
 #[command(mut_arg("emulator", |a| a.hide(true)), mut_arg("state", |a| a.hide(true)))]
 #[command(mut_arg("throttle", |a| a.hide(true)), mut_arg("time_scale", |a| a.hide(true)))]
 #[command(mut_arg("dry_run", |a| a.hide(true)), mut_arg("read_only", |a| a.hide(true)))]
+#[command(mut_arg("journal", |a| a.help("Journal of writes [default: $XDG_STATE_HOME/vmssid/journal.jsonl]")))]
 pub struct ApplyArgs {
     /// The plan file `vmssid run --dry-run --plan-out FILE` wrote.
     #[arg(value_name = "PLAN")]
