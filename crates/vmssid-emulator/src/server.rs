@@ -299,7 +299,11 @@ async fn serve_request(
     if !wait.is_zero() {
         // async-io's timers wake within tens of microseconds; tokio's round up to the next
         // millisecond and more, which made 20 ms of latency about 21.5 ms.
-        async_io::Timer::at(arrived + wait).await;
+        // A delay past the clock's end (a huge `slow` fault) never ends, as it would not in time.
+        match arrived.checked_add(wait) {
+            Some(deadline) => async_io::Timer::at(deadline).await,
+            None => async_io::Timer::never().await,
+        };
     }
     if outcome.drop {
         return Err(DropConnection);
