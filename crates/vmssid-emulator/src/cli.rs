@@ -46,7 +46,7 @@ pub struct EmulatorArgs {
     #[arg(long)]
     pub empty: bool,
 
-    /// Milliseconds between a request's arrival and its answer (to within a fraction of a
+    /// Milliseconds between a request's arrival and its answer (on average, to within half a
     /// millisecond), as a network's latency.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub latency_ms: u64,
