@@ -230,8 +230,17 @@ fn budgets_section(rt: &Runtime, quick: bool, only: Option<usize>) -> anyhow::Re
     println!("within Azure's budgets: --throttle azure --time-scale 60, 20 ms latency, add_user");
     println!("  targets: zero 429s; wall within 15 % of the ideal; peak RSS at 10,000 scale sets <= 64 MB");
     println!(
-        "  {:>22} {:>5} {:>9} {:>9} {:>5} {:>6} {:>12} {:>12} {:>9}  binding budget",
-        "fleet", "conc", "wall", "requests", "429s", "paced", "budget-bound", "latency-bound", "wall/ideal"
+        "  {:>22} {:>5} {:>9} {:>9} {:>5} {:>6} {:>12} {:>12} {:>9} {:>6}  binding budget",
+        "fleet",
+        "conc",
+        "wall",
+        "requests",
+        "429s",
+        "paced",
+        "budget-bound",
+        "latency-bound",
+        "wall/ideal",
+        "steal"
     );
     let scale = if quick { 10 } else { 1 };
     let runs =
@@ -242,13 +251,17 @@ fn budgets_section(rt: &Runtime, quick: bool, only: Option<usize>) -> anyhow::Re
             continue;
         }
         let _ = take_peak_kb();
+        let before = cpu_ticks();
         let o = budgets::run(rt, subs, per_sub, concurrency)?;
+        let steal = before.zip(cpu_ticks()).map_or("?".to_string(), |((t0, s0), (t1, s1))| {
+            format!("{:.0} %", 100.0 * (s1 - s0) as f64 / (t1 - t0).max(1) as f64)
+        });
         if subs * per_sub == 10_000 {
             peak_at_largest = peak_at_largest.max(take_peak_kb());
         }
         let ideal = o.budget_bound.max(o.latency_bound);
         println!(
-            "  {:>22} {:>5} {:>7.2} s {:>9} {:>5} {:>6} {:>10.2} s {:>11.2} s {:>9.2}  {}",
+            "  {:>22} {:>5} {:>7.2} s {:>9} {:>5} {:>6} {:>10.2} s {:>11.2} s {:>9.2} {:>6}  {}",
             format!("{subs} sub x {per_sub} VMSS"),
             concurrency,
             o.wall.as_secs_f64(),
@@ -258,10 +271,14 @@ fn budgets_section(rt: &Runtime, quick: bool, only: Option<usize>) -> anyhow::Re
             o.budget_bound.as_secs_f64(),
             o.latency_bound.as_secs_f64(),
             o.wall.as_secs_f64() / ideal.as_secs_f64(),
+            steal,
             o.binding
         );
     }
     println!("  (ideal = max(budget-bound, latency-bound); latency-bound = requests x 20 ms / concurrency)");
+    println!(
+        "  (steal: the share of CPU time the hypervisor gave elsewhere during the run; above a few %, times are inflated)"
+    );
     if !quick && only.is_none() {
         let exe = fresh_process::vmssid_exe()?;
         let fleet = (100, 100);
@@ -466,6 +483,14 @@ fn enable_system_section(rt: &Runtime, runs: usize) -> anyhow::Result<()> {
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(|a, b| a.total_cmp(b));
     values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// All CPU time and the stolen part of it so far, in ticks (the first line of /proc/stat).
+fn cpu_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let ticks: Vec<u64> =
+        stat.lines().next()?.split_whitespace().skip(1).filter_map(|t| t.parse().ok()).collect();
+    Some((ticks.iter().sum(), *ticks.get(7)?))
 }
 
 fn nproc() -> usize {
