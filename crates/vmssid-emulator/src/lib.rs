@@ -111,7 +111,8 @@ pub struct EmulatorConfig {
     /// `None`: any non-empty bearer token.
     pub token: Option<String>,
     pub fixture: Fixture,
-    /// Added to every response.
+    /// From a request's arrival to its answer, as a network's latency: on average (an answer
+    /// may come up to a millisecond early; fault delays come on top, never shortened).
     pub latency: Duration,
     /// A principal created less than this ago is not found yet by a role-assignment PUT without
     /// `principalType` (the directory's replication delay). Default 5 s.

@@ -298,16 +298,18 @@ async fn serve_request(
             delay: Duration::ZERO,
             drop: false,
         });
-    let wait = outcome.delay + shared.settings.latency;
+    // tokio's timer fires on the first millisecond tick at or after its deadline, and its
+    // driver may wake a tick later still: aimed at the deadline, 20 ms became about 21.5. The
+    // latency is aimed one tick early, which keeps it at about 20.4 ms on average; a fault's
+    // delay (`slow`, `Retry-After`) is never shortened.
+    let latency = shared.settings.latency;
+    let early = if latency > TIMER_TICK { TIMER_TICK } else { Duration::ZERO };
+    let wait = outcome.delay + latency - early;
     if !wait.is_zero() {
-        // tokio's timer fires on the first millisecond tick at or after its deadline, and its
-        // driver may wake a tick later still: aimed at the deadline, 20 ms became about 21.5.
-        // Aiming one tick early keeps the configured latency on average (about 20.4 ms).
-        let aim = wait.checked_sub(TIMER_TICK).filter(|aim| !aim.is_zero()).unwrap_or(wait);
-        match tokio::time::Instant::from_std(arrived).checked_add(aim) {
+        match tokio::time::Instant::from_std(arrived).checked_add(wait) {
             Some(deadline) => tokio::time::sleep_until(deadline).await,
             // Past the clock's end (a huge `slow` fault): tokio's sleep caps it at years.
-            None => tokio::time::sleep(aim).await,
+            None => tokio::time::sleep(wait).await,
         }
     }
     if outcome.drop {
