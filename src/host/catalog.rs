@@ -102,7 +102,7 @@ pub const PRIMITIVES: &[FunctionDoc] = &[
         name: "stream_vmss",
         arguments: &[ArgKind::ResourceGroup],
         signatures: &["stream_vmss() -> stream", "stream_vmss(rg) -> stream"],
-        summary: "The scale sets list_vmss would return, as a stream for parallel: it starts on the first page while the rest are listed, and never holds the whole list.",
+        summary: "The scale sets list_vmss lists, as a stream for parallel: it starts on the first page while the rest are listed (each page as it is when reached), and never holds the whole list.",
         effect: Effect::Reads,
         io: "GET the scale set collection page by page (following nextLink), while parallel runs",
         example: r#"let id = user_identity("myResourceGroup", "ID2"); parallel(stream_vmss("myResourceGroup"), |v| add_user(v, id).changed)"#,

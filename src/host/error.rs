@@ -188,7 +188,7 @@ fn describe(err: &EvalAltResult, engine: &Engine) -> (ScriptErrorKind, String, O
         E::ErrorParsing(p, _) => (ScriptErrorKind::Syntax, format!("syntax error: {p}"), None),
         E::ErrorFor(_) => (
             ScriptErrorKind::Runtime,
-            "a for loop goes over an array, a range, a string or a blob (over a map's keys()); hint: a stream (stream_vmss, stream_vms) is for parallel; to loop, use list_vmss or list_vms".into(),
+            "a for loop goes over an array, a range, a string or a blob (over a map's keys()); hint: if it is a stream (stream_vmss, stream_vms), pass it to parallel, or loop over list_vmss or list_vms".into(),
             None,
         ),
         E::ErrorFunctionNotFound(signature, _) => {

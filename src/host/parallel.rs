@@ -6,7 +6,7 @@
 //! whole run (Ctrl-C, a script limit, a host fault) stops every worker.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -28,8 +28,9 @@ const SAMPLES: usize = 5;
 const HOLD_OVER: Duration = Duration::from_secs(1);
 /// How long an idle worker waits for a stream's next page before checking for Ctrl-C again.
 const STREAM_WAIT: Duration = Duration::from_millis(100);
-/// A stream lists ahead of the workers by at most this many items per worker (and one page
-/// more), so the queue never holds a whole fleet, yet the next page is in before it drains.
+/// A stream asks for another page only while fewer than this many items per worker wait (a
+/// few listings may each add a page at once), so the queue never holds a whole fleet, yet the
+/// next page is in before it drains.
 const LOOKAHEAD_PER_WORKER: usize = 8;
 
 /// How each item of a batch ended.
@@ -188,6 +189,8 @@ struct Batch<'a> {
     arrived: Condvar,
     /// Items a stream may list ahead of the workers.
     lookahead: usize,
+    /// Workers not finished yet: with none left, a stream stops listing.
+    working: AtomicUsize,
     /// The error that ends the batch, if one did.
     fatal: Mutex<Option<Box<EvalAltResult>>>,
     progress: Progress,
@@ -217,10 +220,12 @@ impl Pool {
             queue: Mutex::new(Queue { waiting, listing, handed }),
             arrived: Condvar::new(),
             lookahead: LOOKAHEAD_PER_WORKER.saturating_mul(self.concurrency),
+            working: AtomicUsize::new(0),
             fatal: Mutex::new(None),
             progress: Progress::start("parallel", handed as u64),
         };
         let workers = if listing { self.concurrency } else { self.concurrency.min(items.len()) };
+        batch.working.store(workers, Ordering::SeqCst);
         let mut done: Done = Vec::with_capacity(items.len());
         std::thread::scope(|scope| {
             if let Source::Stream(stream) = source {
@@ -253,10 +258,14 @@ impl Pool {
                 match spawned {
                     Ok(handle) => handles.push(handle),
                     // Fewer workers than asked is still correct; the ones running share the items.
-                    Err(e) => tracing::warn!(error = %e, "cannot start a parallel worker"),
+                    Err(e) => {
+                        batch.working.fetch_sub(1, Ordering::SeqCst);
+                        tracing::warn!(error = %e, "cannot start a parallel worker");
+                    }
                 }
             }
             if handles.is_empty() {
+                batch.working.store(1, Ordering::SeqCst);
                 done = self.work_here(&batch);
             }
             for handle in handles {
@@ -285,7 +294,8 @@ impl Pool {
         let mut positions: Vec<usize> = Vec::new();
         let primitives = self.ctx.primitives.clone();
         let interrupt = &self.ctx.interrupt;
-        let stopped = || interrupt.is_triggered() || batch.is_failed();
+        let stopped =
+            || interrupt.is_triggered() || batch.is_failed() || batch.working.load(Ordering::SeqCst) == 0;
         let gate = || {
             if stopped() {
                 return NextPage::Stop;
@@ -344,6 +354,14 @@ impl Pool {
 
     /// One worker: takes the next item until there are none or the batch must stop.
     fn work(&self, batch: &Batch) -> Done {
+        // However it ends (a panic included), a stream must not go on listing for nobody.
+        struct Leaving<'b, 'a>(&'b Batch<'a>);
+        impl Drop for Leaving<'_, '_> {
+            fn drop(&mut self) {
+                self.0.working.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        let _leaving = Leaving(batch);
         let mut done = Vec::new();
         loop {
             if self.ctx.interrupt.is_triggered() || batch.is_failed() {

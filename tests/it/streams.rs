@@ -128,7 +128,10 @@ fn a_stream_is_checked_where_it_is_made_and_is_only_for_parallel() {
         (r#"stream_vms_in(["nope"])"#, "subscription 'nope'"),
         (r#"stream_vmss("bad/group")"#, "bad/group"),
         ("stream_vmss().len()", "len does not take (stream)"),
-        ("for v in stream_vms() {}", "hint: a stream (stream_vmss, stream_vms) is for parallel"),
+        (
+            "for v in stream_vms() {}",
+            "hint: if it is a stream (stream_vmss, stream_vms), pass it to parallel",
+        ),
     ] {
         let e = s.eval(script, "<test>").expect_err(script);
         assert!(e.to_string().contains(expected), "{script}: expected {expected:?} in {e}");
@@ -158,6 +161,10 @@ fn the_listing_waits_for_the_workers_instead_of_holding_the_whole_fleet() {
             assert!(!run.is_finished(), "the run ended while its first item was held");
             std::thread::sleep(Duration::from_millis(5));
         }
+        // A listing that ignored the queue would go on to page 20 meanwhile; a waiting one
+        // asks again every 10 ms and stays where it is.
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(gets(), 1 + 3, "the listing waits while 8 items wait");
         interrupt.trigger();
         run.join().expect("the run does not panic")
     });
@@ -177,19 +184,21 @@ fn a_limit_in_one_item_ends_the_run_and_its_listing() {
         .expect_err("a runaway item stops the run");
     assert_eq!(e.kind, ScriptErrorKind::Limit, "{e}");
     let gets = w.control().counters().by_method.get("GET").copied().unwrap_or(0);
-    assert!(gets < 20, "the listing stopped with the run (16 items wait at most): {gets} pages");
+    // 16 items wait at most (2 workers), plus the two taken: 6 pages, and one in flight.
+    assert!(gets <= 7, "the listing stopped with the run: {gets} pages of 20");
 }
 
 /// A dry run's stream lists the scale sets the run predicted as created before it, as
-/// list_vmss does, and not those its own items go on to create.
+/// list_vmss does, and not one its own first item goes on to create: with one worker, 8 items
+/// wait before the 4th page is asked for, which is after that first item has finished.
 #[test]
 fn a_dry_run_stream_lists_what_the_run_created_before_it() {
-    let mut spec = FleetSpec::new(SUB, 4);
+    let mut spec = FleetSpec::new(SUB, 12);
     spec.subscriptions = vec![SUB.into()];
     let config =
         EmulatorConfig { fixture: Fixture::State(spec.state()), page_size: 3, ..EmulatorConfig::default() };
     let w = World::with(config, "2026-04-01", WriteMode::DryRun);
-    let mut s = session(&w, 2);
+    let mut s = session(&w, 1);
     let out = w.eval(
         &mut s,
         r#"
@@ -198,9 +207,9 @@ fn a_dry_run_stream_lists_what_the_run_created_before_it() {
             if v.name == "vmss-00000" { create_vmss("fleet-rg", "new-2", #{ location: "eastus" }); }
             v.name
         });
-        [streamed, list_vmss("fleet-rg").len()]
+        [streamed.len(), streamed[11], streamed[12], list_vmss("fleet-rg").len()]
         "#,
     );
-    assert_eq!(out.to_string(), r#"[["vmss-00000", "vmss-00001", "vmss-00002", "vmss-00003", "new-1"], 6]"#);
+    assert_eq!(out.to_string(), r#"[13, "vmss-00011", "new-1", 14]"#);
     assert_eq!(w.count("PUT"), 0, "a dry run sends no write");
 }
