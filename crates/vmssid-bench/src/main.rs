@@ -254,7 +254,7 @@ fn budgets_section(rt: &Runtime, quick: bool, only: Option<usize>) -> anyhow::Re
         let before = cpu_ticks();
         let o = budgets::run(rt, subs, per_sub, concurrency)?;
         let steal = before.zip(cpu_ticks()).map_or("?".to_string(), |((t0, s0), (t1, s1))| {
-            format!("{:.0} %", 100.0 * (s1 - s0) as f64 / (t1 - t0).max(1) as f64)
+            format!("{:.0} %", 100.0 * s1.saturating_sub(s0) as f64 / t1.saturating_sub(t0).max(1) as f64)
         });
         if subs * per_sub == 10_000 {
             peak_at_largest = peak_at_largest.max(take_peak_kb());
@@ -488,8 +488,9 @@ fn median(values: &mut [f64]) -> f64 {
 /// All CPU time and the stolen part of it so far, in ticks (the first line of /proc/stat).
 fn cpu_ticks() -> Option<(u64, u64)> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    // user nice system idle iowait irq softirq steal (guest time is already in user and nice).
     let ticks: Vec<u64> =
-        stat.lines().next()?.split_whitespace().skip(1).filter_map(|t| t.parse().ok()).collect();
+        stat.lines().next()?.split_whitespace().skip(1).take(8).filter_map(|t| t.parse().ok()).collect();
     Some((ticks.iter().sum(), *ticks.get(7)?))
 }
 
