@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod client;
 pub mod error;
+mod listing;
 mod operations;
 pub mod retry;
 pub mod settings;
@@ -14,8 +15,7 @@ mod throttle_policy;
 pub mod transport;
 
 pub use auth::{Token, TokenProvider};
-pub use client::{
-    ArmClient, ArmResponse, ClientConfig, NextPage, RequestStats, WriteCapability, WriteRequest,
-};
+pub use client::{ArmClient, ArmResponse, ClientConfig, RequestStats, WriteCapability, WriteRequest};
 pub use error::{ArmError, CloudError, RequestIds};
+pub use listing::NextPage;
 pub use retry::RetryPolicy;
