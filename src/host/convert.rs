@@ -14,6 +14,11 @@ pub fn to_dynamic(value: &Value) -> Dynamic {
     rhai::serde::to_dynamic(value).unwrap_or(Dynamic::UNIT)
 }
 
+/// Scale sets or virtual machines as the script maps `get_vmss`/`list_vmss` return.
+pub fn resource_maps(items: &[crate::ops::Vmss]) -> rhai::Array {
+    items.iter().map(|v| to_dynamic(&v.to_json())).collect()
+}
+
 /// A Rhai value to JSON (for request bodies and `--output json`).
 pub fn to_json(value: &Dynamic) -> RhaiResult<Value> {
     if let Some(stream) = value.read_lock::<super::stream::Stream>() {

@@ -11,7 +11,7 @@ use tokio::runtime::Handle;
 
 use super::catalog::registration;
 use super::convert::{
-    RhaiResult, bad_argument, expect_id, friendly_type, map_str, op_error, to_dynamic, to_json,
+    RhaiResult, bad_argument, expect_id, friendly_type, map_str, op_error, resource_maps, to_dynamic, to_json,
 };
 use crate::identity::{Intent, ResourceId};
 use crate::interrupt::Interrupt;
@@ -195,12 +195,12 @@ fn register_reads(engine: &mut Engine, ctx: &HostContext) {
     let c = ctx.clone();
     registration("list_vmss").register_into_engine(engine, move || -> RhaiResult<Array> {
         let sets = c.block(c.primitives.list_vmss(None))?;
-        Ok(sets.iter().map(|v| to_dynamic(&v.to_json())).collect())
+        Ok(resource_maps(&sets))
     });
     let c = ctx.clone();
     registration("list_vmss").register_into_engine(engine, move |rg: &str| -> RhaiResult<Array> {
         let sets = c.block(c.primitives.list_vmss(Some(rg)))?;
-        Ok(sets.iter().map(|v| to_dynamic(&v.to_json())).collect())
+        Ok(resource_maps(&sets))
     });
 }
 

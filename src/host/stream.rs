@@ -9,7 +9,7 @@ use futures::StreamExt;
 use rhai::{Dynamic, Engine};
 
 use super::catalog::registration;
-use super::convert::{RhaiResult, bad_argument, op_error, to_dynamic};
+use super::convert::{RhaiResult, bad_argument, op_error, resource_maps};
 use super::primitives::HostContext;
 use crate::arm::NextPage;
 use crate::identity::ComputeKind;
@@ -61,10 +61,8 @@ impl Stream {
         let listings = self.sources.iter().enumerate().map(|(source, (subscription, rg))| {
             let hand = &hand;
             async move {
-                let mut page = |sets: Vec<crate::ops::Vmss>| {
-                    let items = sets.iter().map(|v| to_dynamic(&v.to_json())).collect();
-                    hand(Listed::Page { source, items })
-                };
+                let mut page =
+                    |sets: Vec<crate::ops::Vmss>| hand(Listed::Page { source, items: resource_maps(&sets) });
                 let listed = primitives
                     .list_compute_pages(self.kind, subscription, rg.as_deref(), gate, &mut page)
                     .await;

@@ -3,7 +3,7 @@
 
 use rhai::{Array, Engine};
 
-use super::convert::{RhaiResult, to_dynamic};
+use super::convert::{RhaiResult, resource_maps};
 use super::primitives::HostContext;
 
 /// Registers `list_vmss_in(subscription)` and `list_vmss_in(subscription, rg)`.
@@ -13,7 +13,7 @@ pub fn register(engine: &mut Engine, ctx: &HostContext) {
         engine,
         move |subscription: &str| -> RhaiResult<Array> {
             let sets = c.block(c.primitives.list_vmss_in(subscription, None))?;
-            Ok(sets.iter().map(|v| to_dynamic(&v.to_json())).collect())
+            Ok(resource_maps(&sets))
         },
     );
     let c = ctx.clone();
@@ -21,7 +21,7 @@ pub fn register(engine: &mut Engine, ctx: &HostContext) {
         engine,
         move |subscription: &str, rg: &str| -> RhaiResult<Array> {
             let sets = c.block(c.primitives.list_vmss_in(subscription, Some(rg)))?;
-            Ok(sets.iter().map(|v| to_dynamic(&v.to_json())).collect())
+            Ok(resource_maps(&sets))
         },
     );
 }

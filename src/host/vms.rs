@@ -4,13 +4,8 @@
 use rhai::{Array, Dynamic, Engine};
 
 use super::catalog::registration;
-use super::convert::{RhaiResult, op_error, to_dynamic};
+use super::convert::{RhaiResult, op_error, resource_maps, to_dynamic};
 use super::primitives::HostContext;
-use crate::ops::Vmss;
-
-fn maps(items: &[Vmss]) -> Array {
-    items.iter().map(|v| to_dynamic(&v.to_json())).collect()
-}
 
 pub fn register(engine: &mut Engine, ctx: &HostContext) {
     let c = ctx.clone();
@@ -26,24 +21,24 @@ pub fn register(engine: &mut Engine, ctx: &HostContext) {
     });
     let c = ctx.clone();
     registration("list_vms").register_into_engine(engine, move || -> RhaiResult<Array> {
-        Ok(maps(&c.block(c.primitives.list_vms(None))?))
+        Ok(resource_maps(&c.block(c.primitives.list_vms(None))?))
     });
     let c = ctx.clone();
     registration("list_vms").register_into_engine(engine, move |rg: &str| -> RhaiResult<Array> {
-        Ok(maps(&c.block(c.primitives.list_vms(Some(rg)))?))
+        Ok(resource_maps(&c.block(c.primitives.list_vms(Some(rg)))?))
     });
     let c = ctx.clone();
     registration("list_vms_in").register_into_engine(
         engine,
         move |subscription: &str| -> RhaiResult<Array> {
-            Ok(maps(&c.block(c.primitives.list_vms_in(subscription, None))?))
+            Ok(resource_maps(&c.block(c.primitives.list_vms_in(subscription, None))?))
         },
     );
     let c = ctx.clone();
     registration("list_vms_in").register_into_engine(
         engine,
         move |subscription: &str, rg: &str| -> RhaiResult<Array> {
-            Ok(maps(&c.block(c.primitives.list_vms_in(subscription, Some(rg)))?))
+            Ok(resource_maps(&c.block(c.primitives.list_vms_in(subscription, Some(rg)))?))
         },
     );
 }
