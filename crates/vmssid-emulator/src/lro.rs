@@ -179,8 +179,12 @@ pub fn expire(store: &mut Store, now: Instant) {
     if store.next_deadline.is_none_or(|d| d > now) {
         return;
     }
-    let mut due: Vec<(Instant, String)> =
-        store.operations.values().filter_map(|o| o.deadline().map(|d| (d, o.id.clone()))).collect();
+    // Only running operations have a deadline, and the index names them all.
+    let mut due: Vec<(Instant, String)> = store
+        .running
+        .values()
+        .filter_map(|id| store.operations.get(id)?.deadline().map(|d| (d, id.clone())))
+        .collect();
     due.sort();
     store.next_deadline = None;
     for (deadline, id) in due {
