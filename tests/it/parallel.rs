@@ -2,7 +2,7 @@
 
 use crate::harness::snapshot::assert_transcript;
 use crate::harness::{SUB, Transcript, Vmssid, World};
-use vmssid::host::{Limits, ScriptErrorKind, Session, SessionOptions};
+use vmssid::host::{Limits, ScriptErrorKind, SessionOptions};
 use vmssid::ops::WriteMode;
 use vmssid_emulator::{EmulatorConfig, Fixture, FleetSpec};
 
@@ -16,13 +16,6 @@ fn fleet(n: usize) -> World {
     World::with(config, "2026-04-01", WriteMode::Allow)
 }
 
-fn session(w: &World, concurrency: usize) -> Session {
-    w.session_with(SessionOptions {
-        limits: Limits { concurrency, ..Limits::default() },
-        ..SessionOptions::default()
-    })
-}
-
 /// Whether scale set `name` has a system identity, as ARM reports it (read by hand).
 fn has_system(w: &World, name: &str) -> bool {
     w.observed_in(RG, "Microsoft.Compute/virtualMachineScaleSets", name).0
@@ -31,7 +24,7 @@ fn has_system(w: &World, name: &str) -> bool {
 #[test]
 fn results_come_back_in_input_order() {
     let w = fleet(24);
-    let mut s = session(&w, 8);
+    let mut s = w.session_running(8);
     // Early items do the most work, so they finish last.
     let out = w.eval(
         &mut s,
@@ -52,7 +45,7 @@ fn results_come_back_in_input_order() {
 #[test]
 fn items_are_read_in_place_and_left_as_they_were() {
     let w = fleet(2);
-    let mut s = session(&w, 2);
+    let mut s = w.session_running(2);
     let out = w.eval(
         &mut s,
         r#"
@@ -71,7 +64,7 @@ fn items_are_read_in_place_and_left_as_they_were() {
 #[test]
 fn one_failure_becomes_an_error_map_in_place_and_siblings_finish() {
     let w = fleet(12);
-    let mut s = session(&w, 4);
+    let mut s = w.session_running(4);
     let out = w.eval(
         &mut s,
         r#"
@@ -94,7 +87,7 @@ fn one_failure_becomes_an_error_map_in_place_and_siblings_finish() {
 #[test]
 fn unchanged_reports_and_thrown_errors_are_counted() {
     let w = fleet(4);
-    let mut s = session(&w, 4);
+    let mut s = w.session_running(4);
     let _ = w.eval(&mut s, r#"enable_system("fleet-rg", "vmss-00001")"#);
     let out = w.eval(
         &mut s,
@@ -112,7 +105,7 @@ fn unchanged_reports_and_thrown_errors_are_counted() {
 fn maps_from_list_vmss_save_every_read() {
     let n = 30;
     let w = fleet(n);
-    let mut s = session(&w, 16);
+    let mut s = w.session_running(16);
     w.control().reset_counters();
     let out = w.eval(
         &mut s,
@@ -151,7 +144,7 @@ fn a_limit_in_one_item_ends_the_whole_run() {
 #[test]
 fn the_interrupt_stops_every_worker() {
     let w = fleet(3);
-    let mut s = session(&w, 8);
+    let mut s = w.session_running(8);
     let interrupt = w.interrupt.clone();
     s.engine_mut().register_fn("press_ctrl_c", move || interrupt.trigger());
     w.control().reset_counters();

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::harness::{SUB, World};
-use vmssid::host::{Limits, ScriptErrorKind, Session, SessionOptions};
+use vmssid::host::{Limits, ScriptErrorKind, SessionOptions};
 use vmssid::ops::WriteMode;
 use vmssid_emulator::{EmulatorConfig, FaultKind, FaultRule, Fixture, FleetSpec, Trigger};
 
@@ -21,13 +21,6 @@ fn fleets(per_sub: usize) -> World {
     World::with(config, "2026-04-01", WriteMode::Allow)
 }
 
-fn session(w: &World, concurrency: usize) -> Session {
-    w.session_with(SessionOptions {
-        limits: Limits { concurrency, ..Limits::default() },
-        ..SessionOptions::default()
-    })
-}
-
 fn collection(sub: &str) -> String {
     format!("/subscriptions/{sub}/resourceGroups/{RG}/providers/Microsoft.Compute/virtualMachineScaleSets")
 }
@@ -35,7 +28,7 @@ fn collection(sub: &str) -> String {
 #[test]
 fn a_stream_yields_what_the_lists_do_in_their_order_across_pages_and_subscriptions() {
     let w = fleets(7);
-    let mut s = session(&w, 4);
+    let mut s = w.session_running(4);
     let out = w.eval(
         &mut s,
         &format!(
@@ -61,7 +54,7 @@ fn a_subscription_that_cannot_be_listed_is_an_error_map_in_its_place_and_the_oth
     let fault = FaultKind::Error { status: 403, code: "AuthorizationFailed".into() };
     w.control()
         .add_fault(FaultRule::new(fault, Trigger::Next(1)).method("GET").path_contains(&collection(SUB_B)));
-    let mut s = session(&w, 4);
+    let mut s = w.session_running(4);
     let out = w.eval(
         &mut s,
         &format!(
@@ -85,7 +78,7 @@ fn items_are_written_while_the_listing_is_still_going_and_ctrl_c_ends_both() {
     let w = fleets(3);
     let slow = FaultRule::new(FaultKind::Slow { delay_ms: 30_000 }, Trigger::Next(1));
     w.control().add_fault(slow.method("GET").path_contains(&collection(SUB_B)));
-    let mut s = session(&w, 4);
+    let mut s = w.session_running(4);
     let script =
         format!(r#"parallel(stream_vmss_in(["{SUB}", "{SUB_B}"], "fleet-rg"), |v| enable_system(v))"#);
     let control = w.control();
@@ -122,7 +115,7 @@ fn items_are_written_while_the_listing_is_still_going_and_ctrl_c_ends_both() {
 #[test]
 fn a_stream_is_checked_where_it_is_made_and_is_only_for_parallel() {
     let w = fleets(1);
-    let mut s = session(&w, 2);
+    let mut s = w.session_running(2);
     for (script, expected) in [
         ("stream_vmss_in(5)", "stream_vmss_in: give a subscription id or an array of them, not a number"),
         (r#"stream_vms_in(["nope"])"#, "subscription 'nope'"),
@@ -147,7 +140,7 @@ fn the_listing_waits_for_the_workers_instead_of_holding_the_whole_fleet() {
     let held = format!("{}/{}", collection(SUB), FleetSpec::vmss_name(0));
     let slow = FaultRule::new(FaultKind::Slow { delay_ms: 30_000 }, Trigger::Next(1));
     w.control().add_fault(slow.method("GET").path_contains(&held));
-    let mut s = session(&w, 1);
+    let mut s = w.session_running(1);
     let control = w.control();
     let gets = || control.counters().by_method.get("GET").copied().unwrap_or(0);
     let interrupt = w.interrupt.clone();
@@ -198,7 +191,7 @@ fn a_dry_run_stream_lists_what_the_run_created_before_it() {
     let config =
         EmulatorConfig { fixture: Fixture::State(spec.state()), page_size: 3, ..EmulatorConfig::default() };
     let w = World::with(config, "2026-04-01", WriteMode::DryRun);
-    let mut s = session(&w, 1);
+    let mut s = w.session_running(1);
     let out = w.eval(
         &mut s,
         r#"

@@ -59,10 +59,7 @@ fn changed(w: &World, sub: &str, n: usize) -> usize {
 
 /// Adds `idA` to every scale set of `fleet-rg`, `concurrency` at a time; how many changed.
 fn add_id_a_to_the_fleet(w: &World, concurrency: usize) -> i64 {
-    let mut s = w.session_with(SessionOptions {
-        limits: Limits { concurrency, ..Limits::default() },
-        ..SessionOptions::default()
-    });
+    let mut s = w.session_running(concurrency);
     let out = w.eval(
         &mut s,
         r#"let id = user_identity("fleet-rg", "idA");

@@ -115,6 +115,14 @@ impl World {
         Session::new(context, options)
     }
 
+    /// A session whose `parallel` runs `concurrency` items at once.
+    pub fn session_running(&self, concurrency: usize) -> Session {
+        self.session_with(SessionOptions {
+            limits: vmssid::host::Limits { concurrency, ..Default::default() },
+            ..SessionOptions::default()
+        })
+    }
+
     /// Evaluates a script, panicking with the script error if it fails.
     pub fn eval(&self, session: &mut Session, source: &str) -> Dynamic {
         session
